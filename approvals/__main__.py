@@ -1,0 +1,5 @@
+"""python -m approvals runs the command line."""
+
+from approvals.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Action requests: the core domain and the only writer of request state."""

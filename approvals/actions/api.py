@@ -1,0 +1,160 @@
+"""/v1/actions routes: parse, call the service, shape the response. No SQL here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Response, status
+
+from approvals.actions import decisions
+from approvals.actions import service as actions_service
+from approvals.actions.schemas import ActionCreate, ActionPage, ActionRead, DecisionIn
+from approvals.actions.states import Status
+from approvals.api.deps import RuntimeDep
+from approvals.clients.auth import CurrentClient, Reviewer, Submitter
+from approvals.clients.models import Client
+from approvals.errors import RateLimited
+from approvals.kit.clock import utc_now
+from approvals.release.api import with_release
+from approvals.release.service import ReleaseDeps
+
+router = APIRouter(prefix="/v1/actions", tags=["actions"])
+
+ActionId = Annotated[str, Path(min_length=1, max_length=64, description="The request's id.")]
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    descriptions = {
+        401: "Missing, unknown or revoked API key.",
+        403: "The key lacks a scope, or the reviewer may not decide this request.",
+        404: "No such request.",
+        409: "Conflict: already decided, expired, or idempotency key reused.",
+        413: "Body too large.",
+        422: "Invalid request.",
+        429: "Rate limited.",
+    }
+    return {code: {"description": descriptions[code]} for code in codes}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ActionRead,
+    responses={
+        200: {
+            "description": "Idempotent replay: the request created earlier with this "
+            "Idempotency-Key and body.",
+            "model": ActionRead,
+        },
+        **_errors(401, 403, 409, 413, 422, 429),
+    },
+    summary="Submit a privileged action for approval",
+)
+async def submit_action(
+    body: ActionCreate,
+    runtime: RuntimeDep,
+    client: Submitter,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> ActionRead:
+    wait = runtime.submit_limiter.retry_after(client.id)
+    if wait:
+        raise RateLimited(
+            f"this key is over its submission budget; retry in {wait:.0f} s "
+            "(APPROVALS_SUBMIT_RATE_PER_MINUTE)",
+            retry_after=wait,
+        )
+    result = await actions_service.submit(runtime, client, body, idempotency_key)
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    return result.action
+
+
+@router.get(
+    "",
+    response_model=ActionPage,
+    responses=_errors(401, 422),
+    summary="List requests, newest first",
+)
+async def list_actions(
+    runtime: RuntimeDep,
+    client: CurrentClient,
+    status_filter: Annotated[Status | None, Query(alias="status")] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ActionPage:
+    return await actions_service.list_page(
+        runtime, client, status=status_filter, cursor=cursor, limit=limit
+    )
+
+
+@router.get("/{action_id}", response_model=ActionRead, responses=_errors(401, 404))
+async def get_action(action_id: ActionId, runtime: RuntimeDep, client: CurrentClient) -> ActionRead:
+    return await with_release(
+        runtime, await actions_service.get(runtime, action_id, client), client
+    )
+
+
+@router.get(
+    "/{action_id}/wait",
+    response_model=ActionRead,
+    responses=_errors(401, 404),
+    summary="Long-poll until the request leaves pending (or the timeout passes)",
+)
+async def wait_for_action(
+    action_id: ActionId,
+    runtime: RuntimeDep,
+    client: CurrentClient,
+    timeout: Annotated[float, Query(ge=0, le=900)] = 30,
+) -> ActionRead:
+    """Holds no database connection while waiting: a commit on this request wakes it."""
+    deadline = min(timeout, runtime.settings.max_wait_seconds)
+    with runtime.notifier.subscribe(action_id) as changed:
+        current = await actions_service.get(runtime, action_id, client)
+        if current.status is not Status.PENDING or deadline == 0:
+            return await with_release(runtime, current, client)
+        remaining = (current.expires_at - utc_now()).total_seconds()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), timeout=max(0.0, min(deadline, remaining)))
+    # Nobody decided in time: the wait ends with `expired`, not a stale `pending`.
+    await decisions.expire_if_due(runtime, action_id)
+    return await with_release(
+        runtime, await actions_service.get(runtime, action_id, client), client
+    )
+
+
+@router.post(
+    "/{action_id}/cancel", response_model=ActionRead, responses=_errors(401, 403, 404, 409)
+)
+async def cancel_action(
+    action_id: ActionId, runtime: RuntimeDep, client: CurrentClient
+) -> ActionRead:
+    return await decisions.cancel(runtime, action_id, client)
+
+
+@router.post(
+    "/{action_id}/decisions",
+    response_model=ActionRead,
+    responses=_errors(401, 403, 404, 409, 422),
+    summary="Approve or deny as the API client's identity",
+)
+async def decide_action(
+    action_id: ActionId, body: DecisionIn, runtime: RuntimeDep, client: Reviewer
+) -> ActionRead:
+    return await decisions.decide(
+        runtime,
+        action_id,
+        approver=client.identity,
+        verdict=body.verdict,
+        reason=body.reason,
+        platform="api",
+    )
+
+
+async def _read(runtime: ReleaseDeps, action_id: str, client: Client) -> ActionRead:
+    """A request as this client may see it (its release token only if it is the requester)."""
+    return await with_release(
+        runtime, await actions_service.get(runtime, action_id, client), client
+    )

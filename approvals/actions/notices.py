@@ -1,0 +1,97 @@
+"""Direct messages owed to the people a request is for, so nobody has to poll for its fate.
+
+The core only records *that* a state change is owed to the requester (a `RequesterNotice` row
+and its outbox job, in the state change's own transaction); which platform knows the person
+and how the message looks is the channels' business. Idempotent per (request, event): the
+outbox dedupe key and the unique row both stop a second notice for the same change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from approvals.actions.models import RequesterNotice
+from approvals.kit.clock import utc_now
+from approvals.kit.db import is_postgres
+from approvals.kit.ids import new_id
+from approvals.outbox import service as outbox
+
+KIND = "notify.requester"
+POSTED, APPROVED, DENIED, EXPIRED, RELEASED = "posted", "approved", "denied", "expired", "released"
+EVENTS = frozenset({POSTED, APPROVED, DENIED, EXPIRED, RELEASED})
+
+# A person is a plain email address. Service identities (`svc:etl`, `svc:etl@example.org`,
+# `system:ttl`) carry a scheme before a colon and are never looked up.
+_PERSON = re.compile(r"^[^@:\s]+@[^@:\s]+\.[^@:\s]+$")
+
+
+def owe(session: AsyncSession, action_id: str, event: str) -> None:
+    """Record the notice and its job inside the caller's transaction (never commits)."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown requester notice event {event!r}")
+    notice_id = new_id()
+    session.add(
+        RequesterNotice(
+            id=notice_id,
+            action_id=action_id,
+            event=event,
+            state="pending",
+            sent_to=[],
+            detail=None,
+            created_at=utc_now(),
+            finished_at=None,
+        )
+    )
+    outbox.add(session, KIND, notice_id, f"{KIND}:{action_id}:{event}")
+
+
+def people(requester: str, on_behalf_of: str | None) -> list[str]:
+    """Who may be told: the requester and on_behalf_of when they are people, once each."""
+    found: list[str] = []
+    for identity in (requester, on_behalf_of or ""):
+        value = identity.strip().lower()
+        if _PERSON.match(value) and value not in found:
+            found.append(value)
+    return found
+
+
+async def get(session: AsyncSession, notice_id: str, *, lock: bool) -> RequesterNotice | None:
+    """`lock`: hold the row (PostgreSQL) so two runs of one job cannot both send."""
+    query = select(RequesterNotice).where(RequesterNotice.id == notice_id)
+    if lock and is_postgres(session):
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def for_action(session: AsyncSession, action_id: str) -> list[RequesterNotice]:
+    query = (
+        select(RequesterNotice)
+        .where(RequesterNotice.action_id == action_id)
+        .order_by(RequesterNotice.created_at)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def finish(
+    session: AsyncSession,
+    notice_id: str,
+    *,
+    state: str,
+    sent_to: Sequence[str],
+    detail: str | None = None,
+) -> None:
+    """`state` pending keeps the row open for a retry while remembering who was told."""
+    await session.execute(
+        update(RequesterNotice)
+        .where(RequesterNotice.id == notice_id)
+        .values(
+            state=state,
+            sent_to=list(sent_to),
+            detail=detail,
+            finished_at=None if state == "pending" else utc_now(),
+        )
+    )

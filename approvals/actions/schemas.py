@@ -1,0 +1,187 @@
+"""The public JSON contract of /v1/actions (what pipelines send and read back)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+from approvals.actions.states import Status
+
+_EXAMPLE: dict[str, Any] = {
+    "action": "s3.export",
+    "resource": "s3://clinical-exports/2026-11",
+    "requester": "svc:nightly-etl",
+    "on_behalf_of": "alice@example.org",
+    "environment": "prod",
+    "justification": "retrain readmission model v7",
+    "params": {"sql": "SELECT * FROM encounters WHERE discharged_at >= '2026-10-01'"},
+    "context": {"sample_rows": [{"patient": "John Smith", "mrn": "12345678"}]},
+    "callback_url": "https://ci.example.org/hooks/approvals",
+    "ttl_seconds": 3600,
+}
+
+
+class ActionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]})
+
+    action: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$",
+        description="What will run, as a dotted name, e.g. `sql.execute`.",
+    )
+    resource: str = Field(
+        min_length=1, max_length=2000, description="What it runs on, e.g. `s3://bucket/prefix`."
+    )
+    requester: str | None = Field(
+        None, max_length=320, description="Who asks; defaults to the API client's identity."
+    )
+    on_behalf_of: str | None = Field(None, max_length=320)
+    environment: str = Field(
+        "prod",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Absent means prod, so policy errs on the strict side.",
+    )
+    justification: str | None = Field(None, max_length=4000)
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="The command itself: `sql`, `command`, ..."
+    )
+    context: dict[str, Any] = Field(
+        default_factory=dict, description="What reviewers should see; PHI is redacted."
+    )
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    callback_url: HttpUrl | None = None
+    ttl_seconds: int | None = Field(
+        None, ge=60, le=7 * 86400, description="Shortens the policy's TTL; never extends it."
+    )
+
+    @model_validator(mode="after")
+    def _json_numbers(self) -> ActionCreate:
+        _finite(self.params, "params")
+        _finite(self.context, "context")
+        return self
+
+
+def _finite(value: Any, field: str) -> None:
+    """NaN and Infinity are not JSON; PostgreSQL would refuse them after validation.
+
+    The message names the top-level field only: nested keys may themselves be PHI.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{field} holds NaN or Infinity, which is not a JSON number")
+    if isinstance(value, dict):
+        for item in value.values():
+            _finite(item, field)
+    elif isinstance(value, list):
+        for item in value:
+            _finite(item, field)
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"verdict": "deny", "reason": "use the de-identified view"}]
+        },
+    )
+
+    verdict: Literal["approve", "deny"]
+    reason: str | None = Field(None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _deny_needs_reason(self) -> DecisionIn:
+        if self.verdict == "deny" and not (self.reason and self.reason.strip()):
+            raise ValueError("a deny needs a reason: the requester is told why")
+        return self
+
+
+class VoteRead(BaseModel):
+    approver: str
+    verdict: str
+    reason: str | None
+    platform: str
+    at: datetime
+
+
+class GuardrailRead(BaseModel):
+    code: str
+    severity: str
+    message: str
+
+
+class FindingRead(BaseModel):
+    path: str
+    type: str
+    detector: str
+    count: int
+
+
+class RedactionRead(BaseModel):
+    summary: dict[str, int]
+    findings: list[FindingRead]
+
+
+class PolicyRead(BaseModel):
+    rule: str
+    version: str
+    message: str | None
+
+
+class CallbackRead(BaseModel):
+    id: str = Field(description="The delivery id, sent as X-Approvals-Delivery.")
+    event: str
+    state: str = Field(description="pending, delivered, or dead (dead-lettered).")
+    attempts: int
+    last_status: int | None
+
+
+class ActionRead(BaseModel):
+    id: str
+    status: Status
+    action: str
+    resource: str
+    requester: str
+    on_behalf_of: str | None
+    environment: str
+    justification: str | None
+    params: dict[str, Any]
+    context: dict[str, Any]
+    tags: list[str]
+    risk: str
+    guardrails: list[GuardrailRead]
+    redaction: RedactionRead
+    payload_digest: str
+    policy: PolicyRead
+    required_approvals: int
+    approver_groups: list[str]
+    channels: list[str]
+    escalate_to: list[str]
+    approvals: int
+    votes: list[VoteRead]
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None
+    verdict: str | None = Field(
+        description="The decision (approved, auto_approved, denied, expired, cancelled, "
+        "blocked); it stays when `status` moves on to released, rejected or executed."
+    )
+    decided_by: str | None
+    decision_reason: str | None
+    release_token: str | None = Field(
+        None,
+        description="For the requesting client only, once released: present it to "
+        "POST /v1/actions/{id}/executed. Verify offline against GET /v1/keys.",
+    )
+    release_expires_at: datetime | None = None
+    callbacks: list[CallbackRead] = Field(default_factory=list)
+
+
+class ActionPage(BaseModel):
+    items: list[ActionRead]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page.")

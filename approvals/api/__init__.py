@@ -1,0 +1,1 @@
+"""HTTP glue shared by every domain's routes; imports no domain package."""

@@ -1,0 +1,80 @@
+"""Render every error as {"error": code, "detail": ...}; never echo request values back."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from approvals.errors import ApprovalsError, RateLimited, Unauthorized
+
+log = structlog.get_logger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+}
+
+
+def error_body(code: str, detail: Any) -> dict[str, Any]:
+    return {"error": code, "detail": detail}
+
+
+def _clean(errors: list[Any]) -> list[dict[str, Any]]:
+    """Pydantic errors without `input`/`ctx`/`url`: the input may be PHI."""
+    cleaned = []
+    for error in errors:
+        loc = [part for part in error.get("loc", ()) if part != "body"]
+        cleaned.append({"loc": loc, "msg": error.get("msg", "invalid"), "type": error.get("type")})
+    return cleaned
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApprovalsError)
+    async def _approvals(_: Request, exc: ApprovalsError) -> JSONResponse:
+        headers: dict[str, str] | None = None
+        if isinstance(exc, Unauthorized):
+            headers = {"WWW-Authenticate": "Bearer"}
+        elif isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+        return JSONResponse(
+            error_body(exc.code, exc.detail), status_code=exc.status, headers=headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _clean(list(exc.errors()))
+        if any(e["type"] == "json_invalid" for e in errors):
+            return JSONResponse(
+                error_body("malformed_json", "the body is not valid JSON"), status_code=400
+            )
+        return JSONResponse(error_body("invalid_request", errors), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        return JSONResponse(
+            error_body(code, exc.detail),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not bad input: logged with its type only (the message may quote a value).
+        log.error("http.unhandled", path=request.url.path, error=type(exc).__name__)
+        return JSONResponse(
+            error_body("internal", "internal error; the operator's logs have it"), status_code=500
+        )

@@ -1,0 +1,83 @@
+"""create_app(settings) → the FastAPI application; its lifespan owns the Runtime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import text
+
+from approvals import __version__, metrics
+from approvals.actions.api import router as actions_router
+from approvals.api import errors
+from approvals.api.deps import RuntimeDep
+from approvals.api.middleware import BodyLimits
+from approvals.audit.api import router as audit_router
+from approvals.channels.web.routes import router as web_router
+from approvals.config import Settings
+from approvals.errors import Unavailable
+from approvals.outbox import service as outbox_service
+from approvals.release.api import router as release_router
+from approvals.runtime import Runtime
+
+DESCRIPTION = """Puts a human decision between automation and the privileged actions it wants
+to run on regulated data. Submit with `POST /v1/actions`, wait with `GET /v1/actions/{id}/wait`.
+Every error is JSON: `{"error": code, "detail": ...}`."""
+
+
+def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI:
+    """With `runtime` given (tests), the caller owns its lifecycle; otherwise the app does."""
+    owned = runtime is None
+    rt = runtime or Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if not owned:
+            yield
+            return
+        await rt.listen_for_changes()
+        rt.start_background()
+        try:
+            yield
+        finally:
+            await rt.close()
+
+    app = FastAPI(
+        title="approvals", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
+    app.state.runtime = rt
+    app.add_middleware(
+        BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth
+    )
+    errors.install(app)
+    app.include_router(actions_router)
+    app.include_router(release_router)
+    app.include_router(web_router)
+    for router in rt.platforms.routers:
+        app.include_router(router)
+    app.include_router(audit_router)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Database (and queue) reachable")
+    async def readyz(rt: RuntimeDep) -> dict[str, str]:
+        try:
+            async with rt.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            raise Unavailable(f"database unreachable ({type(exc).__name__})") from None
+        return {"status": "ready", "database": "ok"}
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def prometheus(rt: RuntimeDep) -> Response:
+        metrics.waiters.set(rt.notifier.waiting)
+        async with rt.db() as session:
+            metrics.outbox_due.set(await outbox_service.count_unfinished(session))
+        return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,233 @@
+"""Append to, read and verify the audit trail. Never commits: the caller's transaction owns it.
+
+Reads walk the chain by keyset (seq) in batches, so no call loads the whole table."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from approvals.audit import chain
+from approvals.audit.models import AuditEvent, AuditHead
+from approvals.kit.clock import utc_now
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    event_type: str
+    actor: str
+    action_id: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+async def append(session: AsyncSession, events: Sequence[NewEvent]) -> list[AuditEvent]:
+    """Chain `events` after the current head.
+
+    The head row is locked (FOR UPDATE) so concurrent transactions queue here instead of
+    forking the chain; callers append last, just before commit, to hold that lock briefly.
+    Payloads carry findings and ids, never request values.
+    """
+    if not events:
+        return []
+    head = (
+        await session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update())
+    ).scalar_one()
+    rows: list[AuditEvent] = []
+    seq, prev_hash = head.last_seq, head.last_hash
+    now = utc_now()
+    for event in events:
+        seq += 1
+        body = chain.event_body(
+            seq, event.event_type, now, event.actor, event.action_id, event.payload
+        )
+        digest = chain.link(prev_hash, body)
+        rows.append(
+            AuditEvent(
+                seq=seq,
+                event_type=event.event_type,
+                occurred_at=now,
+                actor=event.actor,
+                action_id=event.action_id,
+                payload=body["payload"],
+                prev_hash=prev_hash,
+                hash=digest,
+            )
+        )
+        prev_hash = digest
+    session.add_all(rows)
+    head.last_seq, head.last_hash = seq, prev_hash
+    await session.flush()
+    return rows
+
+
+async def events_for(session: AsyncSession, action_id: str) -> list[AuditEvent]:
+    result = await session.execute(
+        select(AuditEvent).where(AuditEvent.action_id == action_id).order_by(AuditEvent.seq)
+    )
+    return list(result.scalars())
+
+
+def as_chained(row: AuditEvent) -> chain.ChainedEvent:
+    return chain.ChainedEvent(
+        row.seq,
+        row.event_type,
+        row.occurred_at,
+        row.actor,
+        row.action_id,
+        row.payload,
+        row.prev_hash,
+        row.hash,
+    )
+
+
+async def batches(
+    session: AsyncSession, *, first_seq: int = 1, last_seq: int | None = None, size: int = 1000
+) -> AsyncIterator[list[AuditEvent]]:
+    """Events first_seq..last_seq in seq order, `size` at a time (keyset, no OFFSET)."""
+    next_seq = first_seq
+    while True:
+        query = select(AuditEvent).where(AuditEvent.seq >= next_seq)
+        if last_seq is not None:
+            query = query.where(AuditEvent.seq <= last_seq)
+        rows = list((await session.execute(query.order_by(AuditEvent.seq).limit(size))).scalars())
+        if not rows:
+            return
+        yield rows
+        next_seq = rows[-1].seq + 1
+
+
+async def head(session: AsyncSession) -> AuditHead:
+    return (await session.execute(select(AuditHead).where(AuditHead.id == 1))).scalar_one()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainStatus:
+    intact: bool
+    events_checked: int
+    head_seq: int
+    head_hash: str
+    checkpoints_matched: int
+    broken: chain.ChainBreak | None
+
+
+async def verify(
+    session: AsyncSession, *, checkpoints: Mapping[int, str] | None = None, batch: int = 1000
+) -> ChainStatus:
+    """Walk the chain up to the head as it was when the walk began.
+
+    Reading the head first matters: events appended while we walk are newer than the tip we
+    check against, not "inserted". Signed checkpoints ({seq: hash}) catch a consistent rewrite.
+    """
+    tip = await head(session)
+    tip_seq, tip_hash = tip.last_seq, tip.last_hash
+    walker = chain.Walker(checkpoints=checkpoints)
+    found: chain.ChainBreak | None = None
+    async for rows in batches(session, last_seq=tip_seq, size=batch):
+        found = walker.feed([as_chained(row) for row in rows])
+        if found:
+            break
+    if found is None:
+        found = await _tail_problem(session, walker, tip_seq, tip_hash, checkpoints or {})
+    return ChainStatus(
+        intact=found is None,
+        events_checked=walker.checked,
+        head_seq=tip_seq,
+        head_hash=tip_hash,
+        checkpoints_matched=walker.checkpoints_matched,
+        broken=found,
+    )
+
+
+async def _tail_problem(
+    session: AsyncSession,
+    walker: chain.Walker,
+    tip_seq: int,
+    tip_hash: str,
+    checkpoints: Mapping[int, str],
+) -> chain.ChainBreak | None:
+    walked = walker.next_seq - 1
+    if walked < tip_seq:
+        return chain.ChainBreak(
+            walker.next_seq,
+            f"events {walker.next_seq}–{tip_seq} missing: deleted",
+            chain.BreakKind.DELETED,
+        )
+    if walker.last_hash != tip_hash:
+        return chain.ChainBreak(tip_seq, "the last event does not match the chain head: edited")
+    beyond = [seq for seq in checkpoints if seq > tip_seq]
+    if beyond:
+        return chain.ChainBreak(
+            tip_seq + 1,
+            f"a signed checkpoint names event {max(beyond)}, past the head: history truncated",
+            chain.BreakKind.DELETED,
+        )
+    # Read the top seq before re-reading the head: any honest append committed in between is
+    # then covered by the head we compare with.
+    top = (await session.execute(select(func.max(AuditEvent.seq)))).scalar_one_or_none() or 0
+    if top > (await head(session)).last_seq:
+        return chain.ChainBreak(
+            tip_seq + 1,
+            f"events past the chain head (up to {top}) were not appended through the chain: "
+            "inserted",
+            chain.BreakKind.INSERTED,
+        )
+    return None
+
+
+async def verify_all(session: AsyncSession, batch: int = 1000) -> chain.ChainBreak | None:
+    """The first break in the chain, or None if intact."""
+    return (await verify(session, batch=batch)).broken
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    action_id: str | None = None
+    actor: str | None = None
+    event_type: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.action_id:
+            found.append(AuditEvent.action_id == self.action_id)
+        if self.actor:
+            found.append(AuditEvent.actor == self.actor)
+        if self.event_type:
+            found.append(AuditEvent.event_type == self.event_type)
+        if self.start:
+            found.append(AuditEvent.occurred_at >= self.start)
+        if self.end:
+            found.append(AuditEvent.occurred_at < self.end)
+        return found
+
+
+async def page(
+    session: AsyncSession, where: EventFilter, *, after_seq: int, limit: int
+) -> list[AuditEvent]:
+    """Up to `limit` matching events with seq > after_seq, oldest first."""
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.seq > after_seq, *where.clauses())
+        .order_by(AuditEvent.seq)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def seq_range(
+    session: AsyncSession, start: datetime | None, end: datetime | None
+) -> tuple[int, int] | None:
+    """First and last seq of events in [start, end), or None when there are none."""
+    where = EventFilter(start=start, end=end).clauses()
+    low, high = (
+        await session.execute(
+            select(func.min(AuditEvent.seq), func.max(AuditEvent.seq)).where(*where)
+        )
+    ).one()
+    return None if low is None else (int(low), int(high))

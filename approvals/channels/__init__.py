@@ -1,0 +1,1 @@
+"""Reviewer platforms (Slack, Teams, web) as adapters over one platform-neutral card."""

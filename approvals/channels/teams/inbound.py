@@ -1,0 +1,210 @@
+"""Turns what Teams sends the bot into core calls: card clicks into `ReviewPort.decide`.
+
+Owns the trust decisions on the inbound side, in order: the activity comes from our tenant; the
+button's signed reference verifies for that tenant (so it names the request the card was posted
+for); the clicking user resolves, through the conversation roster (`TeamsInfo.get_member`), to a
+member of our tenant with an email, which is the identity the core authorises. Only then is the
+core asked. Every refusal answers 200 with a card saying why, because Teams shows a non-200
+invoke answer as a generic error. Installation events record conversation references.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from botbuilder.core import TurnContext
+from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
+from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue
+
+from approvals.channels.base import DecisionAttempt, ReviewPort, VerdictName
+from approvals.channels.cards import Card
+from approvals.channels.teams import adaptive_cards as ac
+from approvals.channels.teams.signing import ActionRefError, verify_action_ref
+from approvals.channels.teams.store import ConversationStore
+
+log = structlog.get_logger(__name__)
+
+Json = dict[str, Any]
+ApproverIds = Callable[[Card], Sequence[str]]  # AAD object ids allowed to see the buttons
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+MAX_REASON_CHARS = 2000
+_VERDICTS: dict[str, VerdictName] = {ac.VERB_APPROVE: "approve", ac.VERB_DENY: "deny"}
+
+
+class Refused(Exception):
+    """A click we answer with an explanation instead of a decision."""
+
+
+def activity_tenant(activity: Activity) -> str:
+    channel_data = activity.channel_data or {}
+    tenant = channel_data.get("tenant") if isinstance(channel_data, dict) else None
+    if isinstance(tenant, dict) and tenant.get("id"):
+        return str(tenant["id"])
+    conversation = activity.conversation
+    return str(getattr(conversation, "tenant_id", None) or "")
+
+
+def card_answer(card: Json) -> AdaptiveCardInvokeResponse:
+    return AdaptiveCardInvokeResponse(status_code=HTTPStatus.OK, type=CARD_CONTENT_TYPE, value=card)
+
+
+class ApprovalsTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
+    def __init__(
+        self,
+        review: ReviewPort,
+        store: ConversationStore,
+        *,
+        tenant_id: str,
+        secret: bytes,
+        approver_ids: ApproverIds | None = None,
+    ) -> None:
+        super().__init__()
+        self._review = review
+        self._store = store
+        self._tenant_id = tenant_id
+        self._secret = secret
+        self._approver_ids = approver_ids
+
+    # -- Universal Actions ---------------------------------------------------------------------
+    async def on_adaptive_card_invoke(
+        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
+    ) -> AdaptiveCardInvokeResponse:
+        action = invoke_value.action if isinstance(invoke_value.action, dict) else {}
+        verb = str(action.get("verb") or "")
+        raw_data = action.get("data")
+        data: Json = raw_data if isinstance(raw_data, dict) else {}
+        try:
+            ref = str(data.get(ac.REF_KEY) or "")
+            action_id = self._verify(turn_context.activity, ref)
+        except Refused as refusal:
+            log.info("teams.invoke.refused", verb=verb, reason=str(refusal))
+            return card_answer(ac.render_notice_card(str(refusal)))
+        try:
+            if verb == ac.VERB_REFRESH:
+                # No roster call: Teams refreshes each time an approver views the card.
+                return await self._refresh(turn_context, action_id, ref)
+            if verb not in _VERDICTS:
+                raise Refused("This button is not recognised.")
+            email = await self._resolve_email(turn_context)
+            return await self._decide(action_id, ref, email, _VERDICTS[verb], data)
+        except Refused as refusal:
+            log.info("teams.invoke.refused", action_id=action_id, verb=verb, reason=str(refusal))
+            return await self._answer(action_id, ref, notice=str(refusal))
+
+    def _verify(self, activity: Activity, ref: str) -> str:
+        tenant = activity_tenant(activity)
+        if self._tenant_id and tenant != self._tenant_id:
+            raise Refused("This request belongs to another organisation.")
+        try:
+            return verify_action_ref(ref, tenant, self._secret)
+        except ActionRefError as exc:
+            raise Refused(
+                "This card could not be verified; open the request from a fresh copy."
+            ) from exc
+
+    async def _resolve_email(self, turn_context: TurnContext) -> str:
+        sender = turn_context.activity.from_property
+        member_id = getattr(sender, "aad_object_id", None) or getattr(sender, "id", None)
+        if not member_id:
+            raise Refused("Your Teams account could not be identified.")
+        try:
+            member = await TeamsInfo.get_member(turn_context, member_id)
+        except Exception as exc:  # ErrorResponseException 404, network: the user stays unknown
+            log.warning("teams.roster.lookup_failed", error=type(exc).__name__)
+            raise Refused("Your account was not found in this conversation's roster.") from exc
+        member_tenant = getattr(member, "tenant_id", None) or ""
+        if self._tenant_id and member_tenant != self._tenant_id:
+            raise Refused("Your account belongs to another organisation.")
+        email = getattr(member, "email", None) or getattr(member, "user_principal_name", None)
+        if not email:
+            raise Refused("Your Teams account has no email address to match against policy.")
+        return str(email).strip().lower()
+
+    async def _decide(
+        self, action_id: str, ref: str, email: str, verdict: VerdictName, data: Json
+    ) -> AdaptiveCardInvokeResponse:
+        field = ac.DENY_REASON_INPUT if verdict == "deny" else ac.COMMENT_INPUT
+        raw = data.get(field)
+        reason = raw.strip()[:MAX_REASON_CHARS] if isinstance(raw, str) else ""
+        if verdict == "deny" and not reason:
+            # The client enforces isRequired, but a crafted invoke does not go through it.
+            return await self._answer(
+                action_id, ref, show_actions=True, notice="A reason is required to deny."
+            )
+        result = await self._review.decide(
+            DecisionAttempt(
+                action_id=action_id,
+                approver_email=email,
+                verdict=verdict,
+                reason=reason or None,
+                platform="teams",
+            )
+        )
+        log.info(
+            "teams.invoke.decided", action_id=action_id, verdict=verdict, accepted=result.accepted
+        )
+        notice = None if result.accepted else result.message
+        card = result.card or await self._review.card(action_id)
+        if card is None:
+            return card_answer(ac.render_notice_card(result.message))
+        return card_answer(self._render(card, ref, show_actions=False, notice=notice))
+
+    async def _refresh(
+        self, turn_context: TurnContext, action_id: str, ref: str
+    ) -> AdaptiveCardInvokeResponse:
+        card = await self._review.card(action_id)
+        if card is None:
+            return card_answer(ac.render_notice_card("This request no longer exists."))
+        user = getattr(turn_context.activity.from_property, "aad_object_id", None) or ""
+        allowed = self._approver_ids is None or user in self._approver_ids(card)
+        return card_answer(self._render(card, ref, show_actions=allowed))
+
+    async def _answer(
+        self, action_id: str, ref: str, *, notice: str, show_actions: bool = False
+    ) -> AdaptiveCardInvokeResponse:
+        card = await self._review.card(action_id)
+        if card is None:
+            return card_answer(ac.render_notice_card(notice))
+        return card_answer(self._render(card, ref, show_actions=show_actions, notice=notice))
+
+    def _render(
+        self, card: Card, ref: str, *, show_actions: bool, notice: str | None = None
+    ) -> Json:
+        return ac.render_card(
+            card,
+            signed_data=ref,
+            show_actions=show_actions,
+            notice=notice,
+            refresh_user_ids=self._approver_ids(card) if self._approver_ids else (),
+        )
+
+    # -- installation: learn where the bot may post ----------------------------------------------
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        bot_id = getattr(activity.recipient, "id", None)
+        if any(getattr(m, "id", None) == bot_id for m in activity.members_added or ()):
+            await self._remember(activity, "conversation_update")
+        await super().on_conversation_update_activity(turn_context)
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        await self._remember(turn_context.activity, "installation_update")
+
+    async def _remember(self, activity: Activity, source: str) -> None:
+        tenant = activity_tenant(activity)
+        if self._tenant_id and tenant != self._tenant_id:
+            log.warning("teams.install.foreign_tenant_ignored", source=source)
+            return
+        ref: Json = TurnContext.get_conversation_reference(activity).serialize()
+        # The installing user is not needed to post, and is personal data we need not keep.
+        ref.pop("user", None)
+        ref.pop("activityId", None)
+        ref["tenantId"] = tenant
+        await self._store.save(ref)
+        log.info(
+            "teams.install.reference_saved",
+            source=source,
+            conversation_type=getattr(activity.conversation, "conversation_type", None),
+        )

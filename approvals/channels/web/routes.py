@@ -1,0 +1,308 @@
+"""Server-rendered reviewer pages under /ui.
+
+Sign-in is an API key with the `review` (or `audit`) scope, kept in an HttpOnly,
+SameSite=Strict cookie; every form carries a CSRF token derived from that key. Everything
+shown is the stored, redacted form of a request, and Jinja2 autoescapes it. Every /ui
+response carries a strict Content-Security-Policy: no script at all, styles only from
+/ui/static/app.css.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Cookie, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+
+from approvals.actions import decisions
+from approvals.actions import service as actions_service
+from approvals.actions.states import Status
+from approvals.api.deps import RuntimeDep
+from approvals.audit import api as audit_api
+from approvals.audit import render
+from approvals.audit.render import Format, PdfUnavailable
+from approvals.channels.web import queries
+from approvals.clients import service as clients_service
+from approvals.clients.auth import has_scope
+from approvals.clients.models import Client
+from approvals.clients.schemas import Scope
+from approvals.errors import ApprovalsError
+from approvals.kit.clock import utc_now
+
+COOKIE = "approvals_session"
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+_HERE = Path(__file__).parent
+
+
+class _SecureRoute(APIRoute):
+    """Adds the security headers to every /ui response unless the route set its own CSP."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def secured(request: Request) -> Response:
+            response = await handler(request)
+            for name, value in _HEADERS.items():
+                response.headers.setdefault(name, value)
+            return response
+
+        return secured
+
+
+router = APIRouter(prefix="/ui", include_in_schema=False, route_class=_SecureRoute)
+_templates = Jinja2Templates(directory=str(_HERE / "templates"))
+_templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
+
+SessionKey = Annotated[str | None, Cookie(alias=COOKIE)]
+
+
+def csrf_token(api_key: str) -> str:
+    return hashlib.sha256(b"approvals-csrf:" + api_key.encode()).hexdigest()[:32]
+
+
+async def _signed_in(runtime: RuntimeDep, api_key: str | None) -> Client | None:
+    if not api_key:
+        return None
+    async with runtime.db() as session:
+        client = await clients_service.authenticate(session, api_key)
+    if client is None or not (has_scope(client, Scope.REVIEW) or has_scope(client, Scope.AUDIT)):
+        return None
+    return client
+
+
+def _page(
+    request: Request, name: str, who: Client | None, status_code: int = 200, **values: Any
+) -> Response:
+    context = {
+        "reviewer": who,
+        "can_review": who is not None and has_scope(who, Scope.REVIEW),
+        "can_audit": who is not None and has_scope(who, Scope.AUDIT),
+        "notice": None,
+        **values,
+    }
+    return _templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _login(request: Request, message: str | None = None, status_code: int = 200) -> Response:
+    return _page(request, "login.html", None, status_code, message=message)
+
+
+def _error(request: Request, who: Client | None, message: str, status_code: int) -> Response:
+    return _page(request, "error.html", who, status_code, message=message)
+
+
+@router.get("/static/app.css")
+async def stylesheet() -> Response:
+    return FileResponse(
+        _HERE / "static" / "app.css",
+        media_type="text/css",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+@router.get("", response_class=HTMLResponse)
+async def index(
+    request: Request, runtime: RuntimeDep, key: SessionKey = None, notice: str | None = None
+) -> Response:
+    who = await _signed_in(runtime, key)
+    if who is None or key is None:
+        return _login(request)
+    pending = await actions_service.list_page(
+        runtime, who, status=Status.PENDING, cursor=None, limit=200
+    )
+    mine = [a for a in pending.items if queries.is_for(a, who.identity, runtime.policies)]
+    return _page(
+        request,
+        "index.html",
+        who,
+        notice=notice,
+        mine=mine,
+        others=[a for a in pending.items if a not in mine],
+    )
+
+
+@router.post("/login")
+async def login(
+    request: Request, runtime: RuntimeDep, api_key: Annotated[str, Form(max_length=200)]
+) -> Response:
+    if await _signed_in(runtime, api_key.strip()) is None:
+        return _login(request, "That key is unknown, revoked, or lacks the review scope.", 401)
+    response = RedirectResponse("/ui", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        api_key.strip(),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=8 * 3600,
+        path="/ui",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout() -> Response:
+    response = RedirectResponse("/ui", status_code=303)
+    response.delete_cookie(COOKIE, path="/ui")
+    return response
+
+
+@router.get("/history", response_class=HTMLResponse)
+async def history(
+    request: Request,
+    runtime: RuntimeDep,
+    key: SessionKey = None,
+    status: Annotated[str, Query(max_length=20)] = "",
+    action: Annotated[str, Query(max_length=200)] = "",
+    before: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    who = await _signed_in(runtime, key)
+    if who is None:
+        return _login(request)
+    chosen = Status(status) if status in {s.value for s in Status} else None
+    found = await queries.history(
+        runtime, status=chosen, action=action.strip() or None, before_id=before or None
+    )
+    return _page(
+        request,
+        "history.html",
+        who,
+        items=found.items,
+        next_cursor=found.next_cursor,
+        statuses=[s.value for s in Status],
+        status=chosen.value if chosen else "",
+        action=action,
+    )
+
+
+@router.get("/audit", response_class=HTMLResponse)
+async def audit(request: Request, runtime: RuntimeDep, key: SessionKey = None) -> Response:
+    who = await _signed_in(runtime, key)
+    if who is None:
+        return _login(request)
+    chain = await audit_api.chain_status(runtime)
+    today = utc_now().date()
+    return _page(
+        request,
+        "audit.html",
+        who,
+        chain=chain,
+        default_from=today.replace(day=1).isoformat(),
+        default_to=(today + timedelta(days=1)).isoformat(),
+    )
+
+
+@router.get("/reports/evidence")
+async def evidence(
+    request: Request,
+    runtime: RuntimeDep,
+    key: SessionKey = None,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    fmt: Annotated[Format, Query(alias="format")] = Format.HTML,
+) -> Response:
+    """The evidence report for a signed-in auditor (the browser has a cookie, not a bearer)."""
+    who = await _signed_in(runtime, key)
+    if who is None:
+        return _login(request)
+    if not has_scope(who, Scope.AUDIT):
+        return _error(request, who, "Evidence reports need a key with the audit scope.", 403)
+    try:
+        first, last = audit_api.period(start, end)
+        report = await audit_api.evidence(runtime, first, last)
+        # PDF rendering takes seconds of CPU: keep it off the event loop.
+        body, media_type = await asyncio.to_thread(audit_api.render_report, report, fmt)
+    except (ApprovalsError, PdfUnavailable) as exc:
+        return _error(request, who, getattr(exc, "detail", str(exc)), 422)
+    name = f"evidence-{first:%Y%m%d}-{last:%Y%m%d}.{fmt.value}"
+    disposition = "inline" if fmt is Format.HTML else "attachment"
+    headers = {"Content-Disposition": f'{disposition}; filename="{name}"'}
+    if fmt is Format.HTML:
+        headers["Content-Security-Policy"] = render.HTML_CSP
+    return Response(body, media_type=media_type, headers=headers)
+
+
+@router.get("/actions/{action_id}", response_class=HTMLResponse)
+async def detail(
+    request: Request,
+    action_id: str,
+    runtime: RuntimeDep,
+    key: SessionKey = None,
+    notice: str | None = None,
+) -> Response:
+    who = await _signed_in(runtime, key)
+    if who is None or key is None:
+        return _login(request)
+    try:
+        action = await actions_service.get(runtime, action_id, who)
+    except ApprovalsError as exc:
+        return _error(request, who, exc.detail, exc.status)
+    return _page(
+        request,
+        "detail.html",
+        who,
+        action=action,
+        notice=notice,
+        csrf=csrf_token(key),
+        for_me=queries.is_for(action, who.identity, runtime.policies),
+    )
+
+
+@router.post("/actions/{action_id}/decide")
+async def decide(
+    request: Request,
+    action_id: str,
+    runtime: RuntimeDep,
+    verdict: Annotated[str, Form(pattern="^(approve|deny)$")],
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    key: SessionKey = None,
+) -> Response:
+    who = await _signed_in(runtime, key)
+    if who is None or key is None:
+        return _login(request, "Sign in again to decide.", 401)
+    if not csrf or not hmac.compare_digest(csrf, csrf_token(key)):
+        return _error(
+            request,
+            who,
+            "This form expired or came from another site; reload and try again.",
+            403,
+        )
+    if not has_scope(who, Scope.REVIEW):
+        return _error(request, who, "Deciding needs a key with the review scope.", 403)
+    if verdict == "deny" and not reason.strip():
+        notice = "A deny needs a reason: the requester is told why."
+    else:
+        try:
+            result = await decisions.decide(
+                runtime,
+                action_id,
+                approver=who.identity,
+                verdict=verdict,
+                reason=reason or None,
+                platform="web",
+            )
+            notice = f"Recorded. The request is now {result.status.value}."
+        except ApprovalsError as exc:
+            notice = f"Not recorded: {exc.detail}."
+    return RedirectResponse(f"/ui/actions/{action_id}?notice={quote(notice)}", status_code=303)

@@ -1,0 +1,52 @@
+"""The `approvals` command line: one Typer app, one module per command group.
+
+Exit codes for scripts: 0 ok / approved, 1 error, 2 denied, 3 expired or cancelled.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from approvals.cli import (
+    audit,
+    clients,
+    migrate,
+    policy,
+    redact,
+    report,
+    request,
+    serve,
+    worker,
+)
+from approvals.config import load_settings
+from approvals.kit.logging import configure_logging
+
+app = typer.Typer(
+    name="approvals",
+    help="Human approval for privileged automation on regulated data.\n\n"
+    "Start here: `approvals serve` runs everything on this machine (SQLite, web reviewer "
+    "page, demo policy) and prints an admin API key on first start.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _setup() -> None:
+    """Logs go to stderr for every command, so stdout is only the command's own output."""
+    configure_logging(load_settings())
+
+
+app.command("serve")(serve.serve)
+app.command("migrate")(migrate.migrate)
+app.command("worker")(worker.worker)
+app.command("request")(request.request)
+app.command("redact")(redact.redact)
+app.add_typer(clients.app, name="clients")
+app.add_typer(policy.app, name="policy")
+app.add_typer(audit.app, name="audit")
+app.command("report")(report.report)
+
+
+def main() -> None:
+    app()

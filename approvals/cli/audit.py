@@ -1,0 +1,149 @@
+"""`approvals audit verify|export|verify-export|checkpoint|public-key`: prove the trail intact.
+
+Exit codes: 0 intact / valid, 1 broken, invalid or error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from approvals.audit import checkpoints, signing
+from approvals.audit.api import chain_status, utc
+from approvals.audit.export import ExportSummary, export, verify_export
+from approvals.audit.schemas import ChainStatusRead
+from approvals.cli.common import fail, print_json, with_runtime
+from approvals.config import load_settings
+from approvals.runtime import Runtime
+
+app = typer.Typer(help="Verify and export the hash-chained audit trail.", no_args_is_help=True)
+
+FromOpt = Annotated[
+    datetime | None, typer.Option("--from", help="Start (inclusive), e.g. 2026-11-01; UTC.")
+]
+ToOpt = Annotated[datetime | None, typer.Option("--to", help="End (exclusive); UTC.")]
+
+
+@app.command()
+def verify(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Walk the whole chain (and the checkpoint sink, if configured); exit 1 if broken."""
+
+    async def work(runtime: Runtime) -> ChainStatusRead:
+        return await chain_status(runtime)
+
+    status = with_runtime(work)
+    if as_json:
+        print_json(status.model_dump(mode="json"))
+    elif status.broken is None:
+        typer.echo(
+            f"intact: {status.events_checked} events up to {status.head_seq}, "
+            f"{status.checkpoints_matched} signed checkpoints agree"
+        )
+    else:
+        typer.secho(
+            f"BROKEN at event {status.broken.seq} ({status.broken.kind}): {status.broken.problem}",
+            fg=typer.colors.RED,
+            err=True,
+        )
+    if not status.intact:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export_(
+    output: Annotated[Path, typer.Option("-o", "--output", help="The .jsonl file to write.")],
+    start: FromOpt = None,
+    end: ToOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Write events of [from, to) as JSON Lines, closed by a signed (Ed25519) checkpoint."""
+    settings = load_settings()
+    signer = checkpoints.signer_for(settings.data_dir)
+    partial = output.with_name(output.name + ".partial")
+
+    async def work(runtime: Runtime) -> ExportSummary:
+        with partial.open("w", encoding="utf-8") as out:
+            async with runtime.db() as session:
+                return await export(session, out, signer, start=utc(start), end=utc(end))
+
+    try:
+        summary = with_runtime(work, settings)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(output)  # a reader never sees a half-written export
+    if as_json:
+        print_json({**asdict(summary), "file": str(output)})
+    else:
+        typer.echo(
+            f"exported {summary.events} events ({summary.first_seq}–{summary.last_seq}) to "
+            f"{output}, signed by {summary.kid}"
+        )
+
+
+@app.command("verify-export")
+def verify_export_(
+    file: Annotated[Path, typer.Argument(help="An export written by `approvals audit export`.")],
+    public_key: Annotated[
+        Path | None,
+        typer.Option(help="The signer's public key (PEM or base64) to prove who signed it."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Check an export offline (no database): every link, the signature, nothing cut."""
+    try:
+        pinned = signing.parse_public_key(public_key.read_text()) if public_key else None
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read the public key: {exc}")
+    try:
+        with file.open(encoding="utf-8") as lines:
+            result = verify_export(lines, pinned)
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {file}: {exc}")
+    if as_json:
+        print_json(asdict(result))
+    elif result.valid:
+        origin = "pinned key" if result.key_pinned else "embedded key (pass --public-key to pin)"
+        typer.echo(
+            f"valid: {result.events} events ({result.first_seq}–{result.last_seq}), "
+            f"signed by {result.kid}, {origin}"
+        )
+    else:
+        where = f" at event {result.seq}" if result.seq is not None else ""
+        typer.secho(f"INVALID{where}: {result.problem}", fg=typer.colors.RED, err=True)
+    if not result.valid:
+        raise typer.Exit(1)
+
+
+@app.command()
+def checkpoint(
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Default: APPROVALS_AUDIT_CHECKPOINT_PATH."),
+    ] = None,
+) -> None:
+    """Append one signed checkpoint of the chain head to the sink (for cron)."""
+    settings = load_settings()
+    sink = output or settings.audit_checkpoint_path
+    if sink is None:
+        fail("set APPROVALS_AUDIT_CHECKPOINT_PATH or pass -o FILE")
+    signer = checkpoints.signer_for(settings.data_dir)
+
+    async def work(runtime: Runtime) -> checkpoints.Written:
+        async with runtime.db() as session:
+            return await checkpoints.write(session, sink, signer)
+
+    written = with_runtime(work, settings)
+    typer.echo(f"checkpoint of event {written.seq} appended to {sink}")
+
+
+@app.command("public-key")
+def public_key() -> None:
+    """Print the checkpoint signing public key (PEM), for auditors to pin."""
+    signer = checkpoints.signer_for(load_settings().data_dir)
+    typer.echo(signer.public_pem().rstrip())
+    typer.echo(f"# kid {signer.kid}", err=True)

@@ -1,0 +1,96 @@
+"""`approvals clients create|list|revoke`: API keys for pipelines, reviewers and auditors."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from approvals.cli.common import print_json, with_runtime
+from approvals.clients import service as clients_service
+from approvals.clients.schemas import ClientRead, CreatedClient
+from approvals.runtime import Runtime
+
+app = typer.Typer(
+    help="Create, list and revoke API clients (keys are shown once).", no_args_is_help=True
+)
+
+
+@app.command()
+def create(
+    name: Annotated[str, typer.Argument(help="A unique name, e.g. nightly-etl.")],
+    scopes: Annotated[
+        str, typer.Option(help="Comma list of submit, review, audit, admin.")
+    ] = "submit",
+    identity: Annotated[
+        str | None,
+        typer.Option(help="The person or service this key acts as (an email for reviewers)."),
+    ] = None,
+    callback_host: Annotated[
+        list[str] | None,
+        typer.Option(help="A host this client's callback_url may use; repeat for more."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Create a client and print its API key and callback signing secret (shown once)."""
+
+    async def work(runtime: Runtime) -> CreatedClient:
+        return await clients_service.create(
+            runtime.db,
+            name=name,
+            scopes=clients_service.parse_scopes([scopes]),
+            identity=identity,
+            callback_hosts=callback_host or [],
+        )
+
+    created = with_runtime(work)
+    if as_json:
+        print_json(
+            {
+                "client_id": created.client_id,
+                "api_key": created.api_key,
+                "webhook_secret": created.webhook_secret,
+            }
+        )
+        return
+    typer.echo(f"client {created.name} ({created.client_id}) acting as {created.identity}")
+    typer.echo(f"scopes: {', '.join(s.value for s in created.scopes)}")
+    typer.echo(f"api key (shown once): {created.api_key}")
+    typer.echo(f"callback signing secret (shown once): {created.webhook_secret}")
+
+
+@app.command("list")
+def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List clients (never their keys)."""
+
+    async def work(runtime: Runtime) -> list[ClientRead]:
+        return [
+            ClientRead.model_validate(c) for c in await clients_service.list_clients(runtime.db)
+        ]
+
+    rows = with_runtime(work)
+    if as_json:
+        print_json([row.model_dump(mode="json") for row in rows])
+        return
+    for row in rows:
+        state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+        typer.echo(
+            f"{row.name:24} {row.identity:32} {','.join(row.scopes):24} {row.key_prefix}…  {state}"
+        )
+
+
+@app.command()
+def revoke(
+    name_or_id: Annotated[str, typer.Argument(help="The client's name or id.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Revoke a client's key at once: its next request gets 401."""
+
+    async def work(runtime: Runtime) -> ClientRead:
+        return ClientRead.model_validate(await clients_service.revoke(runtime.db, name_or_id))
+
+    row = with_runtime(work)
+    if as_json:
+        print_json(row.model_dump(mode="json"))
+    else:
+        typer.echo(f"revoked {row.name} ({row.id})")

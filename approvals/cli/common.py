@@ -1,0 +1,42 @@
+"""Helpers every command shares: settings, one-shot runtimes, JSON output, error exits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn, TypeVar
+
+import typer
+
+from approvals.config import Settings, load_settings
+from approvals.errors import ApprovalsError
+from approvals.runtime import Runtime
+
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+def with_runtime(work: Callable[[Runtime], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Run `work` against a short-lived Runtime; ApprovalsError becomes a clean exit 1."""
+
+    async def _go() -> T:
+        runtime = Runtime(settings or load_settings())
+        try:
+            return await work(runtime)
+        finally:
+            await runtime.close()
+
+    try:
+        return asyncio.run(_go())
+    except ApprovalsError as exc:
+        fail(exc.detail)

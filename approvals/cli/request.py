@@ -1,0 +1,106 @@
+"""`approvals request`: submit an action from a script and (with --wait) exit by the verdict.
+
+Exit codes: 0 approved, 2 denied or blocked, 3 expired or cancelled, 4 still pending when
+--timeout ran out, 1 error. A CI step can gate on it directly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from approvals.cli.common import fail, print_json
+from approvals.client import Action, ApprovalsAPIError, ApprovalsClient
+from approvals.client._models import DECIDED_NO, DECIDED_OK, ENDED
+
+EXIT_BY_OUTCOME = {
+    **dict.fromkeys(DECIDED_OK, 0),
+    **dict.fromkeys(DECIDED_NO, 2),
+    **dict.fromkeys(ENDED, 3),
+    "pending": 4,
+}
+
+
+def _params(pairs: list[str], json_file: Path | None) -> dict[str, Any]:
+    params: dict[str, Any] = json.loads(json_file.read_text()) if json_file else {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            fail(f"--param takes KEY=VALUE, got {pair!r}")
+        params[key] = value
+    return params
+
+
+def request(
+    action: Annotated[str, typer.Option(help="What will run, e.g. sql.execute.")],
+    resource: Annotated[str, typer.Option(help="What it runs on, e.g. db.prod.encounters.")],
+    environment: Annotated[str, typer.Option(help="prod, staging, dev, ...")] = "prod",
+    justification: Annotated[str | None, typer.Option(help="Why, for the reviewer.")] = None,
+    on_behalf_of: Annotated[str | None, typer.Option(help="The person this runs for.")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="A parameter as KEY=VALUE, e.g. sql='DELETE ...'; repeat for more."),
+    ] = None,
+    params_json: Annotated[Path | None, typer.Option(help="Parameters from a JSON file.")] = None,
+    context_json: Annotated[
+        Path | None, typer.Option(help="Context for reviewers from a JSON file (PHI is redacted).")
+    ] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="Retrying with the same key returns the same request.")
+    ] = None,
+    wait: Annotated[bool, typer.Option(help="Wait for the verdict; exit by it.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait at most.")] = 600.0,
+    server: Annotated[
+        str, typer.Option(envvar="APPROVALS_URL", help="The service's URL.")
+    ] = "http://127.0.0.1:8000",
+    key: Annotated[
+        str | None, typer.Option(envvar="APPROVALS_KEY", help="A key with the submit scope.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the request as JSON.")] = False,
+) -> None:
+    """Ask for approval of one action. With --wait, block until it is decided."""
+    if not key:
+        fail(
+            "no API key: pass --key or set APPROVALS_KEY (create one with "
+            "`approvals clients create NAME --scopes submit`)"
+        )
+    context = json.loads(context_json.read_text()) if context_json else None
+    try:
+        with ApprovalsClient(server, key) as client:
+            result = client.submit(
+                action=action,
+                resource=resource,
+                environment=environment,
+                justification=justification,
+                on_behalf_of=on_behalf_of,
+                params=_params(param or [], params_json),
+                context=context,
+                idempotency_key=idempotency_key,
+            )
+            if not as_json:
+                typer.echo(
+                    f"{result.id}: {result.status} (risk {result.risk}, "
+                    f"{result.required_approvals} approval(s) needed)",
+                    err=True,
+                )
+            if wait and result.pending:
+                result = client.wait(result.id, timeout=timeout)
+    except ApprovalsAPIError as exc:
+        fail(f"{exc.status} {exc.code}: {exc.detail}")
+    except OSError as exc:
+        fail(f"cannot reach {server} ({exc}); is `approvals serve` running?")
+    _report(result, as_json)
+    outcome = result.verdict or result.status
+    raise typer.Exit(EXIT_BY_OUTCOME.get(outcome, 1) if wait or not result.pending else 0)
+
+
+def _report(result: Action, as_json: bool) -> None:
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+        return
+    who = f" by {result.decided_by}" if result.decided_by else ""
+    why = f": {result.decision_reason}" if result.decision_reason else ""
+    typer.echo(f"{result.verdict or result.status}{who}{why}")

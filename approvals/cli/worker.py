@@ -1,0 +1,58 @@
+"""`approvals worker`: run background work (card posts and updates, releases, expiry sweeps).
+
+With APPROVALS_REDIS_URL: an RQ worker on the priority queues plus a reconciler thread.
+Without: the same jobs in this process (outbox rows are leased, so several workers may share
+one database; PostgreSQL skips rows another worker holds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from approvals.cli.common import with_runtime
+from approvals.config import load_settings
+from approvals.jobs import reconciler
+from approvals.jobs.queue import InProcessQueue
+from approvals.jobs.worker import run_worker
+from approvals.kit.logging import configure_logging
+from approvals.runtime import Runtime
+
+
+def worker(
+    burst: Annotated[
+        bool, typer.Option(help="Do what is queued or due now, then exit (tests, cron).")
+    ] = False,
+) -> None:
+    """Process background work until stopped (Ctrl-C or SIGTERM finish the current job)."""
+    settings = load_settings()
+    configure_logging(settings)
+    if settings.redis_url:
+        if burst:  # relay what is due first, so a burst run also picks up un-relayed rows
+            with_runtime(_tick, settings)
+        worked = run_worker(settings, settings.redis_url, burst=burst)
+        typer.echo("worked" if worked else "nothing to do")
+        return
+
+    async def work(runtime: Runtime) -> tuple[int, int]:
+        if not burst:
+            runtime.start_background()
+            await asyncio.Event().wait()
+        expired, relayed = await _tick(runtime)
+        if isinstance(runtime.queue, InProcessQueue):
+            await runtime.queue.drain()
+        return expired, relayed
+
+    try:
+        expired, relayed = with_runtime(work, settings)
+    except KeyboardInterrupt:
+        return
+    typer.echo(f"expired {expired} request(s), ran {relayed} job(s)")
+
+
+async def _tick(runtime: Runtime) -> tuple[int, int]:
+    return await reconciler.tick(
+        runtime, runtime.queue, lease_seconds=runtime.settings.job_lease_seconds
+    )

@@ -1,0 +1,83 @@
+"""What the SDK returns: a lenient view of the API's JSON (new fields never break old SDKs)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+DECIDED_OK = frozenset({"approved", "auto_approved"})
+DECIDED_NO = frozenset({"denied", "blocked"})
+ENDED = frozenset({"expired", "cancelled"})
+
+
+class Vote(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    approver: str
+    verdict: str
+    reason: str | None = None
+    platform: str
+    at: datetime
+
+
+class Action(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    status: str
+    action: str
+    resource: str
+    requester: str
+    environment: str
+    risk: str
+    required_approvals: int
+    approvals: int = 0
+    votes: list[Vote] = []
+    expires_at: datetime
+    verdict: str | None = None
+    decided_by: str | None = None
+    release_token: str | None = None
+    decision_reason: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.status == "pending"
+
+    @property
+    def granted(self) -> bool:
+        """Approved by people or by policy (whether or not the release has happened yet)."""
+        return self.verdict in DECIDED_OK
+
+
+class ApprovalsAPIError(Exception):
+    """An error answer from the service: `status`, stable `code`, human `detail`."""
+
+    def __init__(self, status: int, code: str, detail: Any) -> None:
+        super().__init__(f"{status} {code}: {detail}")
+        self.status, self.code, self.detail = status, code, detail
+
+
+def parse(response: httpx.Response) -> Action:
+    return Action.model_validate(_body(response))
+
+
+def parse_page(response: httpx.Response) -> list[Action]:
+    return [Action.model_validate(item) for item in _body(response)["items"]]
+
+
+def _body(response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+            code, detail = str(body.get("error", "error")), body.get("detail", response.text)
+        except ValueError:
+            code, detail = "error", response.text[:500]
+        raise ApprovalsAPIError(response.status_code, code, detail)
+    return response.json()
+
+
+def submission(**fields: Any) -> dict[str, Any]:
+    return {key: value for key, value in fields.items() if value is not None}

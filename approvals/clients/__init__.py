@@ -1,0 +1,1 @@
+"""API clients: identities, scopes and hashed keys."""

@@ -1,0 +1,57 @@
+"""Bearer-key authentication and scope checks for routes.
+
+401: no key, unknown key or revoked key. 403: a valid key without the needed scope.
+An `admin` key holds every scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from approvals.api.deps import RuntimeDep
+from approvals.clients import service as clients_service
+from approvals.clients.models import Client
+from approvals.clients.schemas import Scope
+from approvals.errors import Forbidden, Unauthorized
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from `approvals clients create`.")
+
+
+async def current_client(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Client:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized(
+            "send `Authorization: Bearer <api key>`; create a key with "
+            "`approvals clients create NAME --scopes submit`"
+        )
+    async with runtime.db() as session:
+        client = await clients_service.authenticate(session, credentials.credentials)
+    if client is None:
+        raise Unauthorized("the API key is unknown or revoked")
+    return client
+
+
+def has_scope(client: Client, scope: Scope) -> bool:
+    return scope.value in client.scopes or Scope.ADMIN.value in client.scopes
+
+
+def require(scope: Scope) -> Callable[..., Awaitable[Client]]:
+    async def dependency(client: Annotated[Client, Depends(current_client)]) -> Client:
+        if not has_scope(client, scope):
+            raise Forbidden(f"this key lacks the {scope.value!r} scope")
+        return client
+
+    return dependency
+
+
+CurrentClient = Annotated[Client, Depends(current_client)]
+Submitter = Annotated[Client, Depends(require(Scope.SUBMIT))]
+Reviewer = Annotated[Client, Depends(require(Scope.REVIEW))]
+Auditor = Annotated[Client, Depends(require(Scope.AUDIT))]
+Admin = Annotated[Client, Depends(require(Scope.ADMIN))]

@@ -1,0 +1,1 @@
+"""Background work: relay outbox rows to a queue and run them."""

@@ -1,0 +1,85 @@
+"""The `notify.requester` job: tell the requester and on_behalf_of what became of their request.
+
+The core wrote one notice per (request, event); this job finds each person on the first
+enabled platform that knows them (`NotifiesPeople`) and records who was told, in the same
+locked transaction as the check, so a second run of the job — a redelivery, a retry after a
+partial failure — tells nobody twice. The policy's `defaults.notify_requester: false` turns
+the messages off (the notice is closed as skipped, with the reason).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import structlog
+
+from approvals.actions import notices
+from approvals.actions import service as actions_service
+from approvals.actions.ports import ActionsDeps
+from approvals.channels.base import Channel, Notice, NotifiesPeople
+from approvals.channels.notices import build_notice
+from approvals.config import Settings
+from approvals.kit.db import transaction
+
+log = structlog.get_logger(__name__)
+
+
+async def notify_requester(
+    deps: ActionsDeps, settings: Settings, channels: Mapping[str, Channel], notice_id: str
+) -> None:
+    async with deps.db() as session:
+        row = await notices.get(session, notice_id, lock=False)
+        if row is None or row.state != "pending":
+            return
+        action_id, event = row.action_id, row.event
+    why_not = None
+    if not deps.policies.current().document.defaults.notify_requester:
+        why_not = "policy: off"
+    elif not any(isinstance(channel, NotifiesPeople) for channel in channels.values()):
+        why_not = "no platform sends direct messages"
+    if why_not is not None:
+        async with transaction(deps.db) as session:
+            await notices.finish(session, notice_id, state="skipped", sent_to=[], detail=why_not)
+        return
+    # Read before locking: on SQLite every transaction holds the database's write lock.
+    action = await actions_service.get(deps, action_id)
+    notice = build_notice(action, event, settings.base_url)
+    people = notices.people(action.requester, action.on_behalf_of)
+    failure: Exception | None = None
+    # The row lock is held across the platform calls: two concurrent runs queue here instead
+    # of both sending. Each call is one short HTTP request (two, with a rate-limit retry).
+    async with transaction(deps.db) as session:
+        locked = await notices.get(session, notice_id, lock=True)
+        if locked is None or locked.state != "pending":
+            return
+        told = list(locked.sent_to)
+        for email in people:
+            if email in told:
+                continue
+            try:
+                if await _tell(channels, email, notice):
+                    told.append(email)
+            except Exception as exc:  # recorded below; the job runner retries with backoff
+                failure = exc
+                break
+        if failure is not None:
+            await notices.finish(session, notice_id, state="pending", sent_to=told)
+        else:
+            await notices.finish(
+                session,
+                notice_id,
+                state="sent" if told else "skipped",
+                sent_to=told,
+                detail=None if told else "nobody known to a platform",
+            )
+    if failure is not None:
+        raise failure
+    log.info("notice.finished", action_id=action_id, notice_event=event, people=len(told))
+
+
+async def _tell(channels: Mapping[str, Channel], email: str, notice: Notice) -> bool:
+    """One message per person: the first platform that knows them (in settings order)."""
+    for channel in channels.values():
+        if isinstance(channel, NotifiesPeople) and await channel.notify(email, notice):
+            return True
+    return False

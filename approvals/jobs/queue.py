@@ -1,0 +1,98 @@
+"""The queue seam: where relayed outbox rows go to be run.
+
+`InProcessQueue` runs jobs as tasks on the server's own event loop (the embedded default:
+no Redis). Jobs carry only the outbox row id; everything else is loaded from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import structlog
+from redis import Redis
+from rq import Queue
+from rq.exceptions import DuplicateJobError
+from rq.serializers import JSONSerializer
+
+log = structlog.get_logger(__name__)
+
+JobRunner = Callable[[str], Awaitable[None]]
+
+
+class JobQueue(Protocol):
+    async def enqueue(self, kind: str, outbox_id: str, attempt: int = 1) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class InProcessQueue:
+    def __init__(self, runner: JobRunner) -> None:
+        self._runner = runner
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def enqueue(self, kind: str, outbox_id: str, attempt: int = 1) -> None:
+        del attempt  # in-process jobs need no de-duplication id
+        task = asyncio.create_task(self._run(kind, outbox_id), name=f"job:{kind}:{outbox_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, kind: str, outbox_id: str) -> None:
+        try:
+            await self._runner(outbox_id)
+        except Exception:  # the runner records failures itself; never kill the loop
+            log.exception("job.crashed", kind=kind, outbox_id=outbox_id)
+
+    async def drain(self) -> None:
+        """Wait for every job enqueued so far (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.drain()
+
+
+QUEUE_OF_KIND = {
+    "cards.post": "cards",
+    "cards.update": "cards",
+    "cards.remind": "cards",
+    "cards.escalate": "cards",
+    "notify.requester": "cards",  # chat platform calls, under the same rate limits as cards
+    "release": "release",
+    "callbacks.deliver": "callbacks",
+}
+QUEUES = ("release", "cards", "callbacks", "maintenance")  # a worker's order of priority
+JOB_FUNCTION = "approvals.jobs.worker.run_outbox"
+
+
+class RQQueue:
+    """Enqueues outbox ids on RQ. Job ids are deterministic per lease (`outbox-<id>-<attempt>`)
+    and unique, so a relay offering the same lease twice creates one job."""
+
+    def __init__(self, redis_url: str) -> None:
+        self._redis = Redis.from_url(redis_url)
+        self._queues = {
+            name: Queue(name, connection=self._redis, serializer=JSONSerializer) for name in QUEUES
+        }
+
+    async def enqueue(self, kind: str, outbox_id: str, attempt: int = 1) -> None:
+        await asyncio.to_thread(self._enqueue, kind, outbox_id, attempt)
+
+    def _enqueue(self, kind: str, outbox_id: str, attempt: int) -> None:
+        queue = self._queues[QUEUE_OF_KIND.get(kind, "maintenance")]
+        try:
+            queue.enqueue_call(
+                JOB_FUNCTION,
+                args=(outbox_id,),
+                job_id=f"outbox-{outbox_id}-{attempt}",
+                unique=True,
+                result_ttl=3600,
+                failure_ttl=7 * 86400,
+                description=kind,
+            )
+        except DuplicateJobError:
+            return  # this lease is already queued or ran: the row's state decides what is left
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._redis.close)

@@ -1,0 +1,217 @@
+"""Job bodies, by outbox kind. Each loads its row by id, acts idempotently, and records.
+
+Every task may run twice or die half-way: cards are posted once per (platform, channel)
+because refs are stored and checked, and updates re-render the current state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from approvals import metrics
+from approvals.actions import messages
+from approvals.actions import service as actions_service
+from approvals.actions.ports import ActionsDeps
+from approvals.channels.base import Channel, MessageRef
+from approvals.channels.cards import Card, build_card
+from approvals.config import Settings
+from approvals.jobs import notify
+from approvals.kit.clock import utc_now
+from approvals.kit.db import transaction
+from approvals.outbox import service as outbox
+from approvals.outbox.service import RetryLater
+from approvals.release import callbacks
+from approvals.release import service as release_service
+from approvals.release.keys import Keyring
+
+log = structlog.get_logger(__name__)
+
+
+class TaskContext(ActionsDeps, Protocol):
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def keyring(self) -> Keyring: ...
+
+    @property
+    def channels(self) -> Mapping[str, Channel]: ...
+
+
+Handler = Callable[[TaskContext, str], Awaitable[None]]
+
+
+async def post_cards(ctx: TaskContext, action_id: str) -> None:
+    if not ctx.channels:
+        return  # web-only: the page reads the database, nothing to post
+    action = await actions_service.get(ctx, action_id)
+    card = build_card(action, ctx.settings.base_url)
+    already = {(m.platform, m.channel_id) for m in await messages.posted(ctx.db, action_id)}
+    for name, channel in ctx.channels.items():
+        wanted = platform_targets(action.channels, name)
+        if wanted is None:
+            continue
+        if wanted:
+            targets = [t for t in wanted if (name, t) not in already]
+            if not targets:
+                continue
+        elif any(platform == name for platform, _ in already):
+            continue  # the default channel already has its copy
+        else:
+            targets = []
+        refs = await channel.post(card, targets)
+        await messages.record_posted(
+            ctx.db,
+            action_id,
+            [(ref.platform, ref.channel_id, ref.message_id, ref.service_url) for ref in refs],
+        )
+
+
+def platform_targets(channels: list[str], platform: str) -> list[str] | None:
+    """What the rule's `channels` ask of one platform.
+
+    None: not at all. []: its configured default channel. ["C123", ...]: those channels.
+    A rule that names no channels at all posts to every enabled platform's default.
+    """
+    if not channels:
+        return []
+    named = [c.split(":", 1)[1] for c in channels if c.startswith(f"{platform}:")]
+    if named:
+        return named
+    return [] if platform in channels else None
+
+
+async def update_cards(ctx: TaskContext, action_id: str) -> None:
+    if not ctx.channels:
+        return  # web-only: the page reads the database, nothing to post
+    action = await actions_service.get(ctx, action_id)
+    card = build_card(action, ctx.settings.base_url)
+    stored = await messages.posted(ctx.db, action_id)
+    for name, channel in ctx.channels.items():
+        refs = [
+            MessageRef(m.platform, m.channel_id, m.message_id, m.service_url)
+            for m in stored
+            if m.platform == name
+        ]
+        if refs:
+            await channel.update(refs, card)
+
+
+@runtime_checkable
+class Reminding(Protocol):
+    """Platforms that can nudge under an existing card (a thread reply) implement this."""
+
+    async def remind(self, refs: Sequence[MessageRef], card: Card, note: str) -> None: ...
+
+
+async def remind(ctx: TaskContext, action_id: str) -> None:
+    if not ctx.channels:
+        return  # web-only: the page reads the database, nothing to post
+    action = await actions_service.get(ctx, action_id)
+    if action.status.value != "pending":
+        return
+    card = build_card(action, ctx.settings.base_url)
+    stored = await messages.posted(ctx.db, action_id)
+    note = f"Still waiting for a decision; expires {action.expires_at:%H:%M UTC}."
+    for name, channel in ctx.channels.items():
+        refs = [
+            MessageRef(m.platform, m.channel_id, m.message_id, m.service_url)
+            for m in stored
+            if m.platform == name
+        ]
+        if refs and isinstance(channel, Reminding):
+            await channel.remind(refs, card, note)
+
+
+async def escalate(ctx: TaskContext, action_id: str) -> None:
+    """Post the card to the rule's `escalate_to` channels (once per channel: refs are stored)."""
+    if not ctx.channels:
+        return  # web-only: the page reads the database, nothing to post
+    action = await actions_service.get(ctx, action_id)
+    if action.status.value != "pending":
+        return
+    card = build_card(action, ctx.settings.base_url)
+    already = {(m.platform, m.channel_id) for m in await messages.posted(ctx.db, action_id)}
+    for name, channel in ctx.channels.items():
+        targets = [
+            t for t in platform_targets(action.escalate_to, name) or [] if (name, t) not in already
+        ]
+        if targets:
+            refs = await channel.post(card, targets)
+            await messages.record_posted(
+                ctx.db,
+                action_id,
+                [(ref.platform, ref.channel_id, ref.message_id, ref.service_url) for ref in refs],
+            )
+
+
+async def release(ctx: TaskContext, action_id: str) -> None:
+    await release_service.release(ctx, action_id)
+
+
+async def deliver_callback(ctx: TaskContext, delivery_id: str) -> None:
+    await callbacks.deliver(ctx, delivery_id)
+
+
+async def notify_requester(ctx: TaskContext, notice_id: str) -> None:
+    await notify.notify_requester(ctx, ctx.settings, ctx.channels, notice_id)
+
+
+HANDLERS: dict[str, Handler] = {
+    "release": release,
+    "callbacks.deliver": deliver_callback,
+    "cards.post": post_cards,
+    "cards.update": update_cards,
+    "cards.remind": remind,
+    "cards.escalate": escalate,
+    "notify.requester": notify_requester,
+}
+
+
+def _backoff(attempts: int) -> float:
+    return float(min(300, 2 ** min(attempts, 8)))
+
+
+async def run(ctx: TaskContext, outbox_id: str) -> None:
+    """Run one outbox row's job; failures are recorded and retried with backoff."""
+    db: async_sessionmaker[AsyncSession] = ctx.db
+    async with db() as session:
+        row = await outbox.get(session, outbox_id)
+        if row is None or row.done_at is not None:
+            return
+        kind, target, attempts, created = row.kind, row.target_id, row.attempts, row.created_at
+    handler = HANDLERS.get(kind)
+    if handler is None:
+        log.error("job.unknown_kind", kind=kind, outbox_id=outbox_id)
+        return
+    try:
+        await handler(ctx, target)
+    except RetryLater as later:
+        metrics.jobs.labels(kind=kind, result="retry").inc()
+        async with transaction(db) as session:
+            await outbox.mark_failed(
+                session, outbox_id, error=later.reason, retry_in_seconds=later.seconds
+            )
+        return
+    except Exception as exc:
+        metrics.jobs.labels(kind=kind, result="retry").inc()
+        log.warning(
+            "job.failed",
+            kind=kind,
+            outbox_id=outbox_id,
+            attempts=attempts,
+            error=type(exc).__name__,
+        )
+        async with transaction(db) as session:
+            await outbox.mark_failed(
+                session, outbox_id, error=type(exc).__name__, retry_in_seconds=_backoff(attempts)
+            )
+        return
+    async with transaction(db) as session:
+        await outbox.mark_done(session, outbox_id)
+    metrics.jobs.labels(kind=kind, result="done").inc()
+    metrics.job_latency.labels(kind=kind).observe((utc_now() - created).total_seconds())

@@ -1,0 +1,1 @@
+"""Work that must follow a commit, written in the same transaction (low layer)."""

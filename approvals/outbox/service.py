@@ -1,0 +1,104 @@
+"""Write follow-up work inside the caller's transaction; claim it for the relay.
+
+Never commits. A row is done once `done_at` is set; until then the relay re-offers it
+whenever its lease (`next_attempt_at`) lapses, so a crashed job is retried, not lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from approvals.kit.clock import utc_now
+from approvals.kit.db import is_postgres
+from approvals.kit.ids import new_id
+from approvals.outbox.models import OutboxMessage
+
+
+class RetryLater(Exception):
+    """Raised by a job that wants another attempt after `seconds` (e.g. a receiver's
+    Retry-After); the runner records it and the relay offers the row again then."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: str
+    kind: str
+    target_id: str
+    attempts: int
+
+
+def add(session: AsyncSession, kind: str, target_id: str, dedupe_key: str) -> str:
+    now = utc_now()
+    message_id = new_id()
+    session.add(
+        OutboxMessage(
+            id=message_id,
+            kind=kind,
+            target_id=target_id,
+            dedupe_key=dedupe_key,
+            created_at=now,
+            next_attempt_at=now,
+            attempts=0,
+        )
+    )
+    return message_id
+
+
+async def claim_due(session: AsyncSession, *, limit: int, lease_seconds: int) -> list[Claimed]:
+    """Lease up to `limit` due rows; other relays skip rows locked here (PostgreSQL)."""
+    now = utc_now()
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.done_at.is_(None), OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    rows = list((await session.execute(query)).scalars())
+    for row in rows:
+        row.attempts += 1
+        row.next_attempt_at = now + timedelta(seconds=lease_seconds)
+    await session.flush()
+    return [Claimed(row.id, row.kind, row.target_id, row.attempts) for row in rows]
+
+
+async def count_unfinished(session: AsyncSession) -> int:
+    query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.done_at.is_(None))
+    return int((await session.execute(query)).scalar_one())
+
+
+async def get(session: AsyncSession, message_id: str) -> OutboxMessage | None:
+    return await session.get(OutboxMessage, message_id)
+
+
+async def mark_done(session: AsyncSession, message_id: str) -> bool:
+    """True if this call completed the row; False if it was already done (a duplicate run)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.done_at.is_(None))
+        .values(done_at=utc_now(), last_error=None)
+    )
+    return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+
+async def mark_failed(
+    session: AsyncSession, message_id: str, *, error: str, retry_in_seconds: float
+) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.done_at.is_(None))
+        .values(
+            last_error=error[:500],
+            next_attempt_at=utc_now() + timedelta(seconds=retry_in_seconds),
+        )
+    )

@@ -1,0 +1,294 @@
+"""Value detectors for free text: one combined regex, one pass, validators on each hit. Pure.
+
+`ValueDetectors.spans` returns what to replace (never logs or keeps it). A hit whose validator
+says no is dropped and the scan resumes one character later, so a shorter detector can still
+match inside it (an internal URL's path, a non-PHI `key=value`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from approvals.redaction import validators as v
+from approvals.redaction.candidates import key_starts, numeric_starts, word_starts
+from approvals.redaction.keys import text_key_type
+from approvals.redaction.patterns import (
+    CONTEXT_TYPES,
+    CONTEXT_WORDS,
+    GATES,
+    MONTH_NUMBER,
+    PARTS,
+    US_STATES,
+    street_pattern,
+)
+from approvals.redaction.placeholders import ONLY_PLACEHOLDERS, zip3
+from approvals.redaction.search import Features, Finder, Gate, Member, MultiSearch
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: int
+    end: int
+    type: str  # "" marks a protected span: one of our placeholders, left alone
+    detector: str
+    norm: str | None = None  # identity for consistent numbering; None: derived from the text
+    keep: str = ""  # the part Safe Harbor allows to keep (a year, three ZIP digits)
+    literal: str | None = None  # a fixed replacement instead of a placeholder (ages: "90+")
+
+
+Handler = Callable[[re.Match[str]], list[Span] | None]
+
+_INTERNAL_SUFFIXES = (".internal", ".local", ".lan", ".corp", ".intranet", ".localdomain",
+                      ".svc", ".cluster.local", ".home.arpa", ".test", ".example")  # fmt: skip
+_VERSION = re.compile(r"v?\d+(?:\.\d+)+(?:[-+][\w.]+)?", re.IGNORECASE)
+_YEAR = re.compile(r"(?<!\d)(18|19|20)\d\d(?!\d)")
+_NAME_VALUE = re.compile(r"[^\W\d_][^\W\d_'’ .,%-]{0,59}")
+_ADDRESS_TAIL = re.compile(r"[^\n;|{}\]\[\"]{0,120}")
+_DATE_TAIL = re.compile(r"[^\s,;)(&'\"]*")
+_WORDY = frozenset(("NAME", "ADDRESS", "EMAIL", "URL", "PHOTO", "BIOMETRIC"))
+_MIN_DIGITS = {"PHONE": 7, "FAX": 7, "VEHICLE": 1, "PHOTO": 0}
+
+
+def _year2(text: str) -> int:
+    value = int(text)
+    if len(text) == 4:
+        return value
+    # Two-digit years: no clock here (pure), so a fixed pivot: 00–30 → 2000s, else 1900s.
+    return 2000 + value if value <= 30 else 1900 + value
+
+
+def _date_span(m: re.Match[str], year: int | None, month: int, day: int | None) -> list[Span]:
+    if year is None:
+        norm = f"--{month:02}-{day:02}"
+    else:
+        norm = f"{year:04}-{month:02}" + (f"-{day:02}" if day is not None else "")
+    keep = str(year) if year is not None else ""
+    return [Span(m.start(), m.end(), "DATE", "date", norm, keep)]
+
+
+# Detectors that start at a digit run (or "(" / "+" / two letters before one): searched as one
+# alternation, tried only where `numeric_starts` says a digit run begins.
+_NUMERIC = frozenset(
+    ("iso", "ssn", "num", "agen", "ipv4", "iban", "card", "dea", "phone", "phonep", "street")
+)
+
+
+def _entries(parts: list[tuple[str, str]]) -> list[tuple[tuple[Member, ...], Gate, Finder | None]]:
+    finders: dict[str, Finder] = {"ctx": word_starts(CONTEXT_WORDS), "kv": key_starts}
+    numeric = tuple(part for part in parts if part[0] in _NUMERIC)
+    entries: list[tuple[tuple[Member, ...], Gate, Finder | None]] = [
+        (numeric, Gate(digit=True), numeric_starts)
+    ]
+    entries += [((p,), GATES[p[0]], finders.get(p[0])) for p in parts if p[0] not in _NUMERIC]
+    return entries
+
+
+class ValueDetectors:
+    """Compiled once per Redactor: the combined pattern plus custom (TYPE, regex) pairs."""
+
+    __slots__ = ("_custom", "_handlers", "_pattern", "_search")
+
+    def __init__(
+        self, street_suffixes: frozenset[str], custom: tuple[tuple[str, re.Pattern[str]], ...]
+    ) -> None:
+        parts = [*PARTS[:-1], ("street", street_pattern(street_suffixes)), PARTS[-1]]
+        # The combined pattern reads whole values (`date_of`); scanning uses `MultiSearch`,
+        # which finds the same matches in the same order, faster.
+        self._pattern = re.compile("|".join(f"(?P<{name}>{src})" for name, src in parts))
+        self._search = MultiSearch(_entries(parts), [name for name, _ in parts])
+        self._custom = custom
+        self._handlers: dict[str, Handler] = {
+            name: getattr(self, f"_h_{name}") for name, _ in parts if name != "kv"
+        }
+
+    def spans(self, text: str, key_memo: dict[str, str | None], features: Features) -> list[Span]:
+        found: list[Span] = []
+        pos, pending, step = 0, self._search.start(text, features), self._search.next
+        while pending:
+            m, pending = step(text, pending, pos)
+            if m is None:
+                break
+            name = m.lastgroup
+            if name == "kv":
+                result = self._kv(m, key_memo)
+            else:
+                result = self._handlers[name](m) if name is not None else None
+            if result is None:
+                pos = m.start() + 1
+                continue
+            found.extend(result)
+            pos = max(m.end(), result[-1].end if result else 0, m.start() + 1)
+        for type_, pattern in self._custom:
+            found.extend(Span(c.start(), c.end(), type_, "custom") for c in pattern.finditer(text)
+                         if c.end() > c.start())  # fmt: skip
+        return found
+
+    def date_of(self, value: str) -> tuple[str | None, str]:
+        """Normalised date and year of a whole value, for dates found under a DATE key."""
+        m = self._pattern.fullmatch(value.strip())
+        if m is not None and m.lastgroup in ("iso", "num", "mdy", "dmy", "mon"):
+            spans = self._handlers[m.lastgroup](m)
+            if spans:
+                return spans[0].norm, spans[0].keep
+        year = _YEAR.search(value)
+        return None, year.group() if year else ""
+
+    # Handlers: a list of spans to replace, [] to consume without replacing, None to reject.
+
+    def _h_ph(self, m: re.Match[str]) -> list[Span] | None:
+        return [Span(m.start(), m.end(), "", "placeholder")]
+
+    def _h_img(self, m: re.Match[str]) -> list[Span] | None:
+        return [Span(m.start(), m.end(), "PHOTO", "base64-image")]
+
+    def _h_email(self, m: re.Match[str]) -> list[Span] | None:
+        return [Span(m.start(), m.end(), "EMAIL", "email")]
+
+    def _h_url(self, m: re.Match[str]) -> list[Span] | None:
+        url = m.group().rstrip(".,;:!?")
+        rest = url.split("://", 1)[-1]
+        host = re.split(r"[/?#:@]", rest, maxsplit=1)[0].lower()
+        if "." not in host or host.endswith(_INTERNAL_SUFFIXES) or host == "localhost":
+            return None  # an internal service: keep it, scan its path for identifiers
+        return [Span(m.start(), m.start() + len(url), "URL", "url")]
+
+    def _h_mac(self, m: re.Match[str]) -> list[Span] | None:
+        return [Span(m.start(), m.end(), "DEVICE", "mac")]
+
+    def _h_iso(self, m: re.Match[str]) -> list[Span] | None:
+        year, month, day = int(m["iy"]), int(m["im"]), int(m["id"])
+        return _date_span(m, year, month, day) if v.date_ok(year, month, day) else None
+
+    def _h_ssn(self, m: re.Match[str]) -> list[Span] | None:
+        return [Span(m.start(), m.end(), "SSN", "ssn")] if v.ssn_ok(m.group()) else None
+
+    def _h_num(self, m: re.Match[str]) -> list[Span] | None:
+        a, b, year_text = int(m["na"]), int(m["nb"]), m["ny"]
+        if m["nsep"] == "." and len(year_text) != 4:
+            return None  # 1.2.24 is a version, not a date
+        year = _year2(year_text)
+        month, day = (a, b) if a <= 12 else (b, a)  # US order first; day-first when it must be
+        return _date_span(m, year, month, day) if v.date_ok(year, month, day) else None
+
+    def _h_mdy(self, m: re.Match[str]) -> list[Span] | None:
+        month, day = MONTH_NUMBER[m["mm"][:3].lower()], int(m["md"])
+        year = int(m["my"]) if m["my"] else None
+        return _date_span(m, year, month, day) if v.date_ok(year, month, day) else None
+
+    def _h_dmy(self, m: re.Match[str]) -> list[Span] | None:
+        month, day, year = MONTH_NUMBER[m["dm"][:3].lower()], int(m["dd"]), int(m["dy"])
+        return _date_span(m, year, month, day) if v.date_ok(year, month, day) else None
+
+    def _h_mon(self, m: re.Match[str]) -> list[Span] | None:
+        return _date_span(m, int(m["oy"]), MONTH_NUMBER[m["om"][:3].lower()], None)
+
+    def _h_age(self, m: re.Match[str], group: str = "aa") -> list[Span] | None:
+        if int(m[group]) <= 89:
+            return None  # ages up to 89 are not identifying under Safe Harbor
+        return [Span(m.start(group), m.end(group), "AGE", "age", literal="90+")]
+
+    def _h_agen(self, m: re.Match[str]) -> list[Span] | None:
+        return self._h_age(m, "ab")
+
+    def _kv(self, m: re.Match[str], memo: dict[str, str | None]) -> list[Span] | None:
+        key = m["kvk"]
+        if key in memo:
+            type_ = memo[key]
+        else:
+            type_ = memo[key] = text_key_type(key)
+        if type_ is None:
+            return None
+        raw, start = m["kvv"], m.start("kvv")
+        quoted = raw[:1] in ("'", '"')
+        value, start = (raw[1:-1], start + 1) if quoted else (raw, start)
+        if not value or ONLY_PLACEHOLDERS.fullmatch(value):
+            return []
+        if not quoted and type_ not in _WORDY and not any(ch.isdigit() for ch in value):
+            return None  # `e.patient_id = p.id`: a column on both sides, not an identifier
+        if type_ == "NAME" and not (
+            _NAME_VALUE.fullmatch(value) and (quoted or value[:1].isupper())
+        ):
+            return None
+        end = start + len(value)
+        if type_ == "DATE" and not quoted:  # 03/04/1961: the slash that ends a path ends no date
+            tail = _DATE_TAIL.match(m.string, end)
+            end = tail.end() if tail is not None else end
+            value = m.string[start:end]
+        if type_ == "ADDRESS" and not quoted:
+            tail = _ADDRESS_TAIL.match(m.string, end)
+            end = tail.end() if tail is not None else end
+        keep, norm = "", None
+        if type_ == "ZIP":
+            keep = zip3(value)
+        elif type_ == "DATE":
+            norm, keep = self.date_of(value)
+        return [Span(start, end, type_, "key-in-text", norm, keep)]
+
+    def _h_ctx(self, m: re.Match[str]) -> list[Span] | None:
+        type_ = CONTEXT_TYPES.get(" ".join(m["cw"].lower().split()))
+        value = m["cv"].rstrip(".-/_")
+        if type_ is None or _VERSION.fullmatch(value):
+            return None
+        digits = v.digits_of(value)
+        if len(digits) < _MIN_DIGITS.get(type_, 4):
+            return None
+        if type_ in ("PHONE", "FAX") and len(digits) > 15:
+            return None
+        keep = zip3(value) if type_ == "ZIP" else ""
+        if type_ == "ZIP" and len(digits) not in (5, 9):
+            return None
+        start = m.start("cv")
+        return [Span(start, start + len(value), type_, "context", keep=keep)]
+
+    def _h_iban(self, m: re.Match[str]) -> list[Span] | None:
+        return [Span(m.start(), m.end(), "ACCOUNT", "iban")] if v.iban_ok(m.group()) else None
+
+    def _h_card(self, m: re.Match[str]) -> list[Span] | None:
+        return [Span(m.start(), m.end(), "ACCOUNT", "luhn")] if v.card_ok(m.group()) else None
+
+    def _h_dea(self, m: re.Match[str]) -> list[Span] | None:
+        return [Span(m.start(), m.end(), "LICENSE", "dea")] if v.dea_ok(m.group()) else None
+
+    def _h_vin(self, m: re.Match[str]) -> list[Span] | None:
+        return [Span(m.start(), m.end(), "VEHICLE", "vin")] if v.vin_ok(m.group()) else None
+
+    def _h_ipv4(self, m: re.Match[str]) -> list[Span] | None:
+        ok = v.ipv4_ok(m.group().split("/", 1)[0])
+        return [Span(m.start(), m.end(), "IP", "ipv4")] if ok else None
+
+    def _h_ipv6(self, m: re.Match[str]) -> list[Span] | None:
+        try:
+            ipaddress.IPv6Address(m.group())
+        except ValueError:
+            return None
+        return [Span(m.start(), m.end(), "IP", "ipv6")]
+
+    def _h_phone(self, m: re.Match[str]) -> list[Span] | None:
+        count = len(v.digits_of(m.group()))
+        return [Span(m.start(), m.end(), "PHONE", "phone")] if 10 <= count <= 15 else None
+
+    _h_phonep = _h_phone
+
+    def _h_pobox(self, m: re.Match[str]) -> list[Span] | None:
+        return [Span(m.start(), m.end(), "ADDRESS", "address")]
+
+    def _h_street(self, m: re.Match[str]) -> list[Span] | None:
+        if m["scity"] is None or m["sst"] not in US_STATES:
+            end = m.start("scity") if m["scity"] else m.end()
+            end = len(m.string[:end].rstrip(", \t\n"))
+            return [Span(m.start(), end, "ADDRESS", "address")]
+        return [
+            Span(m.start(), m.end("scity"), "ADDRESS", "address"),
+            Span(m.start("szip"), m.end("szip"), "ZIP", "address", keep=zip3(m["szip"])),
+        ]
+
+    def _h_csz(self, m: re.Match[str]) -> list[Span] | None:
+        if m["st"] not in US_STATES:
+            return None
+        return [
+            Span(m.start("city"), m.end("city"), "ADDRESS", "address"),
+            Span(m.start("zip"), m.end("zip"), "ZIP", "address", keep=zip3(m["zip"])),
+        ]

@@ -1,0 +1,235 @@
+"""Person names in free text: Faker's locale name lists, cue words, one-pass scan. Pure.
+
+The tables are Faker's provider *lists* (not its random generation), read once per process into
+frozensets and one case-insensitive trie regex; `NameScanner.spans` then scans a string once and
+applies the rules below to each hit. Common English words, US states, months, eponymous diseases
+and infrastructure tool names that are also someone's name only count next to another name or
+after a cue, so "Parkinson's", "May" or "Jenkins job" survive.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+_LOCALES = (
+    "en_US", "en_GB", "en_IE", "en_IN", "es_MX", "es_ES", "fr_FR", "de_DE", "it_IT", "pt_BR",
+    "nl_NL", "en_NG", "yo_NG",
+)  # fmt: skip
+HONORIFICS = frozenset(["dr", "mr", "mrs", "ms", "miss", "mx", "prof", "doctor"])
+# Generic cues: a name follows only when it is a known name or after a colon ("Patient: ...").
+GENERIC_CUES = frozenset(
+    ["patient", "pt", "name", "attending", "provider", "nurse", "physician", "surgeon"]
+)
+_EXTRA_STOP = (
+    # SQL and ops vocabulary
+    "select from where join left right inner outer group order having limit case when then "
+    "else end union grant revoke insert update delete create drop alter table index view like "
+    "null true false and not between exists distinct count sum avg max min cast "
+    "jenkins kafka ansible docker redis spark hadoop hive presto trino airflow jupyter grafana "
+    "kibana tableau looker snowflake oracle mongo postgres mysql linux ubuntu debian python ruby "
+    "rust java scala swift azure chef puppet vault consul terraform helm argo harbor nginx apache "
+    "tomcat epic cerner meditech athena allscripts prometheus elastic logstash celery sentry "
+    "okta slack teams github gitlab bitbucket atlas delta iceberg parquet avro glue lambda "
+    # months, days, seasons
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday spring summer autumn winter fall "
+    # US states and territories (a state alone is not PHI)
+    "alabama alaska arizona arkansas california colorado connecticut delaware florida georgia "
+    "hawaii idaho illinois indiana iowa kansas kentucky louisiana maine maryland massachusetts "
+    "michigan minnesota mississippi missouri montana nebraska nevada hampshire jersey mexico "
+    "york carolina dakota ohio oklahoma oregon pennsylvania rhode island tennessee texas utah "
+    "vermont virginia washington west wisconsin wyoming columbia puerto rico guam "
+    # eponymous conditions, devices and scores
+    "parkinson alzheimer addison crohn hodgkin cushing graves hashimoto huntington bell wilson "
+    "raynaud tourette asperger kaposi lyme marfan down turner guillain barre epstein barr apgar "
+    "glasgow babinski foley swan ganz holter doppler gram pap heimlich hickman whipple "
+    # clinical and everyday words that are also names somewhere
+    "patient doctor nurse care health clinic hospital unit ward room bed chart note notes "
+    "status admit discharge lab test result results normal stable pain chest heart blood "
+    "will may long case young white green page price best hope bill major mark rose grace "
+    "faith joy sky rain storm august summer dean chance king queen prince guy rich bishop "
+    "hunter baker cook miller mason carter parker porter fisher walker ward lane field "
+    "stone wood hill brook rivers ray son dawn drew gene jean lee van von de la le da do mac"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NameTables:
+    first: frozenset[str]
+    last: frozenset[str]
+    stop: frozenset[str]
+    vocabulary: frozenset[str]  # words that can start a hit: non-stop names and cue words
+
+
+def _words(values: Iterable[object]) -> Iterator[str]:
+    for value in values:
+        if isinstance(value, str):
+            for part in value.replace("-", " ").split():
+                word = part.strip(".'’").lower()
+                if len(word) >= 2 and word.isalpha():
+                    yield word
+
+
+def _provider_lists(attribute_names: tuple[str, ...]) -> set[str]:
+    found: set[str] = set()
+    for locale in _LOCALES:
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        for attribute in attribute_names:
+            found.update(_words(getattr(provider, attribute, ())))
+    return found
+
+
+@functools.cache
+def name_tables() -> NameTables:
+    """Built once per process from installed Faker data; immutable afterwards."""
+    from faker.providers.lorem.en_US import Provider as Lorem
+
+    first = _provider_lists(("first_names", "first_names_male", "first_names_female"))
+    last = _provider_lists(("last_names",))
+    stop = frozenset(w.lower() for w in Lorem.word_list) | frozenset(_EXTRA_STOP.split())
+    # Stop words never start a hit; a run reaches them from a neighbouring name instead.
+    vocabulary = ((first | last) - stop) | HONORIFICS | GENERIC_CUES
+    return NameTables(frozenset(first), frozenset(last), stop, frozenset(vocabulary))
+
+
+_WORD = r"[^\W\d_]+(?:['’-][^\W\d_]+)*"
+_LETTERS = re.compile(r"[^\W\d_]+")
+# Below this length a Python loop over words beats compiling a pattern of the words found.
+_SHORT_TEXT = 4096
+_STEP = re.compile(r"(?P<sep>[ \t]*,[ \t]*|[ \t]+|_)(?P<tok>" + _WORD + r")(?P<dot>\.)?")
+_PREV = re.compile(r"(?P<tok>" + _WORD + r")(?P<sep>[ \t]*,[ \t]*|[ \t]+|_)$")
+_CUE_GAP = re.compile(r"\.?(?P<colon>[ \t]*:)?[ \t]*")
+_MAX_TOKENS = 4
+
+
+def _capitalised(token: str) -> bool:
+    return token[:1].isupper()
+
+
+class NameScanner:
+    """Finds person-name spans; holds only the shared immutable tables."""
+
+    __slots__ = ("_first", "_known", "_last", "_stop", "_vocabulary")
+
+    def __init__(self, tables: NameTables) -> None:
+        self._first = tables.first
+        self._last = tables.last
+        self._known = tables.first | tables.last
+        self._stop = tables.stop
+        self._vocabulary = tables.vocabulary
+
+    def spans(self, text: str, words: frozenset[str]) -> list[tuple[int, int]]:
+        """Name spans in `text`; `words` are its lower-cased letter runs (`search.features`)."""
+        # One C-speed set intersection decides whether any name or cue occurs at all (the
+        # common answer is no); only then are positions looked up, for those words alone.
+        present = self._vocabulary.intersection(words)
+        if not present:
+            return []
+        found: list[tuple[int, int]] = []
+        done = 0
+        for start, end in self._hits(text, present):
+            if start < done:
+                continue
+            token = text[start:end]
+            word = token.lower()
+            if word in HONORIFICS or word in GENERIC_CUES:
+                span = self._after_cue(text, end, honorific=word in HONORIFICS)
+            else:
+                span = self._run(text, start, end, token)
+            if span is not None:
+                found.append(span)
+                done = span[1]
+        return found
+
+    @staticmethod
+    def _hits(text: str, present: frozenset[str]) -> Iterator[tuple[int, int]]:
+        if len(text) <= _SHORT_TEXT:
+            for match in _LETTERS.finditer(text):
+                if match.group().lower() in present:
+                    yield match.span()
+            return
+        alternation = "|".join(sorted(map(re.escape, present), key=len, reverse=True))
+        pattern = re.compile(rf"(?<![^\W\d_])(?:{alternation})(?![^\W\d_])", re.IGNORECASE)
+        for match in pattern.finditer(text):
+            yield match.span()
+
+    def _accept_next(self, token: str, run_capitalised: bool) -> bool:
+        folded = token.lower()
+        if folded in self._known:
+            return run_capitalised == _capitalised(token) or folded not in self._stop
+        # An unknown word joins a Title Case run only in Title Case itself ("John Okonkwo"),
+        # never as an acronym ("John Smith MRN ...").
+        return run_capitalised and token.istitle() and folded not in self._stop
+
+    def _extend(self, text: str, tokens: list[tuple[int, int, str]], loose: bool) -> None:
+        """Grow a run rightwards over names, initials (`J.`) and, in Title Case, unknown words."""
+        while len(tokens) < _MAX_TOKENS:
+            step = _STEP.match(text, tokens[-1][1])
+            if step is None:
+                return
+            token, sep = step.group("tok"), step.group("sep")
+            if "," in sep and not (
+                len(tokens) == 1
+                and tokens[0][2].lower() in self._last
+                and token.lower() in self._first
+            ):
+                return
+            initial = len(token) == 1 and token.isupper() and step.group("dot") is not None
+            end = step.end() if initial else step.end("tok")
+            run_capitalised = all(_capitalised(t[2]) for t in tokens)
+            if not (initial or loose or self._accept_next(token, run_capitalised)):
+                return
+            if loose and not (_capitalised(token) or token.lower() in self._known):
+                return
+            tokens.append((step.start("tok"), end, token))
+
+    def _after_cue(self, text: str, end: int, honorific: bool) -> tuple[int, int] | None:
+        gap = _CUE_GAP.match(text, end)
+        start = gap.end() if gap is not None else end
+        colon = gap is not None and gap.group("colon") is not None
+        if start == end and not honorific:
+            return None
+        first = re.match(_WORD, text[start : start + 64])
+        if first is None:
+            return None
+        token = first.group()
+        folded = token.lower()
+        loose = honorific or colon
+        if not (
+            (folded in self._known and (folded not in self._stop or loose))
+            or (loose and _capitalised(token) and folded not in GENERIC_CUES)
+        ):
+            return None
+        tokens = [(start, start + len(token), token)]
+        self._extend(text, tokens, loose=False)
+        return tokens[0][0], tokens[-1][1]
+
+    def _run(self, text: str, start: int, end: int, token: str) -> tuple[int, int] | None:
+        tokens = [(start, end, token)]
+        prev = _PREV.search(text, max(0, start - 48), start)
+        if prev is not None:
+            before = prev.group("tok")
+            folded = before.lower()
+            comma = "," in prev.group("sep")
+            if (comma and folded in self._last and token.lower() in self._first) or (
+                not comma and folded in self._known and _capitalised(before) == _capitalised(token)
+            ):
+                tokens.insert(0, (prev.start("tok"), prev.end("tok"), before))
+        self._extend(text, tokens, loose=False)
+        if len(tokens) >= 2 and self._plausible_run(tokens):
+            return tokens[0][0], tokens[-1][1]
+        # Alone, a known name counts in Title Case only: all-caps words alone are acronyms (MAC).
+        if token.istitle() and token.lower() not in self._stop:
+            return start, end
+        return None
+
+    def _plausible_run(self, tokens: list[tuple[int, int, str]]) -> bool:
+        """Title Case runs need one known name; lower-case runs a first and a last name."""
+        if all(_capitalised(t[2]) for t in tokens):
+            return True
+        folded = [t[2].lower() for t in tokens]
+        return any(f in self._first for f in folded) and any(f in self._last for f in folded)

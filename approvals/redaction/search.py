@@ -1,0 +1,168 @@
+"""Leftmost-first search over the detector patterns, each behind a cheap gate. Pure.
+
+`MultiSearch.matches` yields exactly what one combined alternation `(?P<a>A)|(?P<b>B)|…`
+would find with repeated `search` calls: the leftmost position where any detector matches and,
+at that position, the first detector in order. It is faster because
+- each detector is compiled on its own, so `re` can use the detector's literal or
+  character-class prefix to skip ahead in C (one alternation of 24 branches has no prefix, and
+  `re` then tries every branch at every position);
+- a detector whose gate says it cannot match anywhere in the string is not run at all (no digit
+  in the string: no date, phone or card detector; no month word: no month-name date...);
+- each detector's next match is remembered until the scan moves past its start, so a string
+  costs about one search per detector plus one per hit.
+Gates are necessary conditions only (never a guess): a gate that says "maybe" runs the pattern.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+_DIGIT = re.compile(r"[0-9]")
+# Letter runs, as the name scanner reads them: the words that word gates look for.
+LETTERS = re.compile(r"[^\W\d_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """When a detector may match: `digit` (a digit somewhere) and, if any are given, one of
+    `needles` in the lower-cased string or one of `words` among its lower-cased letter runs."""
+
+    digit: bool = False
+    needles: tuple[str, ...] = ()
+    words: frozenset[str] = frozenset()
+
+
+ALWAYS = Gate()
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """What gates read from one string, computed once and shared with the name scanner."""
+
+    lower: str
+    words: frozenset[str]
+    gated: bool  # False: gates are off (non-ASCII text, see `features`)
+    digit: bool
+
+
+def features(text: str) -> Features:
+    lower = text.lower()
+    words = frozenset(LETTERS.findall(lower))
+    # Word and digit gates compare ASCII spellings; under re.IGNORECASE, non-ASCII letters
+    # can match ASCII ones (`ſ` ~ `s`, `ı` ~ `i`, Kelvin `K` ~ `k`) and `\d` matches every
+    # script's digits, so gates only apply to ASCII text. Other text runs every detector.
+    gated = text.isascii()
+    return Features(lower, words, gated, gated and _DIGIT.search(text) is not None)
+
+
+Finder = Callable[[str, Features], list[int]]
+_Entry = tuple[re.Pattern[str], "Finder | None"]
+# A detector's next match, its pattern, and its remaining candidate starts (None: use search).
+Pending = list[tuple[re.Match[str], re.Pattern[str], list[int] | None]]
+_MAX_SIGNATURES = 4096
+
+
+Member = tuple[str, str]  # (detector name, regex source)
+
+
+class MultiSearch:
+    """Entries `(members, gate, finder)`, compiled once; `order` is the detectors' priority.
+
+    An entry with several members is one alternation of them (in priority order), searched as
+    one; a finder (candidates.py) lists where the entry can start, on gated (ASCII) text.
+    """
+
+    __slots__ = ("_active", "_detectors", "_gates", "_needles", "_priority", "_word_sets")
+
+    def __init__(
+        self, entries: Iterable[tuple[tuple[Member, ...], Gate, Finder | None]], order: list[str]
+    ) -> None:
+        table = [
+            (re.compile("|".join(f"(?P<{name}>{src})" for name, src in members)), gate, finder)
+            for members, gate, finder in entries
+        ]
+        self._priority = {name: index for index, name in enumerate(order)}
+        self._detectors: tuple[_Entry, ...] = tuple((p, f) for p, _, f in table)
+        self._gates = tuple(g for _, g, _ in table)
+        self._needles = tuple(sorted({n for _, g, _ in table for n in g.needles}))
+        self._word_sets = tuple({g.words for _, g, _ in table if g.words})
+        # Gate outcome (booleans only, never text) → the detectors it allows. Bounded.
+        self._active: dict[tuple[bool, ...], tuple[_Entry, ...]] = {}
+
+    def _allowed(self, found: Features) -> tuple[_Entry, ...]:
+        if not found.gated:
+            return self._detectors
+        lower, words = found.lower, found.words
+        signature = (
+            found.digit,
+            *(n in lower for n in self._needles),
+            *(not w.isdisjoint(words) for w in self._word_sets),
+        )
+        active = self._active.get(signature)
+        if active is None:
+            needles = {n for n, hit in zip(self._needles, signature[1:], strict=False) if hit}
+            word_hits = signature[1 + len(self._needles) :]
+            present = {w for w, hit in zip(self._word_sets, word_hits, strict=True) if hit}
+            active = tuple(
+                entry
+                for entry, gate in zip(self._detectors, self._gates, strict=True)
+                if (found.digit or not gate.digit)
+                and (
+                    not (gate.needles or gate.words)
+                    or not needles.isdisjoint(gate.needles)
+                    or gate.words in present
+                )
+            )
+            if len(self._active) >= _MAX_SIGNATURES:
+                self._active.clear()
+            self._active[signature] = active
+        return active
+
+    def start(self, text: str, found: Features) -> Pending:
+        """The first match of every detector the gates allow, in priority order."""
+        pending: Pending = []
+        for pattern, finder in self._allowed(found):
+            if finder is None or not found.gated:
+                if (m := pattern.search(text)) is not None:
+                    pending.append((m, pattern, None))
+                continue
+            starts = finder(text, found)
+            if (m := _first(pattern, text, starts, 0)) is not None:
+                pending.append((m, pattern, starts))
+        return pending
+
+    def next(self, text: str, pending: Pending, pos: int) -> tuple[re.Match[str] | None, Pending]:
+        """The combined pattern's `search(text, pos)`, and the detectors still able to match."""
+        best: re.Match[str] | None = None
+        best_key = (0, 0)
+        priority = self._priority
+        alive: Pending = []
+        for m, pattern, starts in pending:
+            if m.start() < pos:  # the scan moved past it: this detector's next match from pos
+                again = (
+                    pattern.search(text, pos)
+                    if starts is None
+                    else _first(pattern, text, starts, pos)
+                )
+                if again is None:
+                    continue
+                m = again
+            alive.append((m, pattern, starts))
+            # On a tie the detector listed first wins, as in `a|b`.
+            key = (m.start(), priority[m.lastgroup or ""])
+            if best is None or key < best_key:
+                best, best_key = m, key
+        return best, alive
+
+
+def _first(
+    pattern: re.Pattern[str], text: str, starts: list[int], pos: int
+) -> re.Match[str] | None:
+    """The pattern's first match at a candidate start at or after `pos`."""
+    for i in range(bisect.bisect_left(starts, pos), len(starts)):
+        if (m := pattern.match(text, starts[i])) is not None:
+            return m
+    return None

@@ -1,0 +1,103 @@
+"""Free-text redaction of one string: value detectors + names, overlap merging, rendering. Pure.
+
+Overlapping hits are merged into their union (fail closed: `John` from `name: John` and
+`John Smith` from the name scanner become one `[NAME-1]`); our own placeholders are protected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from approvals.redaction.detectors import Span, ValueDetectors
+from approvals.redaction.names import NameScanner
+from approvals.redaction.placeholders import Placeholders
+from approvals.redaction.search import features
+
+# Characters any value detector needs; a string with none of them only goes to the name scanner.
+_TRIGGERS = frozenset("0123456789@:=/")
+
+
+@dataclass(slots=True)
+class DocumentState:
+    """Everything one `redact` call accumulates; dropped when the call returns."""
+
+    placeholders: Placeholders = field(default_factory=Placeholders)
+    key_memo: dict[str, str | None] = field(default_factory=dict)
+
+
+class TextRedactor:
+    __slots__ = ("_detectors", "_names")
+
+    def __init__(self, detectors: ValueDetectors, names: NameScanner) -> None:
+        self._detectors = detectors
+        self._names = names
+
+    @property
+    def detectors(self) -> ValueDetectors:
+        return self._detectors
+
+    def redact(self, text: str, state: DocumentState) -> tuple[str, list[tuple[str, str]]]:
+        """The redacted text and one (type, detector) per replacement made."""
+        found = features(text)
+        if _TRIGGERS.isdisjoint(text) and "www." not in text:
+            spans: list[Span] = []
+        else:
+            spans = self._detectors.spans(text, state.key_memo, found)
+        names = self._names.spans(text, found.words)
+        if names:
+            spans.extend(Span(s, e, "NAME", "names") for s, e in names)
+        if not spans:
+            return text, []
+        return self._render(text, _merge(spans), state)
+
+    @staticmethod
+    def _render(
+        text: str, spans: list[Span], state: DocumentState
+    ) -> tuple[str, list[tuple[str, str]]]:
+        out: list[str] = []
+        hits: list[tuple[str, str]] = []
+        pos = 0
+        for span in spans:
+            if not span.type:
+                continue
+            out.append(text[pos : span.start])
+            if span.literal is not None:
+                out.append(span.literal)
+            else:
+                value = text[span.start : span.end]
+                out.append(state.placeholders.get(span.type, value, span.norm, span.keep))
+            hits.append((span.type, span.detector))
+            pos = span.end
+        out.append(text[pos:])
+        return "".join(out), hits
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    """Sorted, non-overlapping spans; protected placeholders win over what overlaps them."""
+    spans.sort(key=lambda s: (s.start, -s.end))
+    protected = [s for s in spans if not s.type]
+    if protected:
+        spans = [s for s in spans if not s.type or not _inside_any(s, protected)]
+    merged: list[Span] = []
+    for span in spans:
+        if not merged or span.start >= merged[-1].end:
+            merged.append(span)
+            continue
+        last = merged[-1]
+        if span.end <= last.end and last.type:
+            continue
+        if not last.type or not span.type:
+            # A placeholder next to a hit that spills over it: keep the placeholder, trim the hit.
+            if span.end > last.end and span.type:
+                merged.append(Span(last.end, span.end, span.type, span.detector))
+            continue
+        longer = span if span.end - span.start > last.end - last.start else last
+        start, end = last.start, max(last.end, span.end)
+        norm = longer.norm if (longer.start, longer.end) == (start, end) else None
+        merged[-1] = Span(start, end, longer.type, longer.detector, norm, longer.keep,
+                          longer.literal)  # fmt: skip
+    return merged
+
+
+def _inside_any(span: Span, protected: list[Span]) -> bool:
+    return any(p.start <= span.start and span.end <= p.end for p in protected)

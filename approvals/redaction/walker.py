@@ -1,0 +1,238 @@
+"""Key-aware JSON walking: the `Redactor` intake calls on one whole document. Pure.
+
+Owns the order of decisions for each value: verbatim keys, too-long strings, then the key's
+class (PHI whatever the value, weak name, age, ZIP, kept operational field), then free-text
+scanning. Result sets (`{"columns": [...], "rows": [[...]]}`) give each cell its column's key;
+keys are scanned like text. All per-document memory lives in `_Call` and dies with the call.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from approvals.redaction.detectors import ValueDetectors
+from approvals.redaction.keys import SCAN, KeyClass, KeyKind, classify, normalise
+from approvals.redaction.names import NameScanner, name_tables
+from approvals.redaction.patterns import STREET_ABBREVIATIONS
+from approvals.redaction.placeholders import ONLY_PLACEHOLDERS, PLACEHOLDER, zip3
+from approvals.redaction.placeholders import normalise as norm_value
+from approvals.redaction.text import DocumentState, TextRedactor
+from approvals.redaction.types import Finding, Redacted, RedactionConfig, RedactionError
+from approvals.redaction.validators import card_ok
+
+_TYPE_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,31}")
+_COLUMN_KEYS = ("columns", "fields", "headers", "header", "column_names")
+_ROW_KEYS = ("rows", "data", "values", "records")
+# Parents whose unnamed children are parts of the same value: {"dob": {"month": 3, "day": 4}}.
+_INHERITED = frozenset(("DATE", "ADDRESS", "ZIP"))
+_KEY_CACHE_SIZE = 4096
+_PERSON_NAME = re.compile(r"[^\W\d_][^\W\d_'’ .,-]{0,79}")
+
+
+@dataclass(slots=True)
+class _Call:
+    state: DocumentState = field(default_factory=DocumentState)
+    findings: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    keys: dict[str, tuple[str, KeyClass, list[tuple[str, str]]]] = field(default_factory=dict)
+    texts: dict[str, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
+
+    def found(self, path: str, type_: str, detector: str, count: int = 1) -> None:
+        key = (path, type_, detector)
+        self.findings[key] = self.findings.get(key, 0) + count
+
+
+def _street_suffixes() -> frozenset[str]:
+    from faker.providers.address.en_US import Provider as Address
+
+    return frozenset(Address.street_suffixes) | frozenset(STREET_ABBREVIATIONS)
+
+
+def _compile_custom(config: RedactionConfig) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    compiled = []
+    for index, (type_, source) in enumerate(config.custom_patterns):
+        if not _TYPE_NAME.fullmatch(type_):
+            raise RedactionError(f"custom_patterns[{index}]: type must match [A-Z][A-Z0-9_]*")
+        try:
+            compiled.append((type_, re.compile(source)))
+        except re.error as exc:
+            raise RedactionError(f"custom_patterns[{index}]: invalid regex ({exc.msg})") from None
+    return tuple(compiled)
+
+
+class Redactor:
+    """Build once (compiles every table), then call `redact` any number of times, concurrently."""
+
+    __slots__ = ("_config", "_extra_keys", "_keep_keys", "_key_cache", "_text")
+
+    def __init__(self, config: RedactionConfig | None = None) -> None:
+        self._config = config or RedactionConfig()
+        detectors = ValueDetectors(_street_suffixes(), _compile_custom(self._config))
+        self._text = TextRedactor(detectors, NameScanner(name_tables()))
+        self._extra_keys = frozenset(normalise(k)[1] for k in self._config.extra_keys)
+        self._keep_keys = frozenset(self._config.keep_keys) | frozenset(
+            normalise(k)[1] for k in self._config.keep_keys
+        )
+        # Keys in which nothing was found (they reach the output verbatim, so hold no PHI) →
+        # their class and whether they are kept verbatim: documents repeat their keys, and
+        # classifying one costs more than redacting most values. Bounded; safe to share.
+        self._key_cache: dict[str, tuple[KeyClass, bool]] = {}
+
+    def redact(self, document: Any) -> Redacted:
+        """Redact a JSON-shaped value. Raises RedactionError (path and reason, never a value)."""
+        call = _Call()
+        value = self._walk(document, "$", SCAN, 0, call)
+        findings = tuple(Finding(p, t, d, n) for (p, t, d), n in call.findings.items())
+        return Redacted(value=value, findings=findings)
+
+    def _walk(self, node: Any, path: str, cls: KeyClass, depth: int, call: _Call) -> Any:
+        if depth > self._config.max_depth:
+            raise RedactionError(f"{path}: nested deeper than {self._config.max_depth} levels")
+        if isinstance(node, str):
+            return self._string(node, path, cls, call)
+        if isinstance(node, dict):
+            return self._dict(node, path, cls, depth, call)
+        if isinstance(node, list):
+            return [self._walk(v, f"{path}[{i}]", cls, depth + 1, call) for i, v in enumerate(node)]
+        if node is None or isinstance(node, bool):
+            return node
+        if isinstance(node, int | float):
+            return self._number(node, path, cls, call)
+        raise RedactionError(f"{path}: unsupported type {type(node).__name__}")
+
+    def _key(self, key: str, path: str, call: _Call) -> tuple[str, KeyClass]:
+        clean = self._key_cache.get(key)
+        if clean is not None:
+            return key, clean[0]
+        known = call.keys.get(key)
+        if known is None:
+            if len(key) > self._config.max_string_length:
+                raise RedactionError(f"{path}: key longer than {self._config.max_string_length}")
+            new_key, hits = self._text.redact(key, call.state)
+            # Classify what remains visible, so a key reads the same before and after redaction.
+            visible = PLACEHOLDER.sub(" ", new_key) if "[" in new_key else key
+            known = (new_key, classify(visible, self._extra_keys), hits)
+            call.keys[key] = known
+            if not hits and new_key == key:
+                if len(self._key_cache) >= _KEY_CACHE_SIZE:
+                    self._key_cache.clear()
+                self._key_cache[key] = (known[1], self._kept(key))
+        new_key, cls, hits = known
+        for type_, detector in hits:
+            call.found(f"{path}.{new_key}", type_, f"key:{detector}")
+        return new_key, cls
+
+    def _dict(self, node: dict[Any, Any], path: str, parent: KeyClass, depth: int,
+              call: _Call) -> dict[str, Any]:  # fmt: skip
+        out: dict[str, Any] = {}
+        row_key, column_classes = self._result_set(node, path, call)
+        for raw_key, value in node.items():
+            key = raw_key if isinstance(raw_key, str) else str(raw_key)
+            new_key, cls = self._key(key, path, call)
+            while new_key in out:  # two PHI keys became one placeholder: keep both entries
+                new_key += "~"
+            child = f"{path}.{new_key}"
+            clean = self._key_cache.get(key)
+            if clean[1] if clean is not None else self._kept(key):
+                out[new_key] = value
+            elif key == row_key and column_classes is not None:
+                out[new_key] = self._rows(value, child, column_classes, depth + 1, call)
+            else:
+                if (
+                    cls.kind is KeyKind.SCAN
+                    and parent.kind is KeyKind.PHI
+                    and (parent.type in _INHERITED)
+                ):
+                    cls = parent
+                out[new_key] = self._walk(value, child, cls, depth + 1, call)
+        return out
+
+    def _kept(self, key: str) -> bool:
+        return key in self._keep_keys or normalise(key)[1] in self._keep_keys
+
+    def _result_set(
+        self, node: dict[Any, Any], path: str, call: _Call
+    ) -> tuple[str | None, list[KeyClass] | None]:
+        columns = next((node[k] for k in _COLUMN_KEYS if isinstance(node.get(k), list)), None)
+        row_key = next((k for k in _ROW_KEYS if isinstance(node.get(k), list)), None)
+        if columns is None or row_key is None:
+            return None, None
+        classes = []
+        for column in columns:
+            if isinstance(column, dict):
+                column = column.get("name", column.get("column", column.get("field", "")))
+            classes.append(self._key(str(column), path, call)[1] if column else SCAN)
+        return row_key, classes
+
+    def _rows(self, rows: list[Any], path: str, classes: list[KeyClass], depth: int,
+              call: _Call) -> list[Any]:  # fmt: skip
+        out: list[Any] = []
+        for i, row in enumerate(rows):
+            if isinstance(row, list):
+                if depth + 1 > self._config.max_depth:
+                    raise RedactionError(f"{path}[{i}]: nested deeper than the limit")
+                out.append([
+                    self._walk(cell, f"{path}[{i}][{j}]",
+                               classes[j] if j < len(classes) else SCAN, depth + 2, call)
+                    for j, cell in enumerate(row)
+                ])  # fmt: skip
+            else:
+                out.append(self._walk(row, f"{path}[{i}]", SCAN, depth + 1, call))
+        return out
+
+    def _string(self, text: str, path: str, cls: KeyClass, call: _Call) -> str:
+        if len(text) > self._config.max_string_length:
+            # Fail closed: too long to scan within budget, so nothing of it passes.
+            call.found(path, "UNSCANNED", "length")
+            return call.state.placeholders.get("UNSCANNED", "", norm=path)
+        kind = cls.kind
+        if kind is KeyKind.KEEP or not text.strip():
+            return text
+        if kind in (KeyKind.PHI, KeyKind.ZIP, KeyKind.AGE, KeyKind.WEAK_NAME) and (
+            ONLY_PLACEHOLDERS.fullmatch(text)
+        ):
+            return text
+        if kind is KeyKind.PHI or (kind is KeyKind.WEAK_NAME and _PERSON_NAME.fullmatch(text)):
+            return self._replace(text, path, cls.type, call)
+        if kind is KeyKind.ZIP:
+            call.found(path, "ZIP", "key")
+            return call.state.placeholders.get("ZIP", text, keep=zip3(text))
+        if kind is KeyKind.AGE and text.strip().isdigit():
+            return str(self._age(int(text), text, path, call))
+        cached = call.texts.get(text)
+        if cached is None:
+            cached = self._text.redact(text, call.state)
+            call.texts[text] = cached
+        new_text, hits = cached
+        for type_, detector in hits:
+            call.found(path, type_, detector)
+        return new_text
+
+    def _replace(self, text: str, path: str, type_: str, call: _Call) -> str:
+        call.found(path, type_, "key")
+        if type_ == "DATE":
+            norm, year = self._text.detectors.date_of(text)
+            return call.state.placeholders.get("DATE", text, norm, year)
+        return call.state.placeholders.get(type_, text, norm_value(type_, text))
+
+    def _age(self, age: float, original: Any, path: str, call: _Call) -> Any:
+        if age > 89:
+            call.found(path, "AGE", "key")
+            return "90+"
+        return original
+
+    def _number(self, number: float, path: str, cls: KeyClass, call: _Call) -> Any:
+        kind = cls.kind
+        if kind is KeyKind.AGE:
+            return self._age(number, number, path, call)
+        if kind is KeyKind.ZIP:
+            call.found(path, "ZIP", "key")
+            text = str(number).zfill(5)
+            return call.state.placeholders.get("ZIP", text, keep=zip3(text))
+        if kind is KeyKind.PHI:
+            return self._replace(str(number), path, cls.type, call)
+        if isinstance(number, int) and number >= 10**12 and card_ok(str(number)):
+            call.found(path, "ACCOUNT", "luhn")
+            return call.state.placeholders.get("ACCOUNT", str(number))
+        return number

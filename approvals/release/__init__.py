@@ -1,0 +1,1 @@
+"""Release: payload-bound tokens, signing keys and signed callbacks."""

@@ -1,0 +1,201 @@
+"""Release or reject a decided request, once; record the requester's execution report.
+
+The release job locks the request row, mints the token, moves the status and writes the
+callback delivery in one transaction: a second run finds the status already moved and does
+nothing, so a token is minted exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from approvals.actions import notices, repository
+from approvals.actions.ports import ActionsDeps
+from approvals.actions.states import Status
+from approvals.audit import service as audit_service
+from approvals.audit.service import NewEvent
+from approvals.config import Settings
+from approvals.errors import AlreadyDecided, Conflict, Forbidden, NotFound
+from approvals.kit.clock import utc_now
+from approvals.kit.db import transaction
+from approvals.kit.ids import new_id
+from approvals.outbox import service as outbox
+from approvals.release.keys import Keyring
+from approvals.release.models import CallbackDelivery, ReleaseToken
+from approvals.release.tokens import InvalidReleaseToken, mint_release_token, verify_release_token
+
+log = structlog.get_logger(__name__)
+
+_REJECTED_FROM = (Status.DENIED, Status.EXPIRED, Status.CANCELLED, Status.BLOCKED)
+
+
+class ReleaseDeps(ActionsDeps, Protocol):
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def keyring(self) -> Keyring: ...
+
+
+async def release(deps: ReleaseDeps, action_id: str) -> str | None:
+    """Move a decided request to released (token minted) or rejected. Returns the new status,
+    or None when there was nothing to do (already done by an earlier run)."""
+    async with transaction(deps.db) as session:
+        action = await repository.get(session, action_id, lock=True)
+        if action is None:
+            return None
+        current = Status(action.status)
+        now = utc_now()
+        if current in (Status.APPROVED, Status.AUTO_APPROVED):
+            votes = await repository.votes(session, action_id)
+            approvers = sorted(v.approver for v in votes if v.verdict == "approve")
+            minted = mint_release_token(
+                deps.keyring,
+                issuer=deps.settings.base_url,
+                action_id=action_id,
+                audience_client_id=action.client_id,
+                action=action.action,
+                resource=action.resource,
+                payload_digest=action.payload_digest,
+                approvers=approvers or [action.decided_by or "policy"],
+                ttl_seconds=deps.settings.release_token_ttl_seconds,
+                now=now,
+            )
+            session.add(
+                ReleaseToken(
+                    action_id=action_id,
+                    jti=minted.jti,
+                    kid=minted.kid,
+                    token=minted.token,
+                    issued_at=minted.issued_at,
+                    expires_at=minted.expires_at,
+                    used_at=None,
+                    outcome=None,
+                    outcome_detail=None,
+                )
+            )
+            await session.flush()
+            await repository.transition(session, action_id, expected=current, to=Status.RELEASED)
+            target, payload = (
+                Status.RELEASED,
+                {"jti": minted.jti, "kid": minted.kid, "expires_at": minted.expires_at.isoformat()},
+            )
+        elif current in _REJECTED_FROM:
+            await repository.transition(session, action_id, expected=current, to=Status.REJECTED)
+            target, payload = Status.REJECTED, {"from": current.value}
+        else:
+            return None  # released, rejected or executed already: a duplicate run
+        _owe_callback(session, action_id, action.callback_url, target, now)
+        if target is Status.RELEASED:  # a rejection follows a denial or expiry already told
+            notices.owe(session, action_id, notices.RELEASED)
+        await audit_service.append(
+            session, [NewEvent(target.value, "system:worker", action_id, payload)]
+        )
+    log.info(
+        "action.released" if target is Status.RELEASED else "action.rejected", action_id=action_id
+    )
+    await deps.committed(action_id)
+    return target.value
+
+
+def _owe_callback(
+    session: AsyncSession, action_id: str, callback_url: str | None, status: Status, now: datetime
+) -> None:
+    if not callback_url:
+        return
+    delivery_id = new_id()
+    session.add(
+        CallbackDelivery(
+            id=delivery_id,
+            action_id=action_id,
+            event=status.value,
+            state="pending",
+            attempts=0,
+            last_status=None,
+            last_error=None,
+            created_at=now,
+            finished_at=None,
+        )
+    )
+    outbox.add(session, "callbacks.deliver", delivery_id, f"callbacks.deliver:{delivery_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseView:
+    client_id: str | None
+    token: ReleaseToken | None
+    deliveries: list[CallbackDelivery]
+
+
+async def view(session: AsyncSession, action_id: str) -> ReleaseView:
+    action = await repository.get(session, action_id)
+    result = await session.execute(
+        select(CallbackDelivery)
+        .where(CallbackDelivery.action_id == action_id)
+        .order_by(CallbackDelivery.created_at)
+    )
+    return ReleaseView(
+        action.client_id if action else None,
+        await session.get(ReleaseToken, action_id),
+        list(result.scalars()),
+    )
+
+
+async def mark_executed(
+    deps: ReleaseDeps,
+    action_id: str,
+    *,
+    client_id: str,
+    actor: str,
+    token: str,
+    outcome: str,
+    detail: str | None,
+) -> None:
+    """The requester reports what happened, presenting its release token (single use)."""
+    try:
+        claims = verify_release_token(
+            token, deps.keyring, issuer=deps.settings.base_url, audience=client_id, now=utc_now()
+        )
+    except InvalidReleaseToken as exc:
+        raise Forbidden(f"the release token is not valid: {exc.reason.value}") from None
+    if claims.action_id != action_id:
+        raise Forbidden("the release token was issued for another request")
+    async with transaction(deps.db) as session:
+        action = await repository.get(session, action_id, lock=True)
+        if action is None or action.client_id != client_id:
+            raise NotFound(f"no action request {action_id!r}")
+        if claims.payload_digest != action.payload_digest:
+            raise Forbidden("the release token is bound to another payload")
+        used = await session.execute(
+            update(ReleaseToken)
+            .where(
+                ReleaseToken.action_id == action_id,
+                ReleaseToken.jti == claims.jti,
+                ReleaseToken.used_at.is_(None),
+            )
+            .values(used_at=utc_now(), outcome=outcome, outcome_detail=detail)
+        )
+        if (used.rowcount or 0) != 1:  # type: ignore[attr-defined]
+            raise Conflict("this release token was already used; a token works once")
+        if not await repository.transition(
+            session, action_id, expected=Status.RELEASED, to=Status.EXECUTED
+        ):
+            raise AlreadyDecided(f"the request is {action.status}, not released")
+        await audit_service.append(
+            session,
+            [
+                NewEvent(
+                    "executed",
+                    actor,
+                    action_id,
+                    {"outcome": outcome, "jti": claims.jti, "has_detail": detail is not None},
+                )
+            ],
+        )
+    await deps.committed(action_id)

@@ -1,0 +1,157 @@
+"""The Runtime: every long-lived resource of a process, built once and passed in.
+
+The API server, the worker and each CLI command build one; nothing is created at import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from approvals.actions.waiting import Notifier
+from approvals.api.ratelimit import RateLimiter
+from approvals.channels.base import Channel
+from approvals.channels.registry import build_platforms
+from approvals.channels.review import CoreReview
+from approvals.config import Settings
+from approvals.jobs import reconciler, tasks
+from approvals.jobs.queue import InProcessQueue, JobQueue, RQQueue
+from approvals.jobs.relay import Relay, relay_once
+from approvals.kit.changes import ChangeFeed, feed_for
+from approvals.kit.db import create_engine, session_factory
+from approvals.kit.http import Guard
+from approvals.policy.engine import LoadedPolicy, RedactionSettings
+from approvals.policy.loader import PolicyStore
+from approvals.redaction import RedactionConfig, Redactor
+from approvals.release.keys import Keyring
+
+log = structlog.get_logger(__name__)
+
+
+def redaction_config(settings: RedactionSettings) -> RedactionConfig:
+    """The policy's `redaction:` section in the redaction engine's terms."""
+    return RedactionConfig(
+        extra_keys=frozenset(settings.extra_keys),
+        custom_patterns=tuple((p.type, p.pattern) for p in settings.custom_patterns),
+        keep_keys=frozenset(settings.keep_keys),
+    )
+
+
+class Policies:
+    """The policy store plus the redactor built from its current version.
+
+    Shareable between Runtimes: a worker builds a short-lived Runtime per job, and parsing the
+    policy (YAML and validation, about 2.4 ms) and compiling its redactor on every job was
+    most of the cost of building one. The store still reloads the file when it changes, and
+    the redactor is rebuilt whenever the policy version it was built for is replaced.
+    """
+
+    def __init__(self, store: PolicyStore) -> None:
+        self.store = store
+        self._redactor: tuple[str, Redactor] | None = None
+
+    def redactor_for(self, policy: LoadedPolicy) -> Redactor:
+        cached = self._redactor  # one read: another thread may replace it meanwhile
+        if cached is None or cached[0] != policy.version:
+            cached = (policy.version, Redactor(redaction_config(policy.redaction)))
+            self._redactor = cached
+        return cached[1]
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: AsyncEngine | None = None,
+        policies: Policies | None = None,
+    ) -> None:
+        """`engine` and `policies` may be passed in to share them (a worker's per-job Runtime
+        reuses its process's policies); otherwise they are built from `settings`."""
+        self.settings = settings
+        if settings.is_embedded:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = engine or create_engine(settings.resolved_database_url)
+        self._db = session_factory(self.engine)
+        self._policies = policies or Policies(PolicyStore(settings.policy_file))
+        self.keyring = Keyring.load_or_create(settings.keys_dir)
+        self._callback_guard = Guard(allowed_addresses=settings.callback_allowed_networks)
+        self.notifier = Notifier()
+        self.submit_limiter = RateLimiter(settings.submit_rate_per_minute, settings.submit_burst)
+        self.changes: ChangeFeed = feed_for(settings.redis_url, self.engine)
+        self.platforms = build_platforms(settings, CoreReview(self, settings.base_url), self._db)
+        self._channels: dict[str, Channel] = self.platforms.channels
+        self.queue: JobQueue = (
+            RQQueue(settings.redis_url) if settings.redis_url else InProcessQueue(self.run_job)
+        )
+        self.relay = Relay(self._db, self.queue, settings.job_lease_seconds)
+        self._background: list[asyncio.Task[None]] = []
+
+    @property
+    def db(self) -> async_sessionmaker[AsyncSession]:
+        return self._db
+
+    @property
+    def policies(self) -> PolicyStore:
+        return self._policies.store
+
+    def redactor_for(self, policy: LoadedPolicy) -> Redactor:
+        return self._policies.redactor_for(policy)
+
+    @property
+    def callback_guard(self) -> Guard:
+        return self._callback_guard
+
+    @property
+    def channels(self) -> Mapping[str, Channel]:
+        return self._channels
+
+    async def committed(self, action_id: str) -> None:
+        self.notifier.publish(action_id)
+        await self.changes.publish(action_id)
+        if self.relay.running:
+            self.relay.kick()
+            return
+        # A CLI command or a job has no relay loop: hand the work over now. The change is
+        # committed already, so a queue outage must not fail the caller; the leased rows are
+        # offered again by the reconciler.
+        try:
+            await relay_once(self._db, self.queue, lease_seconds=self.settings.job_lease_seconds)
+        except Exception as exc:
+            log.warning("relay.failed", error=type(exc).__name__)
+
+    async def listen_for_changes(self) -> None:
+        """Wake this process's /wait long-polls when another process changes a request."""
+        await self.changes.start(self.notifier.publish)
+
+    async def run_job(self, outbox_id: str) -> None:
+        await tasks.run(self, outbox_id)
+
+    def start_background(self) -> None:
+        """Relay and reconciler loops: only the serving process (or a worker) runs them."""
+        self.relay.start()
+        self._background.append(
+            asyncio.create_task(
+                reconciler.run_forever(
+                    self,
+                    self.queue,
+                    interval=self.settings.reconcile_interval_seconds,
+                    lease_seconds=self.settings.job_lease_seconds,
+                ),
+                name="reconciler",
+            )
+        )
+
+    async def close(self) -> None:
+        for task in self._background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.relay.stop()
+        await self.changes.close()
+        await self.queue.close()
+        await self.engine.dispose()

@@ -1,0 +1,191 @@
+"""Slack through the real core: intake posts the card, clicks decide, every copy follows.
+
+Only Slack's Web API is a double (loopback, Slack's shapes); bolt verifies the signed
+requests, the actions service decides, the outbox jobs post and update the cards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from approvals.actions import messages
+from approvals.app import create_app
+from approvals.audit import service as audit_service
+from approvals.clients import service as clients_service
+from approvals.clients.schemas import Scope
+from approvals.runtime import Runtime
+from tests.builders import ApiClient, settle
+from tests.conftest import _empty, make_settings
+from tests.fakes.slack_api import FakeSlackApi
+from tests.integration.slack.slack_harness import (
+    BOT_TOKEN,
+    CHANNEL_ID,
+    SIGNING_SECRET,
+    TEAM_ID,
+    block_action,
+    form,
+    sign,
+)
+
+POLICY = """
+version: 1
+groups:
+  dba-oncall: {members: [bob@example.org, carol@example.org]}
+defaults:
+  ttl: 1h
+  decision:
+    require: {approvals: 1, from: [dba-oncall], channels: [slack, web]}
+"""
+BOB, ALICE = ("U0BOB", "bob@example.org"), ("U0ALICE", "alice@example.org")
+
+
+@pytest.fixture(scope="module")
+def slack_api() -> Iterator[FakeSlackApi]:
+    with FakeSlackApi(team_id=TEAM_ID) as api:
+        yield api
+
+
+@pytest.fixture
+async def world(
+    slack_api: FakeSlackApi, postgres_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[Runtime, ApiClient, FakeSlackApi]]:
+    slack_api.reset()
+    for user_id, email in (BOB, ALICE):
+        slack_api.add_user(user_id, email)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    settings = make_settings(
+        postgres_url,
+        tmp_path,
+        policy_file=policy,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack_api.base_url,
+        slack_channel=CHANNEL_ID,
+    )
+    runtime = Runtime(settings)
+    await _empty(runtime)
+    etl = await clients_service.create(
+        runtime.db, name="etl", scopes=[Scope.SUBMIT], identity="svc:etl"
+    )
+    app = create_app(settings, runtime=runtime)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://approvals.test"
+    ) as http:
+        yield runtime, ApiClient(http, {"etl": etl.api_key}), slack_api
+    await runtime.close()
+
+
+_drain = settle
+
+
+async def _click(api: ApiClient, user_id: str, action_id: str, ts: str) -> httpx.Response:
+    payload = block_action(user_id=user_id, action_id=action_id, message_ts=ts)
+    signed = sign(form(payload))
+    return await api.http.post("/slack/events", content=signed.body, headers=signed.headers)
+
+
+def _blocks(call_body: dict[str, Any]) -> str:
+    blocks = call_body.get("blocks")
+    return blocks if isinstance(blocks, str) else json.dumps(blocks)
+
+
+async def test_card_is_posted_decided_in_slack_and_updated_in_place(world) -> None:
+    runtime, api, slack = world
+    created = await api.create(
+        on_behalf_of=ALICE[1], context={"patient_name": "Jane Roe", "rows": 12}
+    )
+    await _drain(runtime)
+    posts = slack.calls("chat.postMessage")  # the card, and Alice's DM (on_behalf_of)
+    (posted,) = [c for c in posts if c.body["channel"] == CHANNEL_ID]
+    assert [c.body["channel"] for c in posts if c is not posted] == [ALICE[0]]
+    assert "Jane Roe" not in json.dumps(posted.body)
+    assert created["id"] in _blocks(posted.body)
+    (ref,) = await messages.posted(runtime.db, created["id"])
+    assert (ref.platform, ref.channel_id) == ("slack", CHANNEL_ID)
+
+    refused = await _click(api, ALICE[0], created["id"], ref.message_id)
+    assert refused.status_code == 200
+    ephemeral = await slack.wait_for("chat.postEphemeral")
+    assert "You requested this action" in ephemeral[0].body["text"]
+
+    accepted = await _click(api, BOB[0], created["id"], ref.message_id)
+    assert accepted.status_code == 200
+    await slack.wait_for("chat.update")
+    await _drain(runtime)
+    state = (await api.get("etl", created["id"])).json()
+    assert state["status"] == "released"  # approved, then the release job minted the token
+    assert state["release_token"]
+    assert [(v["approver"], v["platform"]) for v in state["votes"]] == [(BOB[1], "slack")]
+    final = slack.message(CHANNEL_ID, ref.message_id)
+    assert final is not None
+    assert not any(block["type"] == "actions" for block in final["blocks"])
+    assert "bob@example.org" in json.dumps(final["blocks"])
+    async with runtime.db() as session:
+        kinds = [e.event_type for e in await audit_service.events_for(session, created["id"])]
+    assert kinds.count("refused_vote") == 1
+    assert "card_posted" in kinds
+
+
+async def test_a_redelivered_click_counts_once(world) -> None:
+    runtime, api, _ = world
+    created = await api.create()
+    await _drain(runtime)
+    (ref,) = await messages.posted(runtime.db, created["id"])
+    payload = form(block_action(user_id=BOB[0], action_id=created["id"], message_ts=ref.message_id))
+    first, retry = sign(payload), sign(payload, retry_num=1)
+    responses = await asyncio.gather(
+        api.http.post("/slack/events", content=first.body, headers=first.headers),
+        api.http.post("/slack/events", content=retry.body, headers=retry.headers),
+    )
+    assert [r.status_code for r in responses] == [200, 200]
+    await asyncio.sleep(0.5)
+    await _drain(runtime)
+    state = (await api.get("etl", created["id"])).json()
+    assert state["status"] == "released"
+    assert len(state["votes"]) == 1
+
+
+async def test_reminder_in_thread_and_escalation_fire_once_each(world) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from approvals.actions.models import ActionRequest
+    from approvals.jobs import reconciler
+    from approvals.kit.clock import utc_now
+
+    runtime, api, slack = world
+    created = await api.create()
+    await _drain(runtime)
+    (first_copy,) = await messages.posted(runtime.db, created["id"])
+    async with runtime.engine.begin() as connection:  # the rule's remind/escalate moments pass
+        await connection.execute(
+            update(ActionRequest).values(
+                remind_at=utc_now() - timedelta(seconds=1),
+                escalate_at=utc_now() - timedelta(seconds=1),
+                escalate_to=["slack:C0ESCALATE"],
+            )
+        )
+    for _ in range(2):
+        await reconciler.tick(runtime, runtime.queue, lease_seconds=60)
+        await _drain(runtime)
+    posts = slack.calls("chat.postMessage")
+    replies = [c for c in posts if c.body.get("thread_ts")]
+    escalations = [c for c in posts if c.body.get("channel") == "C0ESCALATE"]
+    assert len(replies) == 1
+    assert replies[0].body["thread_ts"] == first_copy.message_id
+    assert "Still waiting for a decision" in replies[0].body["text"]
+    assert len(escalations) == 1
+    async with runtime.db() as session:
+        kinds = [e.event_type for e in await audit_service.events_for(session, created["id"])]
+    assert kinds.count("reminded") == 1
+    assert kinds.count("escalated") == 1
+    assert len(await messages.posted(runtime.db, created["id"])) == 2

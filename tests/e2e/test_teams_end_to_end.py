@@ -1,0 +1,342 @@
+"""Teams through the real core: intake posts the Adaptive Card, invokes decide, every copy follows.
+
+Only Bot Framework is a double (loopback OpenID metadata + JWKS, token endpoint and connector,
+`tests/fakes/teams_connector.py`); botbuilder validates the JWTs and looks up the roster, the
+actions service decides on PostgreSQL, and the outbox jobs post and update the cards.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from botframework.connector.auth import JwtTokenExtractor
+from sqlalchemy import update
+
+from approvals.actions import messages
+from approvals.actions.models import ActionRequest
+from approvals.app import create_app
+from approvals.audit import service as audit_service
+from approvals.channels.conversations.store import DatabaseConversationStore
+from approvals.clients import service as clients_service
+from approvals.clients.schemas import Scope
+from approvals.jobs import reconciler
+from approvals.kit.clock import utc_now
+from approvals.runtime import Runtime
+from tests.builders import ApiClient, settle
+from tests.conftest import _empty, make_settings
+from tests.fakes.teams_connector import FakeTeamsConnector, new_rsa_key
+from tests.integration.teams.teams_world import (
+    APP_ID,
+    APP_PASSWORD,
+    CONVERSATION,
+    TENANT,
+    conversation_update_activity,
+    invoke_activity,
+)
+
+POLICY = """
+version: 1
+groups:
+  dba-oncall: {members: [bob@example.org, carol@example.org]}
+defaults:
+  ttl: 1h
+  decision:
+    require: {approvals: 1, from: [dba-oncall], channels: [teams, web]}
+"""
+SECOND = "19:escalation-channel@thread.tacv2"
+OTHER_TENANT = "99999999-0000-0000-0000-000000000000"
+ROSTER = {
+    "aad-bob": "bob@example.org",
+    "aad-carol": "carol@example.org",
+    "aad-alice": "alice@example.org",
+    "aad-mallory": "mallory@example.org",
+}
+PLANTED_PHI = ("Jane Roe", "123-45-6789")
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+World = tuple[Runtime, ApiClient, FakeTeamsConnector]
+
+
+@pytest.fixture(scope="module")
+def bf() -> Iterator[FakeTeamsConnector]:
+    with FakeTeamsConnector(app_id=APP_ID, app_password=APP_PASSWORD, tenant_id=TENANT) as fake:
+        for conversation in (CONVERSATION, SECOND):
+            for aad, email in ROSTER.items():
+                fake.add_member(conversation, aad_object_id=aad, email=email)
+        yield fake
+
+
+@pytest.fixture
+async def world(bf: FakeTeamsConnector, postgres_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    JwtTokenExtractor.metadataCache.clear()  # class-level cache keyed by URL: start clean
+    bf.reset()
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    settings = make_settings(
+        postgres_url,
+        tmp_path,
+        policy_file=policy,
+        teams_app_id=APP_ID,
+        teams_app_password=APP_PASSWORD,
+        teams_app_tenant_id=TENANT,
+        teams_app_type="SingleTenant",
+        teams_service_url=bf.service_url,
+        teams_conversation_id=CONVERSATION,
+        teams_openid_metadata_url=bf.openid_metadata_url,
+        teams_token_url=bf.token_url,
+    )
+    runtime = Runtime(settings)
+    await _empty(runtime)
+    etl = await clients_service.create(
+        runtime.db, name="etl", scopes=[Scope.SUBMIT], identity="svc:etl@example.org"
+    )
+    app = create_app(settings, runtime=runtime)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://approvals.test"
+    ) as http:
+        yield runtime, ApiClient(http, {"etl": etl.api_key}, runtime), bf
+    await runtime.close()
+    JwtTokenExtractor.metadataCache.clear()
+
+
+def _auth(bf: FakeTeamsConnector, **kwargs: Any) -> dict[str, str]:
+    return {"Authorization": "Bearer " + bf.mint_token(service_url=bf.service_url, **kwargs)}
+
+
+def _card_of(activity: dict[str, Any]) -> dict[str, Any]:
+    (attachment,) = activity["attachments"]
+    assert attachment["contentType"] == CARD_TYPE
+    content: dict[str, Any] = attachment["content"]
+    return content
+
+
+def _ref_of(card: dict[str, Any]) -> str:
+    """The signed reference on the card's buttons (or its refresh action)."""
+    for action in card.get("actions", []):
+        if action.get("type") == "Action.Execute":
+            return str(action["data"]["ref"])
+    return str(card["refresh"]["action"]["data"]["ref"])
+
+
+def _texts(node: Any) -> str:
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if value.get("type") in ("TextRun", "TextBlock") and "text" in value:
+                found.append(str(value["text"]))
+            for child in value.values():
+                walk(child)
+        elif isinstance(value, list):
+            for child in value:
+                walk(child)
+
+    walk(node)
+    return " ".join(found)
+
+
+async def _submit(world: World, **overrides: Any) -> tuple[str, str, str]:
+    """Submit with planted PHI; returns (action id, posted activity id, signed card ref)."""
+    runtime, api, bf = world
+    context = {"patient_name": PLANTED_PHI[0], "ssn": PLANTED_PHI[1], "rows": 12}
+    created = await api.create(context=context, **overrides)
+    await settle(runtime)
+    (posted,) = bf.connector_calls("POST")
+    assert posted.path.endswith("/activities")
+    (ref,) = await messages.posted(runtime.db, created["id"])
+    assert (ref.platform, ref.channel_id) == ("teams", CONVERSATION)
+    stored = bf.activity(CONVERSATION, ref.message_id)
+    assert stored is not None
+    return created["id"], ref.message_id, _ref_of(_card_of(stored))
+
+
+async def _invoke(
+    world: World,
+    card_ref: str,
+    *,
+    aad: str,
+    verb: str = "approvals.approve",
+    conversation_id: str = CONVERSATION,
+    tenant: str | None = None,
+    headers: dict[str, str] | None = None,
+    **fields: str,
+) -> httpx.Response:
+    _, api, bf = world
+    body = invoke_activity(
+        bf,
+        conversation_id=conversation_id,
+        aad_object_id=aad,
+        verb=verb,
+        data={"ref": card_ref, **fields},
+        tenant_id=tenant,
+    )
+    return await api.http.post(
+        "/teams/messages", json=body, headers=headers if headers is not None else _auth(bf)
+    )
+
+
+async def _state(world: World, action_id: str) -> dict[str, Any]:
+    _, api, _ = world
+    response = await api.get("etl", action_id)
+    assert response.status_code == 200, response.text
+    state: dict[str, Any] = response.json()
+    return state
+
+
+async def test_card_posted_without_phi_approved_in_teams_and_updated_in_place(world) -> None:
+    runtime, _, bf = world
+    action_id, activity_id, card_ref = await _submit(world)
+    for call in bf.calls:  # token, connector: nothing that left the process carries PHI
+        dumped = json.dumps(call.body)
+        assert not any(phi in dumped for phi in PLANTED_PHI)
+    posted = _card_of(bf.activity(CONVERSATION, activity_id) or {})
+    assert posted["version"] == "1.5"
+    assert "[NAME-1]" in _texts(posted)  # the redacted preview, not the value
+    assert "[SSN-1]" in _texts(posted)
+
+    started = time.perf_counter()
+    answer = await _invoke(world, card_ref, aad="aad-bob", comment="looks fine")
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["statusCode"], body["type"]) == (200, CARD_TYPE)
+    assert "actions" not in body["value"]  # decided: a read-only card
+    assert "bob@example.org" in _texts(body["value"])
+    assert "approved" in _texts(body["value"])
+
+    await settle(runtime)
+    state = await _state(world, action_id)
+    assert state["status"] == "released"  # approved, then the release job minted the token
+    assert [(v["approver"], v["platform"]) for v in state["votes"]] == [
+        ("bob@example.org", "teams")
+    ]
+    puts = [c for c in bf.connector_calls("PUT") if c.path.endswith(f"/activities/{activity_id}")]
+    assert puts, "the posted copy was not updated"
+    final = _card_of(bf.activity(CONVERSATION, activity_id) or {})
+    assert "actions" not in final
+    assert "bob@example.org" in _texts(final)
+    assert not any(phi in json.dumps(final) for phi in PLANTED_PHI)
+    async with runtime.db() as session:
+        kinds = [e.event_type for e in await audit_service.events_for(session, action_id)]
+    assert "card_posted" in kinds
+    assert "vote" in kinds
+    print(f"teams invoke→answer through the core: {elapsed_ms:.1f} ms")  # noqa: T201
+
+
+async def test_every_copy_is_updated_including_one_in_an_installed_channel(world) -> None:
+    runtime, api, bf = world
+    install = conversation_update_activity(bf, conversation_id=SECOND)
+    installed = await api.http.post("/teams/messages", json=install, headers=_auth(bf))
+    assert installed.status_code in (200, 201), installed.text
+    learned = await DatabaseConversationStore(runtime.db).all()  # kept across restarts
+    assert [ref["conversation"]["id"] for ref in learned] == [SECOND]
+    assert "user" not in learned[0]
+    action_id, first_id, card_ref = await _submit(world)
+    async with runtime.engine.begin() as connection:  # the rule's escalation moment passes
+        await connection.execute(
+            update(ActionRequest).values(
+                escalate_at=utc_now() - timedelta(seconds=1), escalate_to=[f"teams:{SECOND}"]
+            )
+        )
+    await reconciler.tick(runtime, runtime.queue, lease_seconds=60)
+    await settle(runtime)
+    copies = await messages.posted(runtime.db, action_id)
+    assert sorted(c.channel_id for c in copies) == sorted([CONVERSATION, SECOND])
+
+    answer = await _invoke(world, card_ref, aad="aad-carol", conversation_id=SECOND)
+    assert answer.status_code == 200, answer.text
+    await settle(runtime)
+    for copy in copies:
+        path = f"/activities/{copy.message_id}"
+        updated = [c for c in bf.connector_calls("PUT") if c.path.endswith(path)]
+        assert updated, f"copy in {copy.channel_id} was not updated"
+        final = _card_of(bf.activity(copy.channel_id, copy.message_id) or {})
+        assert "carol@example.org" in _texts(final)
+        assert "actions" not in final
+    assert first_id in {c.message_id for c in copies}
+
+
+@pytest.mark.parametrize(
+    ("aad", "on_behalf_of", "why"),
+    [
+        ("aad-carol", "carol@example.org", "you requested this action"),
+        ("aad-mallory", "alice@example.org", "you are not in group dba-oncall"),
+    ],
+    ids=["self-approval", "outsider"],
+)
+async def test_self_approval_and_outsider_are_refused_with_a_card_saying_why(
+    world, aad: str, on_behalf_of: str, why: str
+) -> None:
+    runtime, _, bf = world
+    action_id, _, card_ref = await _submit(world, on_behalf_of=on_behalf_of)
+    answer = await _invoke(world, card_ref, aad=aad)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["statusCode"], body["type"]) == (200, CARD_TYPE)
+    assert why in _texts(body["value"]).lower()
+    await settle(runtime)
+    state = await _state(world, action_id)
+    assert (state["status"], state["votes"]) == ("pending", [])
+    async with runtime.db() as session:
+        kinds = [e.event_type for e in await audit_service.events_for(session, action_id)]
+    assert kinds.count("refused_vote") == 1
+    assert not bf.connector_calls("PUT")
+
+
+async def test_an_invoke_from_another_tenant_is_refused(world) -> None:
+    runtime, _, bf = world
+    action_id, _, card_ref = await _submit(world)
+    answer = await _invoke(world, card_ref, aad="aad-bob", tenant=OTHER_TENANT)
+    assert answer.status_code == 200, answer.text
+    assert "another organisation" in _texts(answer.json()["value"])
+    assert not bf.connector_calls("GET")  # refused before the roster was asked
+    await settle(runtime)
+    assert (await _state(world, action_id))["status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param({"key": new_rsa_key()}, id="forged-signature"),
+        pytest.param({"expires_in": -3600}, id="expired"),
+        pytest.param({"audience": "someone-else"}, id="wrong-audience"),
+    ],
+)
+async def test_bad_tokens_get_401_and_change_nothing(world, token: dict[str, Any]) -> None:
+    runtime, _, bf = world
+    action_id, _, card_ref = await _submit(world)
+    answer = await _invoke(world, card_ref, aad="aad-bob", headers=_auth(bf, **token))
+    assert answer.status_code == 401, answer.text
+    await settle(runtime)
+    state = await _state(world, action_id)
+    assert (state["status"], state["votes"]) == ("pending", [])
+    assert not bf.connector_calls("GET")
+    assert not bf.connector_calls("PUT")
+
+
+async def test_deny_with_reason_is_recorded(world) -> None:
+    runtime, _, bf = world
+    action_id, activity_id, card_ref = await _submit(world)
+    answer = await _invoke(
+        world, card_ref, aad="aad-bob", verb="approvals.deny", deny_reason="not during business"
+    )
+    assert answer.status_code == 200, answer.text
+    assert "denied" in _texts(answer.json()["value"])
+    await settle(runtime)
+    state = await _state(world, action_id)
+    assert state["status"] == "rejected"  # denied, then the release job closed it
+    [vote] = state["votes"]
+    assert (vote["approver"], vote["verdict"], vote["platform"]) == (
+        "bob@example.org",
+        "deny",
+        "teams",
+    )
+    assert vote["reason"] == "not during business"
+    final = _card_of(bf.activity(CONVERSATION, activity_id) or {})
+    assert "not during business" in _texts(final)

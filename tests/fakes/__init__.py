@@ -1,0 +1,1 @@
+"""Loopback test doubles of the services approvals talks to."""

@@ -1,0 +1,176 @@
+"""Proactive posting and in-place updates against the fake connector; installation references;
+start-up refusals; and the whole loop: post, two approvals, every copy updated."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from approvals.channels.base import MessageRef
+from approvals.channels.teams.adapter import TeamsConfigurationError
+from approvals.channels.teams.app import build_teams_app
+from approvals.channels.teams.settings import TeamsSettings
+from approvals.channels.teams.store import InMemoryConversationStore
+from tests.integration.teams.teams_world import (
+    ACTION_ID,
+    APP_ID,
+    CONVERSATION,
+    TENANT,
+    bearer,
+    conversation_update_activity,
+    invoke_activity,
+)
+
+
+def card_of(activity_body):
+    [attachment] = activity_body["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    return attachment["content"]
+
+
+async def test_post_goes_to_the_default_conversation_with_a_fake_issued_token(teams, bf, review):
+    card = await review.card(ACTION_ID)
+    [ref] = await teams.channel.post(card, [])
+    assert ref.platform == "teams"
+    assert ref.channel_id == CONVERSATION
+    assert ref.service_url == bf.service_url
+    assert ref.message_id
+    [call] = bf.connector_calls("POST")
+    assert call.status == 201
+    assert call.headers["authorization"].removeprefix("Bearer ") in bf.issued_tokens
+    token_calls = [c for c in bf.calls if c.path.endswith("/oauth2/v2.0/token")]
+    assert token_calls[-1].body["client_id"] == APP_ID
+    assert token_calls[-1].body["scope"] == "https://api.botframework.com/.default"
+    content = card_of(call.body)
+    assert content["refresh"]["userIds"] == ["aad-dba", "aad-privacy"]
+    assert "actions" not in content  # shared copy is read-only; approvers refresh into buttons
+    assert call.body["conversation"]["id"] == CONVERSATION
+    assert not call.body.get("replyToId")
+
+
+async def test_update_replaces_the_posted_activity_and_is_idempotent(teams, bf, review):
+    card = await review.card(ACTION_ID)
+    [ref] = await teams.channel.post(card, [])
+    done = dataclasses.replace(card, status="cancelled")
+    await teams.channel.update([ref], done)
+    await teams.channel.update([ref], done)
+    puts = bf.connector_calls("PUT")
+    assert len(puts) == 2
+    assert all(p.status == 200 for p in puts)
+    assert "Status: cancelled" in str(card_of(puts[-1].body))
+    assert puts[0].path.endswith(f"/activities/{ref.message_id}")
+    assert bf.activity(CONVERSATION, ref.message_id) == puts[-1].body
+
+
+async def test_update_errors_are_logged_not_raised(teams, bf, review):
+    card = await review.card(ACTION_ID)
+    missing = MessageRef("teams", CONVERSATION, "no-such-activity", bf.service_url)
+    await teams.channel.update([missing], card)  # 404 from the connector
+    bf.fail_next("PUT", 503)
+    await teams.channel.update([missing], card)
+    # msrest retries the 503 once the fault clears; the retry then meets the 404. Neither raises.
+    assert [c.status for c in bf.connector_calls("PUT")][-3:] == [404, 503, 404]
+
+
+async def test_conversation_update_stores_a_reference_used_for_posting(
+    client, bf, store, teams, review
+):
+    team_channel = "19:ops-team@thread.tacv2"
+    body = conversation_update_activity(bf, conversation_id=team_channel)
+    response = await client.post("/teams/messages", json=body, headers=bearer(bf))
+    assert response.status_code == 200
+    [ref] = await store.all()
+    assert ref["conversation"]["id"] == team_channel
+    assert ref["serviceUrl"] == bf.service_url
+    assert ref["tenantId"] == TENANT
+    assert "user" not in ref
+    [posted] = await teams.channel.post(await review.card(ACTION_ID), [team_channel])
+    assert posted.channel_id == team_channel
+
+
+async def test_installation_update_from_another_tenant_is_ignored(client, bf, store):
+    body = conversation_update_activity(
+        bf, conversation_id="19:x@thread.tacv2", tenant_id="99999999-0000-0000-0000-000000000000"
+    )
+    body.update(type="installationUpdate", action="add")
+    body.pop("membersAdded")
+    response = await client.post("/teams/messages", json=body, headers=bearer(bf))
+    assert response.status_code == 200
+    assert await store.all() == []
+    body = conversation_update_activity(bf, conversation_id="19:y@thread.tacv2")
+    body.update(type="installationUpdate", action="add")
+    await client.post("/teams/messages", json=body, headers=bearer(bf))
+    assert [r["conversation"]["id"] for r in await store.all()] == ["19:y@thread.tacv2"]
+
+
+def test_refuses_to_start_without_app_id_outside_development(review):
+    with pytest.raises(TeamsConfigurationError, match="MicrosoftAppId is empty"):
+        build_teams_app(TeamsSettings(development=False), review, InMemoryConversationStore())
+    with pytest.raises(TeamsConfigurationError, match="MicrosoftAppTenantId"):
+        build_teams_app(
+            TeamsSettings(app_id="a", app_password="p"), review, InMemoryConversationStore()
+        )
+    dev = build_teams_app(TeamsSettings(development=True), review, InMemoryConversationStore())
+    assert dev.adapter.app_id == ""
+
+
+def test_accepts_the_core_settings_shape(review):
+    class CoreSettings:  # the attribute names of approvals.config.Settings
+        environment = "production"
+        teams_app_id = "app"
+        teams_app_password = type("Secret", (), {"get_secret_value": lambda self: "pw"})()
+        teams_app_tenant_id = TENANT
+        teams_app_type = "SingleTenant"
+        teams_service_url = "https://smba.trafficmanager.net/amer/"
+        teams_conversation_id = CONVERSATION
+        teams_openid_metadata_url = None
+        teams_token_url = None
+
+    app = build_teams_app(CoreSettings(), review, InMemoryConversationStore())
+    assert app.settings.app_password == "pw"
+    assert app.settings.openid_metadata_url.startswith("https://login.botframework.com/")
+    assert app.settings.development is False
+
+
+async def test_end_to_end_post_two_approvals_every_copy_updated(client, bf, teams, review):
+    second_channel = "19:privacy@thread.tacv2"
+    await client.post(
+        "/teams/messages",
+        headers=bearer(bf),
+        json=conversation_update_activity(bf, conversation_id=second_channel),
+    )
+    card = await review.card(ACTION_ID)
+    refs = await teams.channel.post(card, [CONVERSATION, second_channel])
+    assert len(refs) == 2
+    posted = card_of(bf.connector_calls("POST")[0].body)
+    signed = posted["refresh"]["action"]["data"]["ref"]
+
+    for aad in ("aad-dba", "aad-privacy"):
+        body = invoke_activity(
+            bf,
+            conversation_id=CONVERSATION,
+            aad_object_id=aad,
+            verb="approvals.approve",
+            data={"ref": signed},
+        )
+        response = await client.post("/teams/messages", json=body, headers=bearer(bf))
+        assert response.status_code == 200
+        # What the core does after each accepted vote: update every copy.
+        await teams.channel.update(refs, review.cards[ACTION_ID])
+
+    assert review.cards[ACTION_ID].status == "approved"
+    for ref in refs:
+        final = card_of(bf.activity(ref.channel_id, ref.message_id))
+        assert "refresh" not in final
+        assert "actions" not in final
+        assert "Status: approved" in str(final)
+    again = invoke_activity(
+        bf,
+        conversation_id=CONVERSATION,
+        aad_object_id="aad-dba",
+        verb="approvals.approve",
+        data={"ref": signed},
+    )
+    response = await client.post("/teams/messages", json=again, headers=bearer(bf))
+    assert "already approved" in str(response.json()["value"])

@@ -1,0 +1,40 @@
+"""The documented example policy in docs/policy.md is valid and behaves as its comments say."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from approvals.policy.check import check_text
+from approvals.policy.explain import explain
+from approvals.policy.loader import parse_policy
+
+DOC = Path(__file__).parents[3] / "docs" / "policy.md"
+
+
+def example() -> str:
+    blocks = re.findall(r"```yaml\n(.*?)```", DOC.read_text("utf-8"), re.S)
+    return next(block for block in blocks if block.startswith("version: 1"))
+
+
+class TestDocumentedExample:
+    def test_it_checks_clean(self) -> None:
+        assert check_text(example())[1] == []
+
+    def test_rules_do_what_the_comments_say(self) -> None:
+        policy = parse_policy(example(), "docs")
+        grant = explain(policy, {"environment": "prod", "params": {"sql": "GRANT x TO y"}})
+        etl = explain(
+            policy,
+            {
+                "action": "sql.select",
+                "environment": "prod",
+                "requester": "svc:nightly",
+                "on_behalf_of": "Alice@example.org",
+                "params": {"sql": "SELECT * FROM clinical.notes"},
+            },
+        )
+        staging = explain(policy, {"environment": "staging", "params": {"sql": "SELECT 1"}})
+        assert (grant.decision.rule_id, grant.decision.step_up) == ("prod-privileges", True)
+        assert etl.decision.rule_id == "etl-phi-reads"
+        assert staging.decision.rule_id == "non-prod-auto"
