@@ -38,8 +38,7 @@ def _go(browser: WebDriver, element: WebElement) -> None:
     element.click()
     WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(
         lambda driver: driver.execute_script(
-            "return window.__approvalsOldPage === undefined"
-            " && document.readyState === 'complete';"
+            "return window.__approvalsOldPage === undefined && document.readyState === 'complete';"
         )
     )
 
