@@ -51,6 +51,15 @@ class ReviewPort(Protocol):
 
     async def card(self, action_id: str) -> Card | None: ...
 
+    async def waiting_for(self, email: str, *, limit: int) -> list[Card]:
+        """Pending requests `email` may still vote on, the soonest to expire first."""
+        ...
+
+    async def card_for(self, action_id: str, email: str) -> Card | None:
+        """The card if `email` has a part in the request (approver group member, requester
+        or on-behalf-of), else None: a chat command must not reveal other teams' requests."""
+        ...
+
 
 class Channel(Protocol):
     name: str

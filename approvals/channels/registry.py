@@ -43,6 +43,7 @@ def build_platforms(
                     api_url=settings.slack_api_url,
                     review=review,
                     allowed_team_id=settings.slack_team_id,
+                    web_url=settings.base_url,
                 )
             )
         )

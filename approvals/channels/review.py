@@ -6,12 +6,42 @@ adapters only render; the decision itself is `actions.decisions.decide`, as for 
 
 from __future__ import annotations
 
-from approvals.actions import decisions
+from approvals.actions import decisions, repository
 from approvals.actions import service as actions_service
-from approvals.actions.ports import ActionsDeps
+from approvals.actions.ports import ActionsDeps, PolicySource
+from approvals.actions.reading import to_read
+from approvals.actions.rules import normalise_identity
+from approvals.actions.schemas import ActionRead
+from approvals.actions.states import Status
 from approvals.channels.base import DecisionAttempt, DecisionResult
 from approvals.channels.cards import Card, build_card
 from approvals.errors import ApprovalsError, NotFound
+from approvals.kit.clock import utc_now
+
+# How many of the newest pending requests a "waiting for you" list looks through. A queue
+# deeper than this is an incident of its own; the web page's history shows the rest.
+PENDING_SCAN = 500
+
+
+def can_vote(action: ActionRead, who: str, policies: PolicySource) -> bool:
+    """`who` may still cast a vote on this pending request: in an approver group, not its
+    requester or on-behalf-of, and not voted yet (the decision itself re-checks all of it)."""
+    me = normalise_identity(who)
+    policy = policies.current()
+    in_group = any(me in policy.members(group) for group in action.approver_groups)
+    voted = any(normalise_identity(v.approver) == me for v in action.votes)
+    return in_group and not _is_party(action, me) and not voted
+
+
+def has_part(action: ActionRead, who: str, policies: PolicySource) -> bool:
+    """`who` asked for it, it is on their behalf, or they are in one of its approver groups."""
+    me = normalise_identity(who)
+    policy = policies.current()
+    return _is_party(action, me) or any(me in policy.members(g) for g in action.approver_groups)
+
+
+def _is_party(action: ActionRead, me: str) -> bool:
+    return me in {normalise_identity(i) for i in (action.requester, action.on_behalf_of) if i}
 
 
 class CoreReview:
@@ -23,6 +53,29 @@ class CoreReview:
         try:
             action = await actions_service.get(self._deps, action_id)
         except NotFound:
+            return None
+        return build_card(action, self._public_url)
+
+    async def waiting_for(self, email: str, *, limit: int) -> list[Card]:
+        async with self._deps.db() as session:
+            rows = await repository.page(
+                session, status=Status.PENDING, before_id=None, limit=PENDING_SCAN, client_id=None
+            )
+            votes = await repository.votes_for(session, [row.id for row in rows])
+        now = utc_now()
+        actions = [to_read(row, votes[row.id]) for row in rows]
+        mine = [
+            a for a in actions if a.expires_at > now and can_vote(a, email, self._deps.policies)
+        ]
+        mine.sort(key=lambda a: a.expires_at)
+        return [build_card(a, self._public_url) for a in mine[:limit]]
+
+    async def card_for(self, action_id: str, email: str) -> Card | None:
+        try:
+            action = await actions_service.get(self._deps, action_id)
+        except NotFound:
+            return None
+        if not has_part(action, email, self._deps.policies):
             return None
         return build_card(action, self._public_url)
 

@@ -189,3 +189,32 @@ async def test_reminder_in_thread_and_escalation_fire_once_each(world) -> None:
     assert kinds.count("reminded") == 1
     assert kinds.count("escalated") == 1
     assert len(await messages.posted(runtime.db, created["id"])) == 2
+
+
+async def test_home_tab_and_slash_command_show_the_real_queue(world) -> None:
+    from tests.integration.slack.home_payloads import app_home_opened, home_click, slash_command
+
+    runtime, api, slack = world
+    created = await api.create(on_behalf_of=ALICE[1], resource="db.staging.visits")
+    await _drain(runtime)
+
+    opened = sign(app_home_opened(user_id=BOB[0]), content_type="application/json")
+    assert (
+        await api.http.post("/slack/events", content=opened.body, headers=opened.headers)
+    ).status_code == 200
+    await slack.wait_for("views.publish")
+    assert created["id"] in json.dumps(slack.home_views[BOB[0]]["blocks"])
+
+    asked = slash_command(user_id=ALICE[0], text="pending", response_url=slack.response_url())
+    signed = sign(asked)
+    await api.http.post("/slack/events", content=signed.body, headers=signed.headers)
+    (answer,) = await slack.wait_for("response_url")
+    assert created["id"] not in json.dumps(answer.body)  # her own request: nothing to decide
+
+    click = sign(form(home_click(user_id=BOB[0], action_id=created["id"])))
+    await api.http.post("/slack/events", content=click.body, headers=click.headers)
+    await slack.wait_for("views.publish", count=2)
+    await _drain(runtime)
+    state = (await api.get("etl", created["id"])).json()
+    assert [(v["approver"], v["platform"]) for v in state["votes"]] == [(BOB[1], "slack")]
+    assert created["id"] not in json.dumps(slack.home_views[BOB[0]]["blocks"])

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 Json = dict[str, Any]
@@ -87,19 +87,30 @@ class FakeSlackApi:
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
             "views.open": self._views_open,
+            "views.publish": self._views_publish,
         }
+        self.home_views: dict[str, Json] = {}
 
     # ---- lifecycle -------------------------------------------------------------------
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._port}/api/"
 
+    def response_url(self, hook: str = "1") -> str:
+        """Where a slash command's `respond()` posts (Slack's hooks.slack.com/commands/…)."""
+        return f"http://127.0.0.1:{self._port}/commands/{self.team_id}/{hook}/B0RESPONSE"
+
     def start(self) -> FakeSlackApi:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))  # the OS picks a free port; no race with other workers
         self._port = sock.getsockname()[1]
-        app = Starlette(routes=[Route("/api/{method}", self._endpoint, methods=["GET", "POST"])])
+        app = Starlette(
+            routes=[
+                Route("/api/{method}", self._endpoint, methods=["GET", "POST"]),
+                Route("/commands/{team}/{hook}/{secret}", self._response_url, methods=["POST"]),
+            ]
+        )
         config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -130,6 +141,7 @@ class FakeSlackApi:
             self._calls.clear()
             self._failures.clear()
             self.messages.clear()
+            self.home_views.clear()
 
     # ---- configuration ---------------------------------------------------------------
     def add_user(
@@ -199,6 +211,14 @@ class FakeSlackApi:
         with self._lock:
             self._calls.append(RecordedCall(method, body, headers, status, time.monotonic()))
         return JSONResponse(payload, status_code=status, headers=extra)
+
+    async def _response_url(self, request: Request) -> PlainTextResponse:
+        """Slack answers a response_url POST with a bare `ok`; recorded as "response_url"."""
+        body: Json = json.loads(await request.body() or b"{}")
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        with self._lock:
+            self._calls.append(RecordedCall("response_url", body, headers, 200, time.monotonic()))
+        return PlainTextResponse("ok")
 
     def _answer(
         self, method: str, body: Json, headers: dict[str, str]
@@ -349,6 +369,34 @@ class FakeSlackApi:
                 "clear_on_close": False,
                 "notify_on_close": False,
                 "root_view_id": None,
+                "app_id": "A0APPROVALS",
+                "bot_id": self.bot_id,
+            },
+        }
+
+    def _views_publish(self, body: Json) -> Json:
+        """Replaces the user's Home tab; `user_not_found` for users the double does not know."""
+        view = body.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        user_id = body.get("user_id", "")
+        if user_id not in self.users:
+            return {"ok": False, "error": "user_not_found"}
+        if not isinstance(view, dict) or view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments"}
+        if len(view.get("blocks", [])) > 100:
+            return {"ok": False, "error": "invalid_blocks"}
+        self.home_views[user_id] = view
+        return {
+            "ok": True,
+            "view": {
+                "id": f"V{next(self._ts):08d}",
+                "team_id": self.team_id,
+                "type": "home",
+                "blocks": view.get("blocks", []),
+                "private_metadata": "",
+                "callback_id": "",
+                "hash": f"{int(time.time())}.home",
                 "app_id": "A0APPROVALS",
                 "bot_id": self.bot_id,
             },

@@ -15,6 +15,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from approvals.channels.base import ReviewPort
+from approvals.channels.slack.commands import SlackQueue
 from approvals.channels.slack.identity import SlackDirectory
 from approvals.channels.slack.inbound import SlackInbound
 
@@ -53,6 +54,7 @@ def build_slack_app(
     api_url: str | None,
     review: ReviewPort,
     allowed_team_id: str | None,
+    web_url: str,
 ) -> AsyncApp:
     """A new app with its own client, identity cache and listeners.
 
@@ -70,8 +72,16 @@ def build_slack_app(
         request_verification_enabled=True,
         url_verification_enabled=True,
     )
+    directory = SlackDirectory()
+    queue = SlackQueue(
+        review=review, directory=directory, allowed_team_id=allowed_team_id, web_url=web_url
+    )
+    queue.register(app)
     inbound = SlackInbound(
-        review=review, directory=SlackDirectory(), allowed_team_id=allowed_team_id
+        review=review,
+        directory=directory,
+        allowed_team_id=allowed_team_id,
+        refresh_home=queue.refresh_home,
     )
     inbound.register(app)
     return app

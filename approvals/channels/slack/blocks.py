@@ -261,6 +261,27 @@ def render_blocks(card: Card) -> list[Block]:
     return [b for b in blocks if b is not None][:MAX_BLOCKS]
 
 
+def summary_blocks(card: Card) -> list[Block]:
+    """One request in a list (App Home, `/approvals pending`): what, where, who, risk,
+    progress and expiry in one section with a link to the full card, then its buttons."""
+    risk_emoji = _RISK_EMOJI.get(card.risk, ":grey_question:")
+    title = f"*{_fit_escaped(card.action, 200)}* on {_fit_escaped(card.resource, 300)}"
+    lines = [
+        f"{title} · {_fit_escaped(card.environment, 100)}",
+        f"{risk_emoji} {escape_mrkdwn(card.risk.upper())} · requested by "
+        f"{_fit_escaped(card.requester, 320)}"
+        + (f" for {_fit_escaped(card.on_behalf_of, 320)}" if card.on_behalf_of else ""),
+        f"{escape_mrkdwn(card.progress)} · expires {_when(card.expires_at)}",
+    ]
+    url = _safe_url(card.full_view_url)
+    if url is not None:
+        lines.append(f"<{url}|Open request {escape_mrkdwn(card.action_id)}>")
+    section = {"type": "section", "text": _mrkdwn(_lines(lines))}
+    if card.is_final:
+        return [section]
+    return [section, {**_buttons(card), "block_id": f"approvals.decision.{card.action_id}"}]
+
+
 def fallback_text(card: Card) -> str:
     """Notification and screen-reader text. Top-level `text` is parsed as mrkdwn: escape it."""
     raw = (
@@ -277,10 +298,15 @@ class DenyContext:
     action_id: str
     channel_id: str | None = None
     message_ts: str | None = None
+    from_home: bool = False
 
 
 def deny_modal(
-    action_id: str, *, channel_id: str | None = None, message_ts: str | None = None
+    action_id: str,
+    *,
+    channel_id: str | None = None,
+    message_ts: str | None = None,
+    from_home: bool = False,
 ) -> dict[str, Any]:
     """`views.open` payload asking for a required reason.
 
@@ -288,7 +314,13 @@ def deny_modal(
     which message to update and where to answer a refusal. Slack stores it server-side and
     returns it in the signed view_submission, so a reviewer cannot alter it.
     """
-    metadata = {"action_id": action_id, "channel_id": channel_id, "message_ts": message_ts}
+    metadata: dict[str, Any] = {
+        "action_id": action_id,
+        "channel_id": channel_id,
+        "message_ts": message_ts,
+    }
+    if from_home:
+        metadata["from_home"] = True
     return {
         "type": "modal",
         "callback_id": DENY_CALLBACK_ID,
@@ -328,4 +360,5 @@ def parse_deny_metadata(private_metadata: str) -> DenyContext | None:
         action_id=data["action_id"],
         channel_id=channel if isinstance(channel, str) else None,
         message_ts=ts if isinstance(ts, str) else None,
+        from_home=data.get("from_home") is True,
     )

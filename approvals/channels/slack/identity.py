@@ -11,7 +11,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from slack_bolt.async_app import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+
+FOREIGN_WORKSPACE = "people from other workspaces (Slack Connect) cannot decide here."
+NO_EMAIL = "your Slack profile has no email address the approvals service can check."
+LOOKUP_FAILED = "your Slack identity could not be verified right now. Please try again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +66,53 @@ class SlackDirectory:
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
         return identity
+
+
+@dataclass(frozen=True, slots=True)
+class Unverified:
+    """Why a Slack user cannot act here: one clause, ready for "…: {why}"."""
+
+    why: str
+    error: str | None = None  # the Slack error code when users.info failed, for the log
+
+
+async def verified_email(
+    directory: SlackDirectory,
+    client: AsyncWebClient,
+    *,
+    user_id: str,
+    user_team_id: str | None,
+    workspace: str | None,
+) -> str | Unverified:
+    """The email of a real, live member of `workspace`, or why not.
+
+    `user_team_id` is what the signed payload claims (absent on some events); the home team
+    from `users.info` is checked as well, so a Slack Connect guest is refused either way.
+    """
+    if workspace is None or user_team_id not in (None, workspace):
+        return Unverified(FOREIGN_WORKSPACE)
+    try:
+        identity = await directory.lookup(client, user_id)
+    except SlackApiError as error:
+        return Unverified(LOOKUP_FAILED, error=error_code(error))
+    if identity.team_id != workspace:
+        return Unverified(FOREIGN_WORKSPACE)
+    if identity.email is None or identity.is_bot or identity.deleted:
+        return Unverified(NO_EMAIL)
+    return identity.email
+
+
+def workspace_of(context: AsyncBoltContext, allowed_team_id: str | None) -> str | None:
+    """The workspace whose members may act: configured, else the bot token's own (auth.test)."""
+    if allowed_team_id is not None:
+        return allowed_team_id
+    if context.authorize_result is not None:
+        return context.authorize_result.team_id
+    return None
+
+
+def error_code(error: SlackApiError) -> str:
+    """The Slack error code only: the full response may echo message content."""
+    response = error.response
+    code = response.get("error") if response is not None else None
+    return str(code or "unknown")

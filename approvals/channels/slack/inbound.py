@@ -6,6 +6,7 @@ answers the HTTP request at `ack()` and keeps the listener running. Never logs a
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,14 +28,17 @@ from approvals.channels.slack.blocks import (
     parse_deny_metadata,
     render_blocks,
 )
-from approvals.channels.slack.identity import SlackDirectory
+from approvals.channels.slack.identity import (
+    FOREIGN_WORKSPACE,
+    SlackDirectory,
+    error_code,
+    verified_email,
+    workspace_of,
+)
 
 log = structlog.get_logger(__name__)
 
 NOT_RECORDED = "Your decision was not recorded: {why}"
-FOREIGN_WORKSPACE = "people from other workspaces (Slack Connect) cannot decide here."
-NO_EMAIL = "your Slack profile has no email address the approvals service can check."
-LOOKUP_FAILED = "your Slack identity could not be verified right now. Please try again."
 INTERNAL = "the approvals service failed. Please try again; nothing was changed."
 
 
@@ -48,17 +52,28 @@ class _Click:
     channel_id: str | None
     message_ts: str | None
     retry_num: str | None = None  # X-Slack-Retry-Num: logged, never trusted for dedup
+    from_home: bool = False  # clicked in the App Home tab, which is re-published afterwards
+
+
+# Re-publishes a reviewer's App Home tab (user id, their verified email) after they decided.
+HomeRefresher = Callable[[AsyncWebClient, str, str], Awaitable[None]]
 
 
 class SlackInbound:
     """The listeners of one AsyncApp; state (review port, identity cache) is per instance."""
 
     def __init__(
-        self, *, review: ReviewPort, directory: SlackDirectory, allowed_team_id: str | None
+        self,
+        *,
+        review: ReviewPort,
+        directory: SlackDirectory,
+        allowed_team_id: str | None,
+        refresh_home: HomeRefresher | None = None,
     ) -> None:
         self._review = review
         self._directory = directory
         self._allowed_team_id = allowed_team_id
+        self._refresh_home = refresh_home
 
     def register(self, app: AsyncApp) -> None:
         app.action(APPROVE_ACTION_ID)(self.on_approve)
@@ -94,11 +109,18 @@ class SlackInbound:
             await self._refuse_foreign(client, click)
             return
         # trigger_id dies 3 s after the click: open the modal before anything slow.
-        view = deny_modal(click.action_id, channel_id=click.channel_id, message_ts=click.message_ts)
+        view = deny_modal(
+            click.action_id,
+            channel_id=click.channel_id,
+            message_ts=click.message_ts,
+            from_home=click.from_home,
+        )
         try:
             await client.views_open(trigger_id=body["trigger_id"], view=view)
         except SlackApiError as error:
-            log.warning("slack.deny_modal_failed", action_id=click.action_id, error=_code(error))
+            log.warning(
+                "slack.deny_modal_failed", action_id=click.action_id, error=error_code(error)
+            )
 
     async def on_deny_reason(
         self,
@@ -128,6 +150,7 @@ class SlackInbound:
             channel_id=meta.channel_id,
             message_ts=meta.message_ts,
             retry_num=_retry_num(request),
+            from_home=meta.from_home,
         )
         await self._decide(client, context, click, "deny", reason.strip())
 
@@ -155,6 +178,8 @@ class SlackInbound:
             log.exception("slack.decide_failed", action_id=click.action_id, verdict=verdict)
             await self._tell(client, click, NOT_RECORDED.format(why=INTERNAL))
             return
+        if click.from_home and self._refresh_home is not None:
+            await self._refresh_home(client, click.user_id, email)
         log.info(
             "slack.decision",
             action_id=click.action_id,
@@ -176,37 +201,31 @@ class SlackInbound:
             except SlackApiError as error:
                 # The vote is recorded; the card job updates every copy again anyway.
                 log.warning(
-                    "slack.card_update_failed", action_id=click.action_id, error=_code(error)
+                    "slack.card_update_failed", action_id=click.action_id, error=error_code(error)
                 )
 
     async def _verified_email(
         self, client: AsyncWebClient, context: AsyncBoltContext, click: _Click
     ) -> str | None:
         """The clicker's email, or None after telling them why they cannot decide here."""
-        workspace = self._workspace(context)
-        if workspace is None or (click.user_team_id not in (None, workspace)):
-            await self._refuse_foreign(client, click)
-            return None
-        try:
-            identity = await self._directory.lookup(client, click.user_id)
-        except SlackApiError as error:
-            log.warning("slack.users_info_failed", action_id=click.action_id, error=_code(error))
-            await self._tell(client, click, NOT_RECORDED.format(why=LOOKUP_FAILED))
-            return None
-        if identity.team_id != workspace:
-            await self._refuse_foreign(client, click)
-            return None
-        if identity.email is None or identity.is_bot or identity.deleted:
-            await self._tell(client, click, NOT_RECORDED.format(why=NO_EMAIL))
-            return None
-        return identity.email
+        found = await verified_email(
+            self._directory,
+            client,
+            user_id=click.user_id,
+            user_team_id=click.user_team_id,
+            workspace=self._workspace(context),
+        )
+        if isinstance(found, str):
+            return found
+        if found.error is not None:
+            log.warning("slack.users_info_failed", action_id=click.action_id, error=found.error)
+        elif found.why == FOREIGN_WORKSPACE:
+            log.info("slack.foreign_user_refused", action_id=click.action_id)
+        await self._tell(client, click, NOT_RECORDED.format(why=found.why))
+        return None
 
     def _workspace(self, context: AsyncBoltContext) -> str | None:
-        if self._allowed_team_id is not None:
-            return self._allowed_team_id
-        if context.authorize_result is not None:
-            return context.authorize_result.team_id  # the bot token's own workspace (auth.test)
-        return None
+        return workspace_of(context, self._allowed_team_id)
 
     async def _refuse_foreign(self, client: AsyncWebClient, click: _Click) -> None:
         log.info("slack.foreign_user_refused", action_id=click.action_id)
@@ -224,7 +243,7 @@ class SlackInbound:
                 await client.chat_postMessage(channel=click.user_id, text=text)
         except SlackApiError as error:
             log.warning(
-                "slack.refusal_not_delivered", action_id=click.action_id, error=_code(error)
+                "slack.refusal_not_delivered", action_id=click.action_id, error=error_code(error)
             )
 
 
@@ -252,11 +271,5 @@ def _click_from_block_action(
         channel_id=channel,
         message_ts=container.get("message_ts"),
         retry_num=_retry_num(request),
+        from_home=(body.get("view") or {}).get("type") == "home",
     )
-
-
-def _code(error: SlackApiError) -> str:
-    """The Slack error code only: the full response may echo message content."""
-    response = error.response
-    code = response.get("error") if response is not None else None
-    return str(code or "unknown")

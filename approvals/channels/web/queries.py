@@ -9,23 +9,12 @@ from sqlalchemy import select
 
 from approvals.actions import repository
 from approvals.actions.models import ActionRequest
-from approvals.actions.ports import ActionsDeps, PolicySource
+from approvals.actions.ports import ActionsDeps
 from approvals.actions.reading import to_read
-from approvals.actions.rules import normalise_identity
 from approvals.actions.schemas import ActionRead
 from approvals.actions.states import Status
 
 HISTORY_PAGE = 50
-
-
-def is_for(action: ActionRead, who: str, policies: PolicySource) -> bool:
-    """`who` may still cast a vote on this pending request."""
-    me = normalise_identity(who)
-    policy = policies.current()
-    in_group = any(me in policy.members(group) for group in action.approver_groups)
-    mine = me in {normalise_identity(i) for i in (action.requester, action.on_behalf_of)}
-    voted = any(normalise_identity(v.approver) == me for v in action.votes)
-    return in_group and not mine and not voted
 
 
 @dataclass(frozen=True, slots=True)

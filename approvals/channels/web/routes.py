@@ -31,6 +31,7 @@ from approvals.api.deps import RuntimeDep
 from approvals.audit import api as audit_api
 from approvals.audit import render
 from approvals.audit.render import Format, PdfUnavailable
+from approvals.channels.review import can_vote
 from approvals.channels.web import queries
 from approvals.clients import service as clients_service
 from approvals.clients.auth import has_scope
@@ -130,7 +131,7 @@ async def index(
     pending = await actions_service.list_page(
         runtime, who, status=Status.PENDING, cursor=None, limit=200
     )
-    mine = [a for a in pending.items if queries.is_for(a, who.identity, runtime.policies)]
+    mine = [a for a in pending.items if can_vote(a, who.identity, runtime.policies)]
     return _page(
         request,
         "index.html",
@@ -264,7 +265,7 @@ async def detail(
         action=action,
         notice=notice,
         csrf=csrf_token(key),
-        for_me=queries.is_for(action, who.identity, runtime.policies),
+        for_me=can_vote(action, who.identity, runtime.policies),
     )
 
 

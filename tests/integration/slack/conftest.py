@@ -51,6 +51,7 @@ async def slack(fake: FakeSlackApi) -> AsyncIterator[Slack]:
         api_url=fake.base_url,
         review=review,
         allowed_team_id=None,  # the bot token's own workspace, learnt from auth.test
+        web_url="https://approvals.example.org",
     )
     api = FastAPI()
     api.include_router(slack_router(app))

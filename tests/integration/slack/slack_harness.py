@@ -55,6 +55,23 @@ class InMemoryReview:
     async def card(self, action_id: str) -> Card | None:
         return self.cards.get(action_id)
 
+    async def waiting_for(self, email: str, *, limit: int) -> list[Card]:
+        waiting = [
+            c
+            for c in self.cards.values()
+            if not c.is_final
+            and email in self.approvers
+            and email not in (c.requester, c.on_behalf_of)
+            and not any(v.approver == email for v in c.votes)
+        ]
+        return sorted(waiting, key=lambda c: c.expires_at)[:limit]
+
+    async def card_for(self, action_id: str, email: str) -> Card | None:
+        card = self.cards.get(action_id)
+        if card is None or email not in (*self.approvers, card.requester, card.on_behalf_of):
+            return None
+        return card
+
     async def decide(self, attempt: DecisionAttempt) -> DecisionResult:
         self.attempts.append(attempt)
         card = self.cards.get(attempt.action_id)

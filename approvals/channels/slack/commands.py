@@ -1,0 +1,134 @@
+"""`/approvals` and the App Home tab: every request waiting for the viewer, in Slack.
+
+Both ack at once and look things up afterwards (Slack gives 3 s). The viewer is identified
+exactly as a clicker is (`verified_email`: same workspace, a real email), and sees only what
+`ReviewPort` lets that email see. Never logs command text: it may carry an id, never PHI,
+but the rule "no payloads in logs" has no exceptions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from approvals.channels.base import ReviewPort
+from approvals.channels.slack.blocks import fallback_text, render_blocks
+from approvals.channels.slack.identity import (
+    SlackDirectory,
+    error_code,
+    verified_email,
+    workspace_of,
+)
+from approvals.channels.slack.lists import (
+    COMMAND,
+    MAX_LISTED,
+    USAGE,
+    home_view,
+    notice_blocks,
+    pending_blocks,
+)
+
+log = structlog.get_logger(__name__)
+
+CANNOT_LIST = "Nothing can be shown: {why}"
+NOT_FOUND = "No request {id} that you asked for or review."
+
+
+class SlackQueue:
+    """The listeners of one AsyncApp for the viewer's queue; state is per instance."""
+
+    def __init__(
+        self,
+        *,
+        review: ReviewPort,
+        directory: SlackDirectory,
+        allowed_team_id: str | None,
+        web_url: str,
+    ) -> None:
+        self._review = review
+        self._directory = directory
+        self._allowed_team_id = allowed_team_id
+        self._web_url = web_url
+
+    def register(self, app: AsyncApp) -> None:
+        app.command(COMMAND)(self.on_command)
+        app.event("app_home_opened")(self.on_home_opened)
+
+    async def on_command(
+        self,
+        ack: AsyncAck,
+        command: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        words = str(command.get("text") or "").split()
+        verb = words[0].lower() if words else "pending"
+        wanted = {"pending": 1, "show": 2, "help": 1}.get(verb)
+        if wanted is None or len(words or [verb]) != wanted or verb == "help":
+            unknown = "" if verb == "help" else f"`{COMMAND} {' '.join(words)}` is not a command.\n"
+            await respond(text=unknown + USAGE, response_type="ephemeral")
+            return
+        found = await verified_email(
+            self._directory,
+            client,
+            user_id=str(command.get("user_id") or ""),
+            user_team_id=None,  # checked against the home team users.info reports
+            workspace=workspace_of(context, self._allowed_team_id),
+        )
+        if not isinstance(found, str):
+            message = CANNOT_LIST.format(why=found.why)
+            await respond(text=message, blocks=notice_blocks(message), response_type="ephemeral")
+            return
+        if verb == "pending":
+            cards = await self._review.waiting_for(found, limit=MAX_LISTED + 1)
+            blocks = pending_blocks(
+                cards[:MAX_LISTED], more=len(cards) > MAX_LISTED, web_url=self._web_url
+            )
+            text = f"{min(len(cards), MAX_LISTED)} request(s) wait for your decision."
+            await respond(text=text, blocks=blocks, response_type="ephemeral")
+            return
+        card = await self._review.card_for(words[1], found)
+        if card is None:
+            message = NOT_FOUND.format(id=words[1])
+            await respond(text=message, blocks=notice_blocks(message), response_type="ephemeral")
+            return
+        await respond(
+            text=fallback_text(card), blocks=render_blocks(card), response_type="ephemeral"
+        )
+
+    async def on_home_opened(
+        self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        if event.get("tab") != "home" or not event.get("user"):
+            return  # the Messages tab: requester notices live there, nothing to publish
+        user_id = str(event["user"])
+        found = await verified_email(
+            self._directory,
+            client,
+            user_id=user_id,
+            user_team_id=None,
+            workspace=workspace_of(context, self._allowed_team_id),
+        )
+        if not isinstance(found, str):
+            view = {"type": "home", "blocks": notice_blocks(CANNOT_LIST.format(why=found.why))}
+            await self._publish(client, user_id, view)
+            return
+        await self.refresh_home(client, user_id, found)
+
+    async def refresh_home(self, client: AsyncWebClient, user_id: str, email: str) -> None:
+        """Publish the viewer's current queue (also after they decided from the tab)."""
+        cards = await self._review.waiting_for(email, limit=MAX_LISTED + 1)
+        view = home_view(cards[:MAX_LISTED], more=len(cards) > MAX_LISTED, web_url=self._web_url)
+        await self._publish(client, user_id, view)
+
+    async def _publish(self, client: AsyncWebClient, user_id: str, view: dict[str, Any]) -> None:
+        try:
+            await client.views_publish(user_id=user_id, view=view)
+        except SlackApiError as error:
+            log.warning("slack.home_publish_failed", error=error_code(error))
