@@ -13,6 +13,7 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -260,18 +261,22 @@ Verify = ssl.SSLContext | bool
 DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=5)
 
 
+def _pool_options(verify: Verify) -> dict[str, Any]:
+    """What httpx itself would give its pool: our limits and a TLS context from `verify`."""
+    return {
+        "ssl_context": httpx.create_ssl_context(verify=verify, trust_env=False),
+        "max_connections": DEFAULT_LIMITS.max_connections,
+        "max_keepalive_connections": DEFAULT_LIMITS.max_keepalive_connections,
+        "keepalive_expiry": DEFAULT_LIMITS.keepalive_expiry,
+    }
+
+
 def _pinned_transport(backend: httpcore.NetworkBackend, verify: Verify) -> httpx.HTTPTransport:
     transport = httpx.HTTPTransport(verify=verify, trust_env=False)
     # httpx 0.28 has no public hook for httpcore's network backend, so the pool is swapped
     # for an identical one that connects through the guard. The loopback tests in
     # tests/unit/kit/test_http_guard.py fail if this ever stops taking effect.
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
-        max_connections=DEFAULT_LIMITS.max_connections,
-        max_keepalive_connections=DEFAULT_LIMITS.max_keepalive_connections,
-        keepalive_expiry=DEFAULT_LIMITS.keepalive_expiry,
-        network_backend=backend,
-    )
+    transport._pool = httpcore.ConnectionPool(**_pool_options(verify), network_backend=backend)
     return transport
 
 
@@ -280,13 +285,7 @@ def _async_pinned_transport(
 ) -> httpx.AsyncHTTPTransport:
     transport = httpx.AsyncHTTPTransport(verify=verify, trust_env=False)
     # Same swap as _pinned_transport, for the async pool.
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
-        max_connections=DEFAULT_LIMITS.max_connections,
-        max_keepalive_connections=DEFAULT_LIMITS.max_keepalive_connections,
-        keepalive_expiry=DEFAULT_LIMITS.keepalive_expiry,
-        network_backend=backend,
-    )
+    transport._pool = httpcore.AsyncConnectionPool(**_pool_options(verify), network_backend=backend)
     return transport
 
 

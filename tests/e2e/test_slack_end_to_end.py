@@ -16,13 +16,10 @@ import httpx
 import pytest
 
 from approvals.actions import messages
-from approvals.app import create_app
 from approvals.audit import service as audit_service
-from approvals.clients import service as clients_service
-from approvals.clients.schemas import Scope
 from approvals.runtime import Runtime
 from tests.builders import ApiClient, settle
-from tests.conftest import _empty, make_settings
+from tests.e2e.service_world import running_service
 from tests.fakes.slack_api import FakeSlackApi
 from tests.integration.slack.slack_harness import (
     BOT_TOKEN,
@@ -59,28 +56,16 @@ async def world(
     slack_api.reset()
     for user_id, email in (BOB, ALICE):
         slack_api.add_user(user_id, email)
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY)
-    settings = make_settings(
+    async with running_service(
         postgres_url,
         tmp_path,
-        policy_file=policy,
+        policy=POLICY,
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack_api.base_url,
         slack_channel=CHANNEL_ID,
-    )
-    runtime = Runtime(settings)
-    await _empty(runtime)
-    etl = await clients_service.create(
-        runtime.db, name="etl", scopes=[Scope.SUBMIT], identity="svc:etl"
-    )
-    app = create_app(settings, runtime=runtime)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://approvals.test"
-    ) as http:
-        yield runtime, ApiClient(http, {"etl": etl.api_key}), slack_api
-    await runtime.close()
+    ) as (runtime, api):
+        yield runtime, api, slack_api
 
 
 _drain = settle

@@ -11,23 +11,21 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select, update
 
 from approvals.actions import messages, notices
 from approvals.actions.models import ActionRequest
-from approvals.app import create_app
-from approvals.clients import service as clients_service
 from approvals.clients.schemas import Scope
 from approvals.kit.clock import utc_now
 from approvals.outbox.models import OutboxMessage
 from approvals.runtime import Runtime
 from tests.builders import ApiClient, settle
-from tests.conftest import _empty, make_settings
+from tests.e2e.service_world import running_service
 from tests.fakes.slack_api import FakeSlackApi, RecordedCall
 from tests.integration.slack.slack_harness import (
     BOT_TOKEN,
@@ -63,50 +61,37 @@ def slack_api() -> Iterator[FakeSlackApi]:
 
 
 @pytest.fixture
-def make_world(slack_api: FakeSlackApi, postgres_url: str, tmp_path: Path) -> Callable[[bool], Any]:
-    """Builds the service with `notify_requester` on or off; the caller closes it."""
+def make_world(
+    slack_api: FakeSlackApi, postgres_url: str, tmp_path: Path
+) -> Callable[[bool], AbstractAsyncContextManager[World]]:
+    """Runs the service with `notify_requester` on or off."""
 
-    async def build(notify: bool = True) -> World:
+    @asynccontextmanager
+    async def build(notify: bool = True) -> AsyncIterator[World]:
         slack_api.reset()
         for user_id, email in (BOB, ALICE):
             slack_api.add_user(user_id, email)
-        policy = tmp_path / "policy.yaml"
-        policy.write_text(POLICY % ("true" if notify else "false"))
-        settings = make_settings(
+        async with running_service(
             postgres_url,
             tmp_path,
-            policy_file=policy,
+            policy=POLICY % ("true" if notify else "false"),
+            people=[("etl", [Scope.SUBMIT], "svc:etl"), ("bob", [Scope.REVIEW], BOB[1])],
             slack_bot_token=BOT_TOKEN,
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=slack_api.base_url,
             slack_channel=CHANNEL_ID,
-        )
-        runtime = Runtime(settings)
-        await _empty(runtime)
-        keys = {}
-        for name, scopes, identity in (
-            ("etl", [Scope.SUBMIT], "svc:etl"),
-            ("bob", [Scope.REVIEW], BOB[1]),
-        ):
-            client = await clients_service.create(
-                runtime.db, name=name, scopes=scopes, identity=identity
-            )
-            keys[name] = client.api_key
-        http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=create_app(settings, runtime=runtime)),
-            base_url="http://approvals.test",
-        )
-        return runtime, ApiClient(http, keys), slack_api
+        ) as (runtime, api):
+            yield runtime, api, slack_api
 
     return build
 
 
 @pytest.fixture
-async def world(make_world: Callable[[bool], Any]) -> AsyncIterator[World]:
-    runtime, api, slack = await make_world(True)
-    yield runtime, api, slack
-    await api.http.aclose()
-    await runtime.close()
+async def world(
+    make_world: Callable[[bool], AbstractAsyncContextManager[World]],
+) -> AsyncIterator[World]:
+    async with make_world(True) as built:
+        yield built
 
 
 def _dms(slack: FakeSlackApi, user_id: str = ALICE[0]) -> list[RecordedCall]:
@@ -207,9 +192,10 @@ async def test_expiry_is_told(world: World) -> None:
     assert "expired: nobody decided in time" in texts[1]
 
 
-async def test_policy_turns_the_messages_off(make_world: Callable[[bool], Any]) -> None:
-    runtime, api, slack = await make_world(False)
-    try:
+async def test_policy_turns_the_messages_off(
+    make_world: Callable[[bool], AbstractAsyncContextManager[World]],
+) -> None:
+    async with make_world(False) as (runtime, api, slack):
         created = await _submit(api, requester=ALICE[1])
         await settle(runtime)
         assert (await api.decide("bob", created["id"], "deny", "no")).status_code == 200
@@ -219,9 +205,6 @@ async def test_policy_turns_the_messages_off(make_world: Callable[[bool], Any]) 
         async with runtime.db() as session:
             rows = await notices.for_action(session, created["id"])
         assert {(r.state, r.detail) for r in rows} == {("skipped", "policy: off")}
-    finally:
-        await api.http.aclose()
-        await runtime.close()
 
 
 async def test_unknown_people_and_services_get_nothing(world: World) -> None:

@@ -21,16 +21,13 @@ from sqlalchemy import update
 
 from approvals.actions import messages
 from approvals.actions.models import ActionRequest
-from approvals.app import create_app
 from approvals.audit import service as audit_service
 from approvals.channels.conversations.store import DatabaseConversationStore
-from approvals.clients import service as clients_service
-from approvals.clients.schemas import Scope
 from approvals.jobs import reconciler
 from approvals.kit.clock import utc_now
 from approvals.runtime import Runtime
 from tests.builders import ApiClient, settle
-from tests.conftest import _empty, make_settings
+from tests.e2e.service_world import running_service
 from tests.fakes.teams_connector import FakeTeamsConnector, new_rsa_key
 from tests.integration.teams.teams_world import (
     APP_ID,
@@ -76,12 +73,10 @@ def bf() -> Iterator[FakeTeamsConnector]:
 async def world(bf: FakeTeamsConnector, postgres_url: str, tmp_path: Path) -> AsyncIterator[World]:
     JwtTokenExtractor.metadataCache.clear()  # class-level cache keyed by URL: start clean
     bf.reset()
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY)
-    settings = make_settings(
+    async with running_service(
         postgres_url,
         tmp_path,
-        policy_file=policy,
+        policy=POLICY,
         teams_app_id=APP_ID,
         teams_app_password=APP_PASSWORD,
         teams_app_tenant_id=TENANT,
@@ -90,18 +85,8 @@ async def world(bf: FakeTeamsConnector, postgres_url: str, tmp_path: Path) -> As
         teams_conversation_id=CONVERSATION,
         teams_openid_metadata_url=bf.openid_metadata_url,
         teams_token_url=bf.token_url,
-    )
-    runtime = Runtime(settings)
-    await _empty(runtime)
-    etl = await clients_service.create(
-        runtime.db, name="etl", scopes=[Scope.SUBMIT], identity="svc:etl@example.org"
-    )
-    app = create_app(settings, runtime=runtime)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://approvals.test"
-    ) as http:
-        yield runtime, ApiClient(http, {"etl": etl.api_key}, runtime), bf
-    await runtime.close()
+    ) as (runtime, api):
+        yield runtime, api, bf
     JwtTokenExtractor.metadataCache.clear()
 
 
