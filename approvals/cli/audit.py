@@ -8,17 +8,18 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from approvals.audit import checkpoints, signing
-from approvals.audit.api import chain_status, utc
-from approvals.audit.export import ExportSummary, export, verify_export
-from approvals.audit.schemas import ChainStatusRead
 from approvals.cli.common import fail, print_json, with_runtime
 from approvals.config import load_settings
-from approvals.runtime import Runtime
+
+if TYPE_CHECKING:
+    from approvals.audit.export import ExportSummary
+    from approvals.audit.schemas import ChainStatusRead
+    from approvals.runtime import Runtime
+
 
 app = typer.Typer(help="Verify and export the hash-chained audit trail.", no_args_is_help=True)
 
@@ -31,6 +32,7 @@ ToOpt = Annotated[datetime | None, typer.Option("--to", help="End (exclusive); U
 @app.command()
 def verify(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Walk the whole chain (and the checkpoint sink, if configured); exit 1 if broken."""
+    from approvals.audit.api import chain_status
 
     async def work(runtime: Runtime) -> ChainStatusRead:
         return await chain_status(runtime)
@@ -61,6 +63,10 @@ def export_(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Write events of [from, to) as JSON Lines, closed by a signed (Ed25519) checkpoint."""
+    from approvals.audit import checkpoints
+    from approvals.audit.api import utc
+    from approvals.audit.export import export
+
     settings = load_settings()
     signer = checkpoints.signer_for(settings.data_dir)
     partial = output.with_name(output.name + ".partial")
@@ -95,6 +101,9 @@ def verify_export_(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Check an export offline (no database): every link, the signature, nothing cut."""
+    from approvals.audit import signing
+    from approvals.audit.export import verify_export
+
     try:
         pinned = signing.parse_public_key(public_key.read_text()) if public_key else None
     except (OSError, ValueError) as exc:
@@ -127,6 +136,8 @@ def checkpoint(
     ] = None,
 ) -> None:
     """Append one signed checkpoint of the chain head to the sink (for cron)."""
+    from approvals.audit import checkpoints
+
     settings = load_settings()
     sink = output or settings.audit_checkpoint_path
     if sink is None:
@@ -144,6 +155,8 @@ def checkpoint(
 @app.command("public-key")
 def public_key() -> None:
     """Print the checkpoint signing public key (PEM), for auditors to pin."""
+    from approvals.audit import checkpoints
+
     signer = checkpoints.signer_for(load_settings().data_dir)
     typer.echo(signer.public_pem().rstrip())
     typer.echo(f"# kid {signer.kid}", err=True)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from approvals.cli.common import print_json, with_runtime
-from approvals.clients import service as clients_service
 from approvals.clients.schemas import ClientRead, CreatedClient
-from approvals.runtime import Runtime
+
+if TYPE_CHECKING:
+    from approvals.runtime import Runtime
 
 app = typer.Typer(
     help="Create, list and revoke API clients (keys are shown once).", no_args_is_help=True
@@ -33,6 +34,8 @@ def create(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Create a client and print its API key and callback signing secret (shown once)."""
+
+    from approvals.clients import service as clients_service
 
     async def work(runtime: Runtime) -> CreatedClient:
         return await clients_service.create(
@@ -63,6 +66,8 @@ def create(
 def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List clients (never their keys)."""
 
+    from approvals.clients import service as clients_service
+
     async def work(runtime: Runtime) -> list[ClientRead]:
         return [
             ClientRead.model_validate(c) for c in await clients_service.list_clients(runtime.db)
@@ -85,6 +90,8 @@ def revoke(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Revoke a client's key at once: its next request gets 401."""
+
+    from approvals.clients import service as clients_service
 
     async def work(runtime: Runtime) -> ClientRead:
         return ClientRead.model_validate(await clients_service.revoke(runtime.db, name_or_id))

@@ -6,13 +6,16 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
 from approvals.config import Settings, load_settings
 from approvals.errors import ApprovalsError
-from approvals.runtime import Runtime
+
+if TYPE_CHECKING:
+    from approvals.runtime import Runtime
+
 
 T = TypeVar("T")
 
@@ -30,6 +33,8 @@ def with_runtime(work: Callable[[Runtime], Awaitable[T]], settings: Settings | N
     """Run `work` against a short-lived Runtime; ApprovalsError becomes a clean exit 1."""
 
     async def _go() -> T:
+        from approvals.runtime import Runtime
+
         runtime = Runtime(settings or load_settings())
         try:
             return await work(runtime)

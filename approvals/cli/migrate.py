@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from approvals import migrate as migrations
 from approvals.cli.common import fail
 from approvals.config import load_settings
 
 
 def migrate() -> None:
     """Apply every pending migration to APPROVALS_DATABASE_URL (or the embedded SQLite file)."""
+    from approvals import migrate as migrations
+
     settings = load_settings()
     if settings.is_embedded:
         settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from approvals.actions.history import decided_since
 from approvals.cli.common import with_runtime
 from approvals.kit.clock import utc_now
 from approvals.policy.cases import case_files, run_file
@@ -22,7 +21,9 @@ from approvals.policy.explain import explain as explain_request
 from approvals.policy.explain import render
 from approvals.policy.loader import PolicyError, load_policy, policy_version
 from approvals.policy.suggest import Suggestion, suggest
-from approvals.runtime import Runtime
+
+if TYPE_CHECKING:
+    from approvals.runtime import Runtime
 
 app = typer.Typer(help="Validate, explain and test a policy file.", no_args_is_help=True)
 
@@ -157,6 +158,8 @@ def suggest_rules(
     """
 
     async def work(runtime: Runtime) -> list[Suggestion]:
+        from approvals.actions.history import decided_since
+
         records = await decided_since(runtime.db, utc_now() - timedelta(days=days))
         return suggest(
             records,

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from approvals.audit.api import evidence, period, render_report
 from approvals.audit.render import Format, PdfUnavailable
-from approvals.audit.schemas import EvidenceReport
 from approvals.cli.common import fail, with_runtime
-from approvals.runtime import Runtime
+
+if TYPE_CHECKING:
+    from approvals.audit.schemas import EvidenceReport
+    from approvals.runtime import Runtime
 
 
 def report(
@@ -24,6 +25,8 @@ def report(
     fmt: Annotated[Format, typer.Option("--format", help="html, json, csv or pdf.")] = Format.HTML,
 ) -> None:
     """Write the evidence report for requests created in [from, to) (default: last 30 days)."""
+    from approvals.audit.api import evidence, period, render_report
+
     first, last = period(start, end)
 
     async def work(runtime: Runtime) -> EvidenceReport:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
-from approvals import migrate as migrations
-from approvals.app import create_app
 from approvals.cli.common import with_runtime
-from approvals.clients import service as clients_service
-from approvals.clients.schemas import CreatedClient, Scope
 from approvals.config import load_settings
 from approvals.kit.logging import configure_logging
-from approvals.runtime import Runtime
+
+if TYPE_CHECKING:
+    from approvals.clients.schemas import CreatedClient
+    from approvals.runtime import Runtime
 
 ADMIN_IDENTITY = "admin@approvals.local"
 
@@ -25,6 +23,11 @@ def serve(
 ) -> None:
     """Run the service. With no configuration: SQLite under ./.approvals, the demo policy,
     jobs in-process, and an admin key printed on first start."""
+    import uvicorn
+
+    from approvals import migrate as migrations
+    from approvals.app import create_app
+
     settings = load_settings()
     if host:
         settings = settings.model_copy(update={"host": host})
@@ -47,6 +50,9 @@ def serve(
 
 
 async def _first_admin(runtime: Runtime) -> CreatedClient | None:
+    from approvals.clients import service as clients_service
+    from approvals.clients.schemas import Scope
+
     if await clients_service.list_clients(runtime.db):
         return None
     return await clients_service.create(
