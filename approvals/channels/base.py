@@ -51,6 +51,12 @@ class ReviewPort(Protocol):
 
     async def card(self, action_id: str) -> Card | None: ...
 
+    def approvers_of(self, card: Card) -> list[str]:
+        """Emails that may still vote on `card` by policy: members of its approver groups,
+        minus its requester, its on-behalf-of and whoever voted. Platforms use it to show the
+        buttons to those people only; the decision itself checks again."""
+        ...
+
     async def waiting_for(self, email: str, *, limit: int) -> list[Card]:
         """Pending requests `email` may still vote on, the soonest to expire first."""
         ...

@@ -56,6 +56,16 @@ class CoreReview:
             return None
         return build_card(action, self._public_url)
 
+    def approvers_of(self, card: Card) -> list[str]:
+        policy = self._deps.policies.current()
+        members = {m for group in card.approver_groups for m in policy.members(group)}
+        excluded = {
+            normalise_identity(i)
+            for i in (card.requester, card.on_behalf_of, *(v.approver for v in card.votes))
+            if i
+        }
+        return sorted(m for m in members if normalise_identity(m) not in excluded)
+
     async def waiting_for(self, email: str, *, limit: int) -> list[Card]:
         async with self._deps.db() as session:
             rows = await repository.page(

@@ -184,6 +184,10 @@ async def test_card_posted_without_phi_approved_in_teams_and_updated_in_place(wo
     assert posted["version"] == "1.5"
     assert "[NAME-1]" in _texts(posted)  # the redacted preview, not the value
     assert "[SSN-1]" in _texts(posted)
+    # The shared copy is read-only; the policy's approvers in the roster get the buttons by
+    # refresh (alice is on_behalf_of and mallory is no approver: neither is listed).
+    assert "actions" not in posted
+    assert sorted(posted["refresh"]["userIds"]) == ["aad-bob", "aad-carol"]
 
     started = time.perf_counter()
     answer = await _invoke(world, card_ref, aad="aad-bob", comment="looks fine")
@@ -280,7 +284,7 @@ async def test_an_invoke_from_another_tenant_is_refused(world) -> None:
     answer = await _invoke(world, card_ref, aad="aad-bob", tenant=OTHER_TENANT)
     assert answer.status_code == 200, answer.text
     assert "another organisation" in _texts(answer.json()["value"])
-    assert not bf.connector_calls("GET")  # refused before the roster was asked
+    assert not bf.member_lookups()  # refused before the roster was asked
     await settle(runtime)
     assert (await _state(world, action_id))["status"] == "pending"
 
@@ -301,7 +305,7 @@ async def test_bad_tokens_get_401_and_change_nothing(world, token: dict[str, Any
     await settle(runtime)
     state = await _state(world, action_id)
     assert (state["status"], state["votes"]) == ("pending", [])
-    assert not bf.connector_calls("GET")
+    assert not bf.member_lookups()
     assert not bf.connector_calls("PUT")
 
 

@@ -155,6 +155,10 @@ class FakeTeamsConnector:
         with self._lock:
             return list(self._state.calls)
 
+    def member_lookups(self) -> list[RecordedCall]:
+        """Roster lookups of one member (who clicked), not the paged roster of a whole chat."""
+        return [c for c in self.connector_calls("GET") if "/members/" in c.path]
+
     def connector_calls(self, method: str | None = None) -> list[RecordedCall]:
         return [
             c
@@ -268,6 +272,16 @@ class FakeTeamsConnector:
                     }
                 self._state.activities[(put[1], put[2])] = body
             return 200, {"id": put[2]}
+        paged = re.fullmatch(r"/v3/conversations/([^/]+)/pagedmembers", path)
+        if paged and method == "GET":
+            with self._lock:
+                roster = {
+                    m["aadObjectId"]: m
+                    for (conv, _), m in self._state.members.items()
+                    if conv == paged[1]
+                }
+            # One page: the double never has more members than Teams' page size.
+            return 200, {"members": list(roster.values()), "continuationToken": None}
         member_path = re.fullmatch(r"/v3/conversations/([^/]+)/members/([^/]+)", path)
         if member_path and method == "GET":
             with self._lock:

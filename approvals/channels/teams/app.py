@@ -13,8 +13,9 @@ from fastapi import APIRouter
 
 from approvals.channels.base import ReviewPort
 from approvals.channels.teams.adapter import TeamsAdapter, build_adapter
-from approvals.channels.teams.inbound import ApprovalsTeamsBot, ApproverIds
+from approvals.channels.teams.inbound import ApprovalsTeamsBot
 from approvals.channels.teams.outbound import TeamsChannel
+from approvals.channels.teams.roster import Roster
 from approvals.channels.teams.routes import teams_router
 from approvals.channels.teams.settings import TeamsSettings, card_signing_key
 from approvals.channels.teams.store import ConversationStore
@@ -33,19 +34,18 @@ def build_teams_app(
     settings_like: object,
     review: ReviewPort,
     store: ConversationStore,
-    *,
-    approver_ids: ApproverIds | None = None,
 ) -> TeamsApp:
     """Build the Teams integration; raises `TeamsConfigurationError` rather than start unsafe.
 
     `settings_like` is a `TeamsSettings` or the core's `Settings` (see `TeamsSettings.coerce`).
-    `approver_ids(card)` returns the AAD object ids of the card's approvers, when the core knows
-    them: they get the buttons through a refresh and everyone else a read-only copy.
+    Approvers (`review.approvers_of(card)`, by email) who are in a conversation's roster get
+    the buttons through a refresh; everyone else sees a read-only copy.
     """
     settings = TeamsSettings.coerce(settings_like)
     secret = card_signing_key(settings)
+    roster = Roster()  # one cache for posting and answering refreshes
     bot = ApprovalsTeamsBot(
-        review, store, tenant_id=settings.app_tenant_id, secret=secret, approver_ids=approver_ids
+        review, store, tenant_id=settings.app_tenant_id, secret=secret, roster=roster
     )
     adapter = build_adapter(settings, bot.on_turn)
     channel = TeamsChannel(
@@ -55,6 +55,7 @@ def build_teams_app(
         default_service_url=settings.service_url,
         default_conversation_id=settings.conversation_id,
         store=store,
-        approver_ids=approver_ids,
+        review=review,
+        roster=roster,
     )
     return TeamsApp(settings, adapter, bot, channel, teams_router(adapter))

@@ -10,7 +10,6 @@ invoke answer as a generic error. Installation events record conversation refere
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -22,13 +21,13 @@ from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, AdaptiveCard
 from approvals.channels.base import DecisionAttempt, ReviewPort, VerdictName
 from approvals.channels.cards import Card
 from approvals.channels.teams import adaptive_cards as ac
+from approvals.channels.teams.roster import Roster, approver_ids, refresh_view
 from approvals.channels.teams.signing import ActionRefError, verify_action_ref
 from approvals.channels.teams.store import ConversationStore
 
 log = structlog.get_logger(__name__)
 
 Json = dict[str, Any]
-ApproverIds = Callable[[Card], Sequence[str]]  # AAD object ids allowed to see the buttons
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 MAX_REASON_CHARS = 2000
 _VERDICTS: dict[str, VerdictName] = {ac.VERB_APPROVE: "approve", ac.VERB_DENY: "deny"}
@@ -59,14 +58,14 @@ class ApprovalsTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         *,
         tenant_id: str,
         secret: bytes,
-        approver_ids: ApproverIds | None = None,
+        roster: Roster,
     ) -> None:
         super().__init__()
         self._review = review
         self._store = store
         self._tenant_id = tenant_id
         self._secret = secret
-        self._approver_ids = approver_ids
+        self._roster = roster
 
     # -- Universal Actions ---------------------------------------------------------------------
     async def on_adaptive_card_invoke(
@@ -84,15 +83,15 @@ class ApprovalsTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             return card_answer(ac.render_notice_card(str(refusal)))
         try:
             if verb == ac.VERB_REFRESH:
-                # No roster call: Teams refreshes each time an approver views the card.
+                # Answered from the cached roster: Teams refreshes each time a card is viewed.
                 return await self._refresh(turn_context, action_id, ref)
             if verb not in _VERDICTS:
                 raise Refused("This button is not recognised.")
             email = await self._resolve_email(turn_context)
-            return await self._decide(action_id, ref, email, _VERDICTS[verb], data)
+            return await self._decide(turn_context, action_id, ref, email, _VERDICTS[verb], data)
         except Refused as refusal:
             log.info("teams.invoke.refused", action_id=action_id, verb=verb, reason=str(refusal))
-            return await self._answer(action_id, ref, notice=str(refusal))
+            return await self._answer(turn_context, action_id, ref, notice=str(refusal))
 
     def _verify(self, activity: Activity, ref: str) -> str:
         tenant = activity_tenant(activity)
@@ -124,7 +123,13 @@ class ApprovalsTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         return str(email).strip().lower()
 
     async def _decide(
-        self, action_id: str, ref: str, email: str, verdict: VerdictName, data: Json
+        self,
+        turn_context: TurnContext,
+        action_id: str,
+        ref: str,
+        email: str,
+        verdict: VerdictName,
+        data: Json,
     ) -> AdaptiveCardInvokeResponse:
         field = ac.DENY_REASON_INPUT if verdict == "deny" else ac.COMMENT_INPUT
         raw = data.get(field)
@@ -132,7 +137,11 @@ class ApprovalsTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if verdict == "deny" and not reason:
             # The client enforces isRequired, but a crafted invoke does not go through it.
             return await self._answer(
-                action_id, ref, show_actions=True, notice="A reason is required to deny."
+                turn_context,
+                action_id,
+                ref,
+                show_actions=True,
+                notice="A reason is required to deny.",
             )
         result = await self._review.decide(
             DecisionAttempt(
@@ -150,7 +159,8 @@ class ApprovalsTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         card = result.card or await self._review.card(action_id)
         if card is None:
             return card_answer(ac.render_notice_card(result.message))
-        return card_answer(self._render(card, ref, show_actions=False, notice=notice))
+        rendered = await self._render(turn_context, card, ref, show_actions=False, notice=notice)
+        return card_answer(rendered)
 
     async def _refresh(
         self, turn_context: TurnContext, action_id: str, ref: str
@@ -159,26 +169,46 @@ class ApprovalsTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if card is None:
             return card_answer(ac.render_notice_card("This request no longer exists."))
         user = getattr(turn_context.activity.from_property, "aad_object_id", None) or ""
-        allowed = self._approver_ids is None or user in self._approver_ids(card)
-        return card_answer(self._render(card, ref, show_actions=allowed))
+        ids = await approver_ids(self._roster, self._review, turn_context, card)
+        allowed = ids is None or user in ids
+        return card_answer(await self._render(turn_context, card, ref, show_actions=allowed))
 
     async def _answer(
-        self, action_id: str, ref: str, *, notice: str, show_actions: bool = False
+        self,
+        turn_context: TurnContext,
+        action_id: str,
+        ref: str,
+        *,
+        notice: str,
+        show_actions: bool = False,
     ) -> AdaptiveCardInvokeResponse:
         card = await self._review.card(action_id)
         if card is None:
             return card_answer(ac.render_notice_card(notice))
-        return card_answer(self._render(card, ref, show_actions=show_actions, notice=notice))
+        rendered = await self._render(
+            turn_context, card, ref, show_actions=show_actions, notice=notice
+        )
+        return card_answer(rendered)
 
-    def _render(
-        self, card: Card, ref: str, *, show_actions: bool, notice: str | None = None
+    async def _render(
+        self,
+        turn_context: TurnContext,
+        card: Card,
+        ref: str,
+        *,
+        show_actions: bool,
+        notice: str | None = None,
     ) -> Json:
+        """The answer keeps the shared copy's refresh, so approvers keep getting buttons."""
+        _, refresh = refresh_view(
+            await approver_ids(self._roster, self._review, turn_context, card)
+        )
         return ac.render_card(
             card,
             signed_data=ref,
             show_actions=show_actions,
             notice=notice,
-            refresh_user_ids=self._approver_ids(card) if self._approver_ids else (),
+            refresh_user_ids=refresh,
         )
 
     # -- installation: learn where the bot may post ----------------------------------------------

@@ -22,11 +22,11 @@ from botbuilder.schema import (
     ConversationReference,
 )
 
-from approvals.channels.base import MessageRef
+from approvals.channels.base import MessageRef, ReviewPort
 from approvals.channels.cards import Card
 from approvals.channels.teams.adapter import TeamsAdapter
 from approvals.channels.teams.adaptive_cards import render_card
-from approvals.channels.teams.inbound import ApproverIds
+from approvals.channels.teams.roster import Roster, approver_ids, refresh_view
 from approvals.channels.teams.signing import sign_action_ref
 from approvals.channels.teams.store import ConversationStore, conversation_id_of
 
@@ -47,7 +47,8 @@ class TeamsChannel:
         default_service_url: str = "",
         default_conversation_id: str = "",
         store: ConversationStore | None = None,
-        approver_ids: ApproverIds | None = None,
+        review: ReviewPort,
+        roster: Roster,
     ) -> None:
         self._adapter = adapter
         self._tenant_id = tenant_id
@@ -55,22 +56,25 @@ class TeamsChannel:
         self._default_service_url = default_service_url
         self._default_conversation_id = default_conversation_id
         self._store = store
-        self._approver_ids = approver_ids
+        self._review = review
+        self._roster = roster
 
-    def render(self, card: Card) -> Json:
-        """The shared copy: read-only with a per-approver refresh when approvers are known,
-        else with buttons for everyone (the core still decides who may vote)."""
-        approvers = list(self._approver_ids(card)) if self._approver_ids else []
+    async def render(self, turn_context: TurnContext, card: Card) -> Json:
+        """The shared copy in one conversation: read-only, with a refresh that gives the
+        approvers in its roster their buttons (buttons for everyone if the roster is unknown;
+        the core still decides who may vote)."""
+        show_actions, refresh = refresh_view(
+            await approver_ids(self._roster, self._review, turn_context, card)
+        )
         return render_card(
             card,
             signed_data=sign_action_ref(card.action_id, self._tenant_id, self._secret),
-            show_actions=not approvers,
-            refresh_user_ids=approvers,
+            show_actions=show_actions,
+            refresh_user_ids=refresh,
         )
 
     async def post(self, card: Card, targets: Sequence[str]) -> list[MessageRef]:
         conversation_ids = list(dict.fromkeys(targets)) or [self._default_conversation_id]
-        content = self.render(card)
         refs: list[MessageRef] = []
         for conversation_id in conversation_ids:
             if not conversation_id:
@@ -81,7 +85,7 @@ class TeamsChannel:
                 log.warning("teams.post.unknown_conversation", action_id=card.action_id)
                 continue
             try:
-                activity_id = await self._send(service_url, conversation_id, content)
+                activity_id = await self._send(service_url, conversation_id, card)
             except Exception as exc:  # one unreachable channel must not stop the others
                 log.error("teams.post.failed", action_id=card.action_id, error=type(exc).__name__)
                 continue
@@ -90,13 +94,12 @@ class TeamsChannel:
         return refs
 
     async def update(self, refs: Sequence[MessageRef], card: Card) -> None:
-        content = self.render(card)
         for ref in refs:
             if ref.platform != "teams":
                 continue
             service_url = ref.service_url or await self._service_url_for(ref.channel_id)
             try:
-                await self._replace(service_url, ref.channel_id, ref.message_id, content)
+                await self._replace(service_url, ref.channel_id, ref.message_id, card)
             except Exception as exc:  # logged, not raised: the next update retries the same copy
                 log.error(
                     "teams.update.failed",
@@ -123,16 +126,20 @@ class TeamsChannel:
         )
 
     async def _with_connector(
-        self, service_url: str, conversation_id: str, call: Callable[[Any], Awaitable[None]]
+        self,
+        service_url: str,
+        conversation_id: str,
+        call: Callable[[Any, TurnContext], Awaitable[None]],
     ) -> None:
-        """Run `call(connector_client)` in a proactive turn.
+        """Run `call(connector_client, turn_context)` in a proactive turn.
 
         The connector is called directly rather than through `TurnContext.send_activity`, which
         would turn the post into a reply to the synthetic continuation activity's id.
         """
 
         async def logic(turn_context: TurnContext) -> None:
-            await call(turn_context.turn_state[self._adapter.BOT_CONNECTOR_CLIENT_KEY])
+            connector = turn_context.turn_state[self._adapter.BOT_CONNECTOR_CLIENT_KEY]
+            await call(connector, turn_context)
 
         await self._adapter.continue_conversation(
             self._reference(service_url, conversation_id), logic, bot_app_id=self._adapter.app_id
@@ -144,11 +151,11 @@ class TeamsChannel:
         activity.from_property = ChannelAccount(id=f"28:{self._adapter.app_id}")
         return activity
 
-    async def _send(self, service_url: str, conversation_id: str, content: Json) -> str:
+    async def _send(self, service_url: str, conversation_id: str, card: Card) -> str:
         sent: list[str] = []
 
-        async def call(connector: Any) -> None:
-            activity = self._activity(conversation_id, content)
+        async def call(connector: Any, turn_context: TurnContext) -> None:
+            activity = self._activity(conversation_id, await self.render(turn_context, card))
             response = await connector.conversations.send_to_conversation(conversation_id, activity)
             sent.append(str(getattr(response, "id", "") or ""))
 
@@ -158,10 +165,10 @@ class TeamsChannel:
         return sent[0]
 
     async def _replace(
-        self, service_url: str, conversation_id: str, activity_id: str, content: Json
+        self, service_url: str, conversation_id: str, activity_id: str, card: Card
     ) -> None:
-        async def call(connector: Any) -> None:
-            activity = self._activity(conversation_id, content)
+        async def call(connector: Any, turn_context: TurnContext) -> None:
+            activity = self._activity(conversation_id, await self.render(turn_context, card))
             activity.id = activity_id
             await connector.conversations.update_activity(conversation_id, activity_id, activity)
 

@@ -55,6 +55,10 @@ class InMemoryReview:
     async def card(self, action_id: str) -> Card | None:
         return self.cards.get(action_id)
 
+    def approvers_of(self, card: Card) -> list[str]:
+        voted = {v.approver for v in card.votes}
+        return sorted(self.approvers - voted - {card.requester, card.on_behalf_of})
+
     async def waiting_for(self, email: str, *, limit: int) -> list[Card]:
         waiting = [
             c

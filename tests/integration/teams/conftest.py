@@ -79,9 +79,7 @@ def store() -> InMemoryConversationStore:
 def teams(
     settings: TeamsSettings, review: ReviewDouble, store: InMemoryConversationStore
 ) -> TeamsApp:
-    return build_teams_app(
-        settings, review, store, approver_ids=lambda card: sorted(APPROVERS.values())
-    )
+    return build_teams_app(settings, review, store)
 
 
 @pytest.fixture

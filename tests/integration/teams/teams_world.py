@@ -36,6 +36,17 @@ class ReviewDouble:
     async def card(self, action_id: str) -> Card | None:
         return self.cards.get(action_id)
 
+    def approvers_of(self, card: Card) -> list[str]:
+        voted = {v.approver for v in card.votes}
+        parties = {card.requester, card.on_behalf_of}
+        return sorted(a for a in self.approvers if a not in voted | parties)
+
+    async def waiting_for(self, email: str, *, limit: int) -> list[Card]:
+        return []  # Teams has no "what waits for me" view
+
+    async def card_for(self, action_id: str, email: str) -> Card | None:
+        return self.cards.get(action_id)
+
     async def decide(self, attempt: DecisionAttempt) -> DecisionResult:
         self.attempts.append(attempt)
         card = self.cards.get(attempt.action_id)

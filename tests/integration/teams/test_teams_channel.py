@@ -174,3 +174,35 @@ async def test_end_to_end_post_two_approvals_every_copy_updated(client, bf, team
     )
     response = await client.post("/teams/messages", json=again, headers=bearer(bf))
     assert "already approved" in str(response.json()["value"])
+
+
+async def test_only_approvers_in_that_conversations_roster_get_the_refresh(
+    client, bf, teams, review
+):
+    small = "19:only-dba@thread.tacv2"
+    bf.add_member(small, aad_object_id="aad-dba", email="DBA@example.org")  # case differs
+    bf.add_member(small, aad_object_id="aad-outsider", email="visitor@example.org")
+    installed = conversation_update_activity(bf, conversation_id=small)
+    assert (await client.post("/teams/messages", json=installed, headers=bearer(bf))).is_success
+    card = await review.card(ACTION_ID)
+
+    refs = await teams.channel.post(card, [CONVERSATION, small])
+    await teams.channel.update(refs, card)  # a second render in each conversation
+
+    posts = {c.body["conversation"]["id"]: card_of(c.body) for c in bf.connector_calls("POST")}
+    assert posts[CONVERSATION]["refresh"]["userIds"] == ["aad-dba", "aad-privacy"]
+    assert posts[small]["refresh"]["userIds"] == ["aad-dba"]
+    roster_reads = [c for c in bf.connector_calls("GET") if c.path.endswith("/pagedmembers")]
+    assert len(roster_reads) == 2  # one per conversation: the updates used the cache
+
+
+async def test_an_unreadable_roster_shows_everyone_the_buttons(teams, bf, review):
+    bf.fail_next("GET", 403)  # the roster read is refused (e.g. no permission to read it)
+    card = await review.card(ACTION_ID)
+
+    await teams.channel.post(card, [])
+
+    [post] = bf.connector_calls("POST")
+    content = card_of(post.body)
+    assert [a["title"] for a in content["actions"]] == ["Approve", "Deny…"]
+    assert "refresh" not in content  # the core still refuses whoever may not vote

@@ -69,7 +69,7 @@ async def test_approve_invoke_decides_with_roster_email_and_answers_updated_card
     assert "1 of 2" in shown
     assert "actions" not in card  # the voter gets the read-only view after voting
     # The roster was asked with a token the fake token endpoint issued.
-    [lookup] = bf.connector_calls("GET")
+    [lookup] = bf.member_lookups()
     assert lookup.path.endswith("/members/aad-dba")
     assert lookup.headers["authorization"].removeprefix("Bearer ") in bf.issued_tokens
     print(f"invoke→answer on loopback fakes: {elapsed_ms:.1f} ms")  # noqa: T201
