@@ -91,14 +91,20 @@ async def update_cards(ctx: TaskContext, action_id: str) -> None:
     action = await actions_service.get(ctx, action_id)
     card = build_card(action, ctx.settings.base_url)
     stored = await messages.posted(ctx.db, action_id)
+    failed: Exception | None = None
     for name, channel in ctx.channels.items():
         refs = [
             MessageRef(m.platform, m.channel_id, m.message_id, m.service_url)
             for m in stored
             if m.platform == name
         ]
-        if refs:
-            await channel.update(refs, card)
+        try:
+            if refs:
+                await channel.update(refs, card)
+        except Exception as exc:  # one platform down must not leave the others stale
+            failed = exc
+    if failed is not None:
+        raise failed  # the job is retried; re-rendering every copy is idempotent
 
 
 @runtime_checkable

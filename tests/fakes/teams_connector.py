@@ -53,7 +53,8 @@ class _State:
     activities: dict[tuple[str, str], Json] = field(default_factory=dict)
     issued_tokens: set[str] = field(default_factory=set)
     calls: list[RecordedCall] = field(default_factory=list)
-    fail_next: dict[str, int] = field(default_factory=dict)  # "PUT" → status for next call
+    fail_next: dict[str, list[int]] = field(default_factory=dict)  # "PUT" → next statuses
+    broken: dict[str, int] = field(default_factory=dict)  # activity id → status of every PUT
 
 
 def new_rsa_key() -> rsa.RSAPrivateKey:
@@ -145,10 +146,20 @@ class FakeTeamsConnector:
             self._state.calls.clear()
             self._state.activities.clear()
             self._state.fail_next.clear()
+            self._state.broken.clear()
 
-    def fail_next(self, method: str, status: int) -> None:
+    def break_activity(self, activity_id: str, status: int | None) -> None:
+        """Every update of this activity answers `status` until called again with None."""
         with self._lock:
-            self._state.fail_next[method] = status
+            if status is None:
+                self._state.broken.pop(activity_id, None)
+            else:
+                self._state.broken[activity_id] = status
+
+    def fail_next(self, method: str, status: int, times: int = 1) -> None:
+        """Answer the next `times` connector calls of `method` with `status`."""
+        with self._lock:
+            self._state.fail_next[method] = [status] * times
 
     @property
     def calls(self) -> list[RecordedCall]:
@@ -212,9 +223,13 @@ class FakeTeamsConnector:
     def _handle(
         self, method: str, path: str, headers: dict[str, str], body: Any
     ) -> tuple[int, Any]:
-        with self._lock:
-            forced = self._state.fail_next.pop(method, None)
-        if forced is not None and path.startswith("/teams/v3/"):
+        forced = None
+        if path.startswith("/teams/v3/"):
+            with self._lock:
+                pending = self._state.fail_next.get(method)
+                if pending:
+                    forced = pending.pop(0)
+        if forced is not None:
             return forced, {"error": {"code": "ServiceError", "message": "forced failure"}}
         if method == "GET" and path == OPENID_PATH:
             return 200, {
@@ -263,6 +278,9 @@ class FakeTeamsConnector:
         put = re.fullmatch(r"/v3/conversations/([^/]+)/activities/([^/]+)", path)
         if put and method == "PUT":
             with self._lock:
+                broken = self._state.broken.get(put[2])
+                if broken is not None:
+                    return broken, {"error": {"code": "ServiceError", "message": "unavailable"}}
                 if (put[1], put[2]) not in self._state.activities:
                     return 404, {
                         "error": {

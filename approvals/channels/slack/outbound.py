@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from approvals.channels.base import MessageRef, Notice
 from approvals.channels.cards import Card
 from approvals.channels.slack.blocks import escape_mrkdwn, fallback_text, render_blocks
+from approvals.channels.slack.identity import error_code
 from approvals.channels.slack.notices import dm_blocks, dm_text
 
 log = structlog.get_logger(__name__)
@@ -67,7 +68,7 @@ class SlackChannel:
                     "slack.card_post_failed",
                     action_id=card.action_id,
                     channel=target,
-                    error=_code(error),
+                    error=error_code(error),
                 )
                 last_error = error
                 continue
@@ -98,7 +99,7 @@ class SlackChannel:
                     channel=ref.channel_id, ts=ref.message_id, text=text, blocks=blocks
                 )
             except SlackApiError as error:
-                code = _code(error)
+                code = error_code(error)
                 log.warning(
                     "slack.card_update_failed",
                     action_id=card.action_id,
@@ -125,7 +126,7 @@ class SlackChannel:
                     "slack.reminder_failed",
                     action_id=card.action_id,
                     channel=ref.channel_id,
-                    error=_code(error),
+                    error=error_code(error),
                 )
 
     async def notify(self, email: str, notice: Notice) -> bool:
@@ -138,9 +139,9 @@ class SlackChannel:
         try:
             found = await self._client.users_lookupByEmail(email=email)
         except SlackApiError as error:
-            if _code(error) in UNKNOWN_PERSON_ERRORS:
+            if error_code(error) in UNKNOWN_PERSON_ERRORS:
                 return False
-            log.warning("slack.lookup_failed", action_id=notice.action_id, error=_code(error))
+            log.warning("slack.lookup_failed", action_id=notice.action_id, error=error_code(error))
             raise
         user = found.get("user") or {}
         if not user.get("id") or user.get("is_bot") or user.get("deleted"):
@@ -159,9 +160,3 @@ class SlackChannel:
     async def escalate(self, card: Card, channel: str) -> list[MessageRef]:
         """Escalation hook: a full card in another channel; store the refs like any copy."""
         return await self.post(card, [channel])
-
-
-def _code(error: SlackApiError) -> str:
-    response = error.response
-    code = response.get("error") if response is not None else None
-    return str(code or "unknown")

@@ -33,6 +33,9 @@ from approvals.channels.teams.store import ConversationStore, conversation_id_of
 log = structlog.get_logger(__name__)
 
 Json = dict[str, Any]
+# The connector's answers for a copy that will never accept an update (deleted activity, bot
+# removed from the conversation, malformed id): retrying cannot help.
+GONE_STATUSES = frozenset({400, 403, 404})
 
 
 class TeamsChannel:
@@ -94,19 +97,32 @@ class TeamsChannel:
         return refs
 
     async def update(self, refs: Sequence[MessageRef], card: Card) -> None:
+        """Re-render the card onto every Teams copy. Idempotent: same card, same activity.
+
+        A copy that is gone for good (activity deleted, bot removed: 400/403/404) is logged and
+        skipped; any other failure (5xx after msrest's retries, 429, network, token) is raised
+        after every other copy was tried, so the card job's retry re-applies the same state.
+        """
+        transient: Exception | None = None
         for ref in refs:
             if ref.platform != "teams":
                 continue
             service_url = ref.service_url or await self._service_url_for(ref.channel_id)
             try:
                 await self._replace(service_url, ref.channel_id, ref.message_id, card)
-            except Exception as exc:  # logged, not raised: the next update retries the same copy
+            except Exception as exc:
+                status = _http_status(exc)
                 log.error(
                     "teams.update.failed",
                     action_id=card.action_id,
                     activity_id=ref.message_id,
                     error=type(exc).__name__,
+                    status=status,
                 )
+                if status not in GONE_STATUSES:
+                    transient = exc
+        if transient is not None:
+            raise transient
 
     async def _service_url_for(self, conversation_id: str) -> str:
         if self._store is not None:
@@ -173,3 +189,10 @@ class TeamsChannel:
             await connector.conversations.update_activity(conversation_id, activity_id, activity)
 
         await self._with_connector(service_url, conversation_id, call)
+
+
+def _http_status(exc: Exception) -> int | None:
+    """The HTTP status of a connector error (msrest's `HttpOperationError.response`)."""
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    return status if isinstance(status, int) else None

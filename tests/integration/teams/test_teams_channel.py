@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from msrest.exceptions import ClientRequestError
 
 from approvals.channels.base import MessageRef
 from approvals.channels.teams.adapter import TeamsConfigurationError
@@ -63,14 +64,30 @@ async def test_update_replaces_the_posted_activity_and_is_idempotent(teams, bf, 
     assert bf.activity(CONVERSATION, ref.message_id) == puts[-1].body
 
 
-async def test_update_errors_are_logged_not_raised(teams, bf, review):
+async def test_a_copy_that_is_gone_is_skipped_without_an_error(teams, bf, review):
     card = await review.card(ACTION_ID)
+    [live] = await teams.channel.post(card, [])
     missing = MessageRef("teams", CONVERSATION, "no-such-activity", bf.service_url)
-    await teams.channel.update([missing], card)  # 404 from the connector
-    bf.fail_next("PUT", 503)
-    await teams.channel.update([missing], card)
-    # msrest retries the 503 once the fault clears; the retry then meets the 404. Neither raises.
-    assert [c.status for c in bf.connector_calls("PUT")][-3:] == [404, 503, 404]
+
+    await teams.channel.update([missing, live], card)  # 404 for one copy: nothing to retry
+
+    assert [c.status for c in bf.connector_calls("PUT")] == [404, 200]
+
+
+async def test_a_transient_failure_is_raised_after_every_other_copy_was_updated(teams, bf, review):
+    card = await review.card(ACTION_ID)
+    [down] = await teams.channel.post(card, [])
+    [live] = await teams.channel.post(card, [])
+    bf.break_activity(down.message_id, 503)  # stays down past msrest's own retries
+    done = dataclasses.replace(card, status="cancelled")
+
+    with pytest.raises(ClientRequestError, match="503"):
+        await teams.channel.update([down, live], done)
+
+    assert "Status: cancelled" in str(card_of(bf.activity(CONVERSATION, live.message_id)))
+    bf.break_activity(down.message_id, None)
+    await teams.channel.update([down, live], done)  # the card job's retry
+    assert "Status: cancelled" in str(card_of(bf.activity(CONVERSATION, down.message_id)))
 
 
 async def test_conversation_update_stores_a_reference_used_for_posting(
