@@ -7,10 +7,10 @@ costs one `users.info` per reviewer and a changed profile is seen again within m
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cachetools import TTLCache
 from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -39,17 +39,14 @@ class SlackDirectory:
         max_entries: int = 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._ttl = ttl_seconds
-        self._max = max_entries
-        self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, SlackIdentity]] = OrderedDict()
+        self._entries: TTLCache[str, SlackIdentity] = TTLCache(
+            maxsize=max_entries, ttl=ttl_seconds, timer=clock
+        )
 
     async def lookup(self, client: AsyncWebClient, user_id: str) -> SlackIdentity:
-        now = self._clock()
         hit = self._entries.get(user_id)
-        if hit is not None and hit[0] > now:
-            self._entries.move_to_end(user_id)
-            return hit[1]
+        if hit is not None:
+            return hit
         response = await client.users_info(user=user_id)
         user = response.get("user") or {}
         profile = user.get("profile") or {}
@@ -61,10 +58,7 @@ class SlackDirectory:
             is_bot=bool(user.get("is_bot")),
             deleted=bool(user.get("deleted")),
         )
-        self._entries[user_id] = (now + self._ttl, identity)
-        self._entries.move_to_end(user_id)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        self._entries[user_id] = identity
         return identity
 
 

@@ -10,11 +10,11 @@ refresh, and a roster call per view would cost more than the card itself.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 import structlog
 from botbuilder.core import BotAdapter, TurnContext
+from cachetools import TTLCache
 
 from approvals.channels.base import ReviewPort
 from approvals.channels.cards import Card
@@ -38,18 +38,15 @@ class Roster:
         max_conversations: int = 256,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._ttl = ttl_seconds
-        self._max = max_conversations
-        self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, dict[str, str]]] = OrderedDict()
+        self._entries: TTLCache[str, dict[str, str]] = TTLCache(
+            maxsize=max_conversations, ttl=ttl_seconds, timer=clock
+        )
 
     async def members(self, turn_context: TurnContext) -> dict[str, str]:
         conversation_id = str(turn_context.activity.conversation.id)
-        now = self._clock()
         hit = self._entries.get(conversation_id)
-        if hit is not None and hit[0] > now:
-            self._entries.move_to_end(conversation_id)
-            return hit[1]
+        if hit is not None:
+            return hit
         # The connector directly, not TeamsInfo.get_paged_members: that one reads
         # `activity.channel_data`, which a proactive (continue_conversation) turn has not.
         connector = turn_context.turn_state[BotAdapter.BOT_CONNECTOR_CLIENT_KEY]
@@ -69,10 +66,7 @@ class Roster:
             token = page.continuation_token
             if not token:
                 break
-        self._entries[conversation_id] = (now + self._ttl, found)
-        self._entries.move_to_end(conversation_id)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        self._entries[conversation_id] = found
         return found
 
 
