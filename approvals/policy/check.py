@@ -157,8 +157,8 @@ def _advice(document: PolicyDocument, index: int, where: tuple[int, int]) -> lis
         advice.append(Problem(*where, f"rule {rule.id!r}: ttl is capped by max_ttl", "warning"))
     groups = [document.groups[g] for g in require.from_groups if g in document.groups]
     people = {m for g in groups for m in g.members}
-    external = any(g.slack_usergroup or g.teams_group for g in groups)
-    if groups and not external and len(people) < require.approvals:
+    # Only `members` can vote: slack_usergroup / teams_group are labels, never resolved.
+    if groups and len(people) < require.approvals:
         message = (
             f"rule {rule.id!r} needs {require.approvals} approvals but its groups list only "
             f"{len(people)} people: requests will expire"
