@@ -2,7 +2,9 @@
 
 The release job locks the request row, mints the token, moves the status and writes the
 callback delivery in one transaction: a second run finds the status already moved and does
-nothing, so a token is minted exactly once.
+nothing, so a token is minted exactly once. With `hold_callback`, the delivery's outbox row is
+written leased to the caller, which delivers it right after (one queue hop fewer); the row
+stays the retry path if that attempt fails or its process dies.
 """
 
 from __future__ import annotations
@@ -43,9 +45,22 @@ class ReleaseDeps(ActionsDeps, Protocol):
     def keyring(self) -> Keyring: ...
 
 
-async def release(deps: ReleaseDeps, action_id: str) -> str | None:
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: str
+    callback_job: str | None  # the held `callbacks.deliver` outbox row the caller must run
+
+
+async def release(
+    deps: ReleaseDeps, action_id: str, *, hold_callback: bool = False
+) -> Outcome | None:
     """Move a decided request to released (token minted) or rejected. Returns the new status,
-    or None when there was nothing to do (already done by an earlier run)."""
+    or None when there was nothing to do (already done by an earlier run).
+
+    `hold_callback`: the caller runs the callback's outbox row itself once this returns
+    (`Outcome.callback_job`); it is leased to the caller for `job_lease_seconds`, so no other
+    worker is offered it meanwhile unless this process dies."""
+    held = deps.settings.job_lease_seconds if hold_callback else None
     async with transaction(deps.db) as session:
         action = await repository.get(session, action_id, lock=True)
         if action is None:
@@ -91,7 +106,7 @@ async def release(deps: ReleaseDeps, action_id: str) -> str | None:
             target, payload = Status.REJECTED, {"from": current.value}
         else:
             return None  # released, rejected or executed already: a duplicate run
-        _owe_callback(session, action_id, action.callback_url, target, now)
+        callback_job = _owe_callback(session, action_id, action.callback_url, target, now, held)
         if target is Status.RELEASED:  # a rejection follows a denial or expiry already told
             notices.owe(session, action_id, notices.RELEASED)
         await audit_service.append(
@@ -101,14 +116,19 @@ async def release(deps: ReleaseDeps, action_id: str) -> str | None:
         "action.released" if target is Status.RELEASED else "action.rejected", action_id=action_id
     )
     await deps.committed(action_id)
-    return target.value
+    return Outcome(target.value, callback_job if hold_callback else None)
 
 
 def _owe_callback(
-    session: AsyncSession, action_id: str, callback_url: str | None, status: Status, now: datetime
-) -> None:
+    session: AsyncSession,
+    action_id: str,
+    callback_url: str | None,
+    status: Status,
+    now: datetime,
+    held_for_seconds: int | None,
+) -> str | None:
     if not callback_url:
-        return
+        return None
     delivery_id = new_id()
     session.add(
         CallbackDelivery(
@@ -123,7 +143,13 @@ def _owe_callback(
             finished_at=None,
         )
     )
-    outbox.add(session, "callbacks.deliver", delivery_id, f"callbacks.deliver:{delivery_id}")
+    return outbox.add(
+        session,
+        "callbacks.deliver",
+        delivery_id,
+        f"callbacks.deliver:{delivery_id}",
+        held_for_seconds=held_for_seconds,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,14 +18,17 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+from rq.job import Job
+from rq.serializers import JSONSerializer
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from approvals.app import create_app
+from approvals.audit import service as audit_service
 from approvals.clients import service as clients_service
 from approvals.clients.schemas import Scope
 from approvals.outbox.models import OutboxMessage
-from approvals.release.models import CallbackDelivery
+from approvals.release.models import CallbackDelivery, ReleaseToken
 from approvals.runtime import Runtime
 from tests.builders import ApiClient
 from tests.conftest import _empty, make_settings
@@ -159,6 +162,74 @@ async def _settled(runtime: Runtime, seconds: float = 60) -> None:
     while await _undone(runtime):
         assert time.monotonic() < deadline, "the outbox did not drain"
         time.sleep(0.1)
+
+
+async def test_the_callback_is_delivered_inside_the_release_job_once_under_duplicate_runs(
+    postgres_url: str, tmp_path: Path, redis_url: str
+) -> None:
+    settings = make_settings(
+        postgres_url, tmp_path, redis_url=redis_url, callback_allow_addresses="127.0.0.1"
+    )
+    runtime = Runtime(settings)
+    await _empty(runtime)
+    log = tmp_path / "workers.log"
+    workers: list[subprocess.Popen[bytes]] = []
+    receiver = CallbackReceiver().__enter__()
+    try:
+        keys = await _clients(runtime, receiver)
+        app = create_app(settings, runtime=runtime)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://approvals.test"
+        ) as http:
+            api = ApiClient(http, keys, runtime)
+            action = await api.create(callback_url=receiver.url)
+            assert (await api.decide("bob", action["id"], "approve")).status_code == 200
+            (release_row,) = await _outbox(runtime, "release")
+            assert release_row.attempts == 1  # relayed to RQ after the decision's commit
+            # The same release offered again, as a relay does when a lease lapses: two RQ jobs
+            # for one release, run by two workers at once.
+            await runtime.queue.enqueue("release", release_row.id, 2)
+            workers = [
+                _worker(postgres_url, redis_url, settings.data_dir, log, burst=True)
+                for _ in range(2)
+            ]
+            for process in workers:
+                assert process.wait(120) == 0, log.read_text(errors="replace")[-3000:]
+            state = (await api.get("etl", action["id"])).json()
+        async with runtime.db() as session:
+            minted = (
+                await session.execute(select(func.count()).select_from(ReleaseToken))
+            ).scalar_one()
+            events = [e.event_type for e in await audit_service.events_for(session, action["id"])]
+            deliveries = list((await session.execute(select(CallbackDelivery))).scalars())
+        (callback_row,) = await _outbox(runtime, "callbacks.deliver")
+        connection = redis.Redis.from_url(redis_url)
+        release_jobs = [
+            Job.fetch(
+                f"outbox-{release_row.id}-{n}", connection=connection, serializer=JSONSerializer
+            )
+            for n in (1, 2)
+        ]
+        undone = await _undone(runtime)
+    finally:
+        receiver.__exit__()
+        for process in workers:
+            _kill(process)
+        await runtime.close()
+
+    assert [job.get_status() for job in release_jobs] == ["finished", "finished"]
+    assert minted == 1
+    assert len(receiver.deliveries) == 1
+    assert receiver.deliveries[0].signature_ok
+    assert [(d.state, d.attempts, d.last_status) for d in deliveries] == [("delivered", 1, 200)]
+    assert receiver.deliveries[0].headers["X-Approvals-Delivery"] == deliveries[0].id
+    # Delivered by the release job itself: the row was never offered to the queue.
+    assert callback_row.attempts == 0
+    assert callback_row.done_at is not None
+    assert undone == 0
+    assert events.count("released") == 1
+    assert events.count("callback_delivered") == 1
+    assert [c["state"] for c in state["callbacks"]] == ["delivered"]
 
 
 async def test_a_worker_keeps_one_runtime_across_jobs_and_closes_it_after_sigterm(
