@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Mapping
+from functools import cached_property
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -27,6 +29,7 @@ from approvals.kit.http import Guard
 from approvals.policy.engine import LoadedPolicy, RedactionSettings
 from approvals.policy.loader import PolicyStore
 from approvals.redaction import RedactionConfig, Redactor
+from approvals.release import callbacks
 from approvals.release.keys import Keyring
 
 log = structlog.get_logger(__name__)
@@ -105,6 +108,11 @@ class Runtime:
     @property
     def callback_guard(self) -> Guard:
         return self._callback_guard
+
+    @cached_property
+    def callback_tls(self) -> ssl.SSLContext:
+        """Built at the first callback, then shared by every delivery of this Runtime."""
+        return callbacks.tls_context()
 
     @property
     def channels(self) -> Mapping[str, Channel]:

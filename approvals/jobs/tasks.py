@@ -6,6 +6,7 @@ because refs are stored and checked, and updates re-render the current state.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
@@ -40,6 +41,9 @@ class TaskContext(ActionsDeps, Protocol):
 
     @property
     def channels(self) -> Mapping[str, Channel]: ...
+
+    @property
+    def callback_tls(self) -> ssl.SSLContext: ...
 
 
 Handler = Callable[[TaskContext, str], Awaitable[None]]
