@@ -154,14 +154,14 @@ async def escalate(ctx: TaskContext, action_id: str) -> None:
 
 
 async def release(ctx: TaskContext, action_id: str) -> None:
-    outcome = await release_service.release(ctx, action_id, hold_callback=True)
-    if outcome is not None and outcome.callback_job is not None:
+    async def deliver(callback_job: str) -> None:
         # The callback is the work this release owes next, and this worker is already here:
-        # deliver it now rather than after a second queue hop. Its row was written leased to
-        # this run, and `run` records the result on it as for any job, so a failure is retried
-        # by the relay under the same delivery id and a crash here is re-offered when the
-        # lease lapses.
-        await run(ctx, outcome.callback_job)
+        # deliver it now rather than after a second queue hop. `run` records the outcome on
+        # its outbox row as for any job, so a failure is retried by the relay under the same
+        # delivery id, and a crash here is re-offered when the row's lease lapses.
+        await run(ctx, callback_job)
+
+    await release_service.release(ctx, action_id, deliver=deliver)
 
 
 async def deliver_callback(ctx: TaskContext, delivery_id: str) -> None:

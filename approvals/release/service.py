@@ -2,16 +2,17 @@
 
 The release job locks the request row, mints the token, moves the status and writes the
 callback delivery in one transaction: a second run finds the status already moved and does
-nothing, so a token is minted exactly once. With `hold_callback`, the delivery's outbox row is
-written leased to the caller, which delivers it right after (one queue hop fewer); the row
-stays the retry path if that attempt fails or its process dies.
+nothing, so a token is minted exactly once. Given `deliver`, the delivery's outbox row is
+written leased to this run, which delivers it right after the commit (one queue hop fewer);
+the row stays the retry path if that attempt fails or its process dies.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import select, update
@@ -45,22 +46,20 @@ class ReleaseDeps(ActionsDeps, Protocol):
     def keyring(self) -> Keyring: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    status: str
-    callback_job: str | None  # the held `callbacks.deliver` outbox row the caller must run
+DeliverHeld = Callable[[str], Coroutine[Any, Any, None]]
 
 
 async def release(
-    deps: ReleaseDeps, action_id: str, *, hold_callback: bool = False
-) -> Outcome | None:
+    deps: ReleaseDeps, action_id: str, *, deliver: DeliverHeld | None = None
+) -> str | None:
     """Move a decided request to released (token minted) or rejected. Returns the new status,
     or None when there was nothing to do (already done by an earlier run).
 
-    `hold_callback`: the caller runs the callback's outbox row itself once this returns
-    (`Outcome.callback_job`); it is leased to the caller for `job_lease_seconds`, so no other
-    worker is offered it meanwhile unless this process dies."""
-    held = deps.settings.job_lease_seconds if hold_callback else None
+    `deliver`: runs the callback's outbox row (by id) right after `committed()` (which wakes
+    waiters and relays the other rows), instead of leaving it to a second queue hop. The row
+    is written leased to this run for `job_lease_seconds`, so no other worker is offered it
+    meanwhile unless this process dies."""
+    held = deps.settings.job_lease_seconds if deliver is not None else None
     async with transaction(deps.db) as session:
         action = await repository.get(session, action_id, lock=True)
         if action is None:
@@ -116,7 +115,9 @@ async def release(
         "action.released" if target is Status.RELEASED else "action.rejected", action_id=action_id
     )
     await deps.committed(action_id)
-    return Outcome(target.value, callback_job if hold_callback else None)
+    if deliver is not None and callback_job is not None:
+        await deliver(callback_job)
+    return target.value
 
 
 def _owe_callback(
