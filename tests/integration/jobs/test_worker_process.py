@@ -186,6 +186,22 @@ async def test_the_callback_is_delivered_inside_the_release_job_once_under_dupli
             assert (await api.decide("bob", action["id"], "approve")).status_code == 200
             (release_row,) = await _outbox(runtime, "release")
             assert release_row.attempts == 1  # relayed to RQ after the decision's commit
+            connection = redis.Redis.from_url(redis_url)
+            relayed = {
+                job.description: job.enqueued_at
+                for job in Job.fetch_many(
+                    [
+                        f"outbox-{row.id}-1"
+                        for kind in ("release", "cards.update", "notify.requester")
+                        for row in await _outbox(runtime, kind)
+                    ],
+                    connection=connection,
+                    serializer=JSONSerializer,
+                )
+                if job is not None
+            }
+            # The release (highest-priority queue) went to Redis first, not behind the others.
+            assert min(relayed, key=lambda kind: relayed[kind]) == "release", relayed
             # The same release offered again, as a relay does when a lease lapses: two RQ jobs
             # for one release, run by two workers at once.
             await runtime.queue.enqueue("release", release_row.id, 2)
@@ -203,7 +219,6 @@ async def test_the_callback_is_delivered_inside_the_release_job_once_under_dupli
             events = [e.event_type for e in await audit_service.events_for(session, action["id"])]
             deliveries = list((await session.execute(select(CallbackDelivery))).scalars())
         (callback_row,) = await _outbox(runtime, "callbacks.deliver")
-        connection = redis.Redis.from_url(redis_url)
         release_jobs = [
             Job.fetch(
                 f"outbox-{release_row.id}-{n}", connection=connection, serializer=JSONSerializer
