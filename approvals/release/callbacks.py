@@ -15,6 +15,7 @@ from typing import Protocol
 
 import httpx
 import structlog
+from sqlalchemy import select
 
 from approvals.actions.models import ActionRequest
 from approvals.actions.ports import ActionsDeps
@@ -64,13 +65,21 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 async def deliver(deps: CallbackDeps, delivery_id: str) -> None:
-    async with deps.db() as session:
-        delivery = await session.get(CallbackDelivery, delivery_id)
-        if delivery is None or delivery.state != "pending":
+    async with deps.db() as session:  # one round trip: this runs between a decision and its POST
+        loaded = (
+            await session.execute(
+                select(CallbackDelivery, ActionRequest, Client, ReleaseToken)
+                .outerjoin(ActionRequest, ActionRequest.id == CallbackDelivery.action_id)
+                .outerjoin(Client, Client.id == ActionRequest.client_id)
+                .outerjoin(ReleaseToken, ReleaseToken.action_id == CallbackDelivery.action_id)
+                .where(CallbackDelivery.id == delivery_id)
+            )
+        ).first()
+        if loaded is None:
+            return
+        delivery, action, client, token = loaded
+        if delivery.state != "pending":
             return  # delivered or dead already: a duplicate run
-        action = await session.get(ActionRequest, delivery.action_id)
-        client = await session.get(Client, action.client_id) if action else None
-        token = await session.get(ReleaseToken, delivery.action_id)
     if action is None or client is None or not action.callback_url:
         log.error("callback.no_destination", delivery_id=delivery_id)
         return
