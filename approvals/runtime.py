@@ -47,7 +47,8 @@ def redaction_config(settings: RedactionSettings) -> RedactionConfig:
 class Policies:
     """The policy store plus the redactor built from its current version.
 
-    Shareable between Runtimes: a worker builds a short-lived Runtime per job, and parsing the
+    Shareable between Runtimes: a worker process keeps one Runtime for its jobs, but a forking
+    worker's horse builds one per job, and parsing the
     policy (YAML and validation, about 2.4 ms) and compiling its redactor on every job was
     most of the cost of building one. The store still reloads the file when it changes, and
     the redactor is rebuilt whenever the policy version it was built for is replaced.
@@ -73,8 +74,8 @@ class Runtime:
         engine: AsyncEngine | None = None,
         policies: Policies | None = None,
     ) -> None:
-        """`engine` and `policies` may be passed in to share them (a worker's per-job Runtime
-        reuses its process's policies); otherwise they are built from `settings`."""
+        """`engine` and `policies` may be passed in to share them (a worker's job Runtime uses
+        its process's policies); otherwise they are built from `settings`."""
         self.settings = settings
         if settings.is_embedded:
             settings.data_dir.mkdir(parents=True, exist_ok=True)

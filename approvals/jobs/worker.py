@@ -8,7 +8,7 @@ connection never outlives its loop: `close_job_host()` closes the Runtime (dispo
 engine) and then the loop, when the worker stops (SIGTERM finishes the current job first) or
 the interpreter exits. A forked child (RQ's forking `Worker`) builds a host of its own. The
 reconciler thread keeps its own loop and Runtime. The policy and redactor are pure and shared
-by both (`_policies()`); the store reloads the file itself when it changes.
+by every job of the process (`_policies()`); the store reloads the file itself when it changes.
 """
 
 from __future__ import annotations
