@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Mapping
+from functools import cached_property
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -27,6 +29,7 @@ from approvals.kit.http import Guard
 from approvals.policy.engine import LoadedPolicy, RedactionSettings
 from approvals.policy.loader import PolicyStore
 from approvals.redaction import RedactionConfig, Redactor
+from approvals.release import callbacks
 from approvals.release.keys import Keyring
 
 log = structlog.get_logger(__name__)
@@ -44,7 +47,8 @@ def redaction_config(settings: RedactionSettings) -> RedactionConfig:
 class Policies:
     """The policy store plus the redactor built from its current version.
 
-    Shareable between Runtimes: a worker builds a short-lived Runtime per job, and parsing the
+    Shareable between Runtimes: a worker process keeps one Runtime for its jobs, but a forking
+    worker's horse builds one per job, and parsing the
     policy (YAML and validation, about 2.4 ms) and compiling its redactor on every job was
     most of the cost of building one. The store still reloads the file when it changes, and
     the redactor is rebuilt whenever the policy version it was built for is replaced.
@@ -70,8 +74,8 @@ class Runtime:
         engine: AsyncEngine | None = None,
         policies: Policies | None = None,
     ) -> None:
-        """`engine` and `policies` may be passed in to share them (a worker's per-job Runtime
-        reuses its process's policies); otherwise they are built from `settings`."""
+        """`engine` and `policies` may be passed in to share them (a worker's job Runtime uses
+        its process's policies); otherwise they are built from `settings`."""
         self.settings = settings
         if settings.is_embedded:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -105,6 +109,11 @@ class Runtime:
     @property
     def callback_guard(self) -> Guard:
         return self._callback_guard
+
+    @cached_property
+    def callback_tls(self) -> ssl.SSLContext:
+        """Built at the first callback, then shared by every delivery of this Runtime."""
+        return callbacks.tls_context()
 
     @property
     def channels(self) -> Mapping[str, Channel]:

@@ -28,6 +28,8 @@ import argparse
 import asyncio
 import time
 import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -44,6 +46,7 @@ from approvals.config import Settings
 from approvals.kit.logging import configure_logging
 from approvals.outbox.models import OutboxMessage
 from approvals.release.keys import Keyring
+from approvals.release.models import CallbackDelivery
 from approvals.runtime import Runtime
 from bench._common import (
     PYTHON,
@@ -118,10 +121,27 @@ async def _drain(runtime: Runtime, seconds: float = 60.0) -> None:
     raise TimeoutError(f"the outbox did not drain within {seconds} s")
 
 
-async def measure_decisions(
-    settings: Settings, receiver: CallbackReceiver, n: int
-) -> tuple[list[float], list[float]]:
-    """(decision → callback received, decision → API answered), in seconds, per request."""
+@dataclass
+class Sample:
+    """One decision's clock readings: `perf_counter` seconds, plus the wall clock at commit
+    (to place RQ's own job timestamps, which are wall-clock UTC, on the same axis)."""
+
+    action_id: str
+    sent: float  # just before POST /decisions
+    answered: float  # the API's 200 is in
+    committed: float  # the in-process notifier fired: `Runtime.committed` right after COMMIT
+    committed_wall: float
+    received: float  # the receiver has the signed callback
+    stages: dict[str, float] = field(default_factory=dict)  # filled in by `breakdown`
+
+
+async def _committed_at(event: asyncio.Event) -> tuple[float, float]:
+    await event.wait()
+    return time.perf_counter(), time.time()
+
+
+async def measure_decisions(settings: Settings, receiver: CallbackReceiver, n: int) -> list[Sample]:
+    """One sample per decision (warm-ups dropped), with its path broken down into stages."""
     runtime = Runtime(settings)
     runtime.start_background()
     try:
@@ -152,21 +172,98 @@ async def measure_decisions(
                 made.raise_for_status()
                 actions.append(made.json()["id"])
             await _drain(runtime)
-            latencies, answered = [], []
+            samples = []
             for action_id in actions:
                 since = len(receiver.deliveries)
-                started = time.perf_counter()
-                decided = await http.post(
-                    f"/v1/actions/{action_id}/decisions",
-                    json={"verdict": "approve"},
-                    headers=_auth(keys["bob"]),
+                # Subscribed before the decision: the decision's own commit fires it first.
+                with runtime.notifier.subscribe(action_id) as changed:
+                    commit = asyncio.create_task(_committed_at(changed))
+                    started = time.perf_counter()
+                    decided = await http.post(
+                        f"/v1/actions/{action_id}/decisions",
+                        json={"verdict": "approve"},
+                        headers=_auth(keys["bob"]),
+                    )
+                    answered = time.perf_counter()
+                    decided.raise_for_status()
+                    committed, committed_wall = await asyncio.wait_for(commit, TIMEOUT)
+                received = await _arrival(receiver, action_id, since)
+                samples.append(
+                    Sample(action_id, started, answered, committed, committed_wall, received)
                 )
-                answered.append(time.perf_counter() - started)
-                decided.raise_for_status()
-                latencies.append(await _arrival(receiver, action_id, since) - started)
-        return latencies[WARM_UP:], answered[WARM_UP:]
+            samples = samples[WARM_UP:]
+            await breakdown(runtime, settings.redis_url or "", samples)
+        return samples
     finally:
         await runtime.close()
+
+
+async def breakdown(runtime: Runtime, redis_url: str, samples: list[Sample]) -> None:
+    """Place each hop on the decision's clock, from RQ's own job timestamps (`enqueued_at`,
+    `started_at`, `ended_at`; job ids are `outbox-<row>-<attempt>`) and the outbox rows."""
+    async with runtime.db() as session:
+        rows = (
+            await session.execute(
+                select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.target_id).where(
+                    OutboxMessage.kind.in_(("release", "callbacks.deliver"))
+                )
+            )
+        ).all()
+        owner = dict(
+            (await session.execute(select(CallbackDelivery.id, CallbackDelivery.action_id))).all()
+        )
+    jobs: dict[tuple[str, str], str] = {}
+    for row_id, kind, target in rows:
+        action_id = target if kind == "release" else owner.get(target, "")
+        jobs[(action_id, kind)] = f"outbox-{row_id}-1"
+    connection = Redis.from_url(redis_url)
+
+    def stamp(value: datetime | None, sample: Sample) -> float | None:
+        if value is None:
+            return None
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return (aware.timestamp() - sample.committed_wall) * 1000
+
+    for sample in samples:
+        for kind, label in (("release", "release"), ("callbacks.deliver", "callback")):
+            job_id = jobs.get((sample.action_id, kind))
+            if job_id is None:
+                continue
+            try:
+                job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
+            except Exception:  # noqa: S112 (no such job: delivered inline, or a retry's id)
+                continue
+            for point, value in (
+                ("enqueued", job.enqueued_at),
+                ("started", job.started_at),
+                ("ended", job.ended_at),
+            ):
+                at = stamp(value, sample)
+                if at is not None:
+                    sample.stages[f"{label} {point}"] = at
+        sample.stages["callback received"] = (sample.received - sample.committed) * 1000
+
+
+def report_stages(samples: list[Sample]) -> None:
+    """Median time of each point after the decision's commit, and the step from the last."""
+    order = [
+        "release enqueued",
+        "release started",
+        "callback enqueued",
+        "callback started",
+        "callback ended",
+        "release ended",
+        "callback received",
+    ]
+    print("where the time goes (median ms after the decision's COMMIT; Δ from the line above):")
+    previous = 0.0
+    for name in sorted(
+        {k for s in samples for k in s.stages}, key=lambda k: order.index(k) if k in order else 99
+    ):
+        values = [s.stages[name] for s in samples if name in s.stages]
+        median = percentile(values, 50)
+        print(f"  {name:<20} {median:7.1f} ms   Δ {median - previous:6.1f} ms   (n={len(values)})")
+        previous = median
 
 
 def _auth(key: str) -> dict[str, str]:
@@ -216,20 +313,31 @@ def main() -> None:
             ]
             time.sleep(3.0)  # imports and RQ registration, outside the measured loops
             rq = measure_rq(args.redis_url, args.requests)
-            ours, answered = asyncio.run(measure_decisions(settings, receiver, args.requests))
+            samples = asyncio.run(measure_decisions(settings, receiver, args.requests))
             duplicates = len(receiver.deliveries) - args.requests - WARM_UP
     finally:
         for process in workers:
             stop(process)
         redis.flushdb()
         drop_database(DATABASE)
+    sent_to_received = [s.received - s.sent for s in samples]
+    committed_to_received = [s.received - s.committed for s in samples]
     print(f"{args.requests} decisions, {args.workers} worker process(es)")
-    print(f"RQ trivial job, enqueue → start:      {latency_ms(rq)}")
-    print(f"decision → API answered (200):        {latency_ms(answered)}")
-    print(f"decision → signed callback received: {latency_ms(ours)}")
+    print(f"RQ trivial job, enqueue → start:             {latency_ms(rq)}")
+    answered = [s.answered - s.sent for s in samples]
+    committed = [s.committed - s.sent for s in samples]
+    print(f"decision request sent → API answered (200):  {latency_ms(answered)}")
+    print(f"decision request sent → decision committed:  {latency_ms(committed)}")
+    print(f"decision request sent → callback received:   {latency_ms(sent_to_received)}")
+    print(f"decision committed → callback received:      {latency_ms(committed_to_received)}")
     print(f"extra deliveries beyond one per request: {duplicates}")
-    ratio = percentile(ours, 50) / percentile(rq, 50)
-    print(f"ratio p50: {ratio:.1f}x RQ's own (goal ≤ 3x)")
+    report_stages(samples)
+    base = percentile(rq, 50)
+    print(
+        f"ratio of p50s to RQ's own (goal ≤ 3x): request sent → received "
+        f"{percentile(sent_to_received, 50) / base:.1f}x, committed → received "
+        f"{percentile(committed_to_received, 50) / base:.1f}x"
+    )
 
 
 if __name__ == "__main__":

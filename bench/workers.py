@@ -2,7 +2,8 @@
 
 What it measures: `approvals.jobs.worker.run_outbox` on real `cards.update` outbox rows of
 requests submitted into a fresh PostgreSQL database, with no chat channel configured, so
-each job builds its per-job Runtime, loads its row and its request and marks the row done.
+each job loads its row and its request and marks the row done, on the Runtime its worker
+process keeps (one per process; a forking Worker's horse is a new process, so it builds one).
 Workers are `rq worker` subprocesses on the approvals queues (JSON serializer, a dedicated
 Redis database that is flushed before and after). For each configuration it prints:
 

@@ -66,6 +66,11 @@ QUEUES = ("release", "cards", "callbacks", "maintenance")  # a worker's order of
 JOB_FUNCTION = "approvals.jobs.worker.run_outbox"
 
 
+def priority(kind: str) -> int:
+    """Lower first: the position of the kind's queue in `QUEUES`."""
+    return QUEUES.index(QUEUE_OF_KIND.get(kind, "maintenance"))
+
+
 class RQQueue:
     """Enqueues outbox ids on RQ. Job ids are deterministic per lease (`outbox-<id>-<attempt>`)
     and unique, so a relay offering the same lease twice creates one job."""

@@ -8,7 +8,7 @@ import contextlib
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from approvals.jobs.queue import JobQueue
+from approvals.jobs.queue import JobQueue, priority
 from approvals.kit.db import transaction
 from approvals.outbox import service as outbox
 
@@ -24,7 +24,9 @@ async def relay_once(
     while True:
         async with transaction(db) as session:
             claimed = await outbox.claim_due(session, limit=batch, lease_seconds=lease_seconds)
-        for item in claimed:
+        # Highest-priority queue first: a decision's release is not queued behind its card
+        # update and notice (each enqueue is a Redis round trip).
+        for item in sorted(claimed, key=lambda c: priority(c.kind)):
             await queue.enqueue(item.kind, item.id, item.attempts)
         total += len(claimed)
         if len(claimed) < batch:

@@ -6,6 +6,7 @@ because refs are stored and checked, and updates re-render the current state.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
@@ -40,6 +41,9 @@ class TaskContext(ActionsDeps, Protocol):
 
     @property
     def channels(self) -> Mapping[str, Channel]: ...
+
+    @property
+    def callback_tls(self) -> ssl.SSLContext: ...
 
 
 Handler = Callable[[TaskContext, str], Awaitable[None]]
@@ -156,7 +160,14 @@ async def escalate(ctx: TaskContext, action_id: str) -> None:
 
 
 async def release(ctx: TaskContext, action_id: str) -> None:
-    await release_service.release(ctx, action_id)
+    async def deliver(callback_job: str) -> None:
+        # The callback is the work this release owes next, and this worker is already here:
+        # deliver it now rather than after a second queue hop. `run` records the outcome on
+        # its outbox row as for any job, so a failure is retried by the relay under the same
+        # delivery id, and a crash here is re-offered when the row's lease lapses.
+        await run(ctx, callback_job)
+
+    await release_service.release(ctx, action_id, deliver=deliver)
 
 
 async def deliver_callback(ctx: TaskContext, delivery_id: str) -> None:

@@ -36,7 +36,17 @@ class Claimed:
     attempts: int
 
 
-def add(session: AsyncSession, kind: str, target_id: str, dedupe_key: str) -> str:
+def add(
+    session: AsyncSession,
+    kind: str,
+    target_id: str,
+    dedupe_key: str,
+    *,
+    held_for_seconds: int | None = None,
+) -> str:
+    """`held_for_seconds`: the caller will run this job itself right after its commit, so the
+    row is written already leased to it; the relay offers it only if that lease lapses (the
+    caller died) or the run records a retry, exactly as for a relayed job."""
     now = utc_now()
     message_id = new_id()
     session.add(
@@ -46,7 +56,7 @@ def add(session: AsyncSession, kind: str, target_id: str, dedupe_key: str) -> st
             target_id=target_id,
             dedupe_key=dedupe_key,
             created_at=now,
-            next_attempt_at=now,
+            next_attempt_at=now + timedelta(seconds=held_for_seconds or 0),
             attempts=0,
         )
     )

@@ -9,11 +9,13 @@ horizon. Other 4xx, or a refused destination → dead letter at once. Both ends 
 from __future__ import annotations
 
 import random
+import ssl
 from datetime import timedelta
 from typing import Protocol
 
 import httpx
 import structlog
+from sqlalchemy import select
 
 from approvals.actions.models import ActionRequest
 from approvals.actions.ports import ActionsDeps
@@ -38,6 +40,19 @@ class CallbackDeps(ActionsDeps, Protocol):
     @property
     def settings(self) -> Settings: ...
 
+    @property
+    def callback_tls(self) -> ssl.SSLContext:
+        """One `tls_context()` per process, shared by every delivery."""
+        ...
+
+
+def tls_context() -> ssl.SSLContext:
+    """The TLS settings every callback is sent with: certificate and host name verified against
+    the bundled CA list, no environment overrides (what `build_async_client` uses by default).
+    Loading the CA list costs about 14 ms, and a guarded client built without a context loads it
+    twice, so the Runtime builds this once and each delivery passes it in."""
+    return httpx.create_ssl_context(verify=True, trust_env=False)
+
 
 def _backoff(attempt: int) -> float:
     base: float = min(3600.0, 2.0 ** min(attempt, 12))
@@ -50,13 +65,21 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 async def deliver(deps: CallbackDeps, delivery_id: str) -> None:
-    async with deps.db() as session:
-        delivery = await session.get(CallbackDelivery, delivery_id)
-        if delivery is None or delivery.state != "pending":
+    async with deps.db() as session:  # one round trip: this runs between a decision and its POST
+        loaded = (
+            await session.execute(
+                select(CallbackDelivery, ActionRequest, Client, ReleaseToken)
+                .outerjoin(ActionRequest, ActionRequest.id == CallbackDelivery.action_id)
+                .outerjoin(Client, Client.id == ActionRequest.client_id)
+                .outerjoin(ReleaseToken, ReleaseToken.action_id == CallbackDelivery.action_id)
+                .where(CallbackDelivery.id == delivery_id)
+            )
+        ).first()
+        if loaded is None:
+            return
+        delivery, action, client, token = loaded
+        if delivery.state != "pending":
             return  # delivered or dead already: a duplicate run
-        action = await session.get(ActionRequest, delivery.action_id)
-        client = await session.get(Client, action.client_id) if action else None
-        token = await session.get(ReleaseToken, delivery.action_id)
     if action is None or client is None or not action.callback_url:
         log.error("callback.no_destination", delivery_id=delivery_id)
         return
@@ -83,6 +106,7 @@ async def deliver(deps: CallbackDeps, delivery_id: str) -> None:
             guard=guard,
             allowlist=client.callback_hosts,
             timeout=deps.settings.callback_timeout_seconds,
+            verify=deps.callback_tls,
         ) as http:
             response = await http.post(action.callback_url, content=body, headers=headers)
         status = response.status_code

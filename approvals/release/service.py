@@ -2,14 +2,17 @@
 
 The release job locks the request row, mints the token, moves the status and writes the
 callback delivery in one transaction: a second run finds the status already moved and does
-nothing, so a token is minted exactly once.
+nothing, so a token is minted exactly once. Given `deliver`, the delivery's outbox row is
+written leased to this run, which delivers it right after the commit (one queue hop fewer);
+the row stays the retry path if that attempt fails or its process dies.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import select, update
@@ -43,9 +46,20 @@ class ReleaseDeps(ActionsDeps, Protocol):
     def keyring(self) -> Keyring: ...
 
 
-async def release(deps: ReleaseDeps, action_id: str) -> str | None:
+DeliverHeld = Callable[[str], Coroutine[Any, Any, None]]
+
+
+async def release(
+    deps: ReleaseDeps, action_id: str, *, deliver: DeliverHeld | None = None
+) -> str | None:
     """Move a decided request to released (token minted) or rejected. Returns the new status,
-    or None when there was nothing to do (already done by an earlier run)."""
+    or None when there was nothing to do (already done by an earlier run).
+
+    `deliver`: runs the callback's outbox row (by id) right after `committed()` (which wakes
+    waiters and relays the other rows), instead of leaving it to a second queue hop. The row
+    is written leased to this run for `job_lease_seconds`, so no other worker is offered it
+    meanwhile unless this process dies."""
+    held = deps.settings.job_lease_seconds if deliver is not None else None
     async with transaction(deps.db) as session:
         action = await repository.get(session, action_id, lock=True)
         if action is None:
@@ -91,7 +105,7 @@ async def release(deps: ReleaseDeps, action_id: str) -> str | None:
             target, payload = Status.REJECTED, {"from": current.value}
         else:
             return None  # released, rejected or executed already: a duplicate run
-        _owe_callback(session, action_id, action.callback_url, target, now)
+        callback_job = _owe_callback(session, action_id, action.callback_url, target, now, held)
         if target is Status.RELEASED:  # a rejection follows a denial or expiry already told
             notices.owe(session, action_id, notices.RELEASED)
         await audit_service.append(
@@ -101,14 +115,21 @@ async def release(deps: ReleaseDeps, action_id: str) -> str | None:
         "action.released" if target is Status.RELEASED else "action.rejected", action_id=action_id
     )
     await deps.committed(action_id)
+    if deliver is not None and callback_job is not None:
+        await deliver(callback_job)
     return target.value
 
 
 def _owe_callback(
-    session: AsyncSession, action_id: str, callback_url: str | None, status: Status, now: datetime
-) -> None:
+    session: AsyncSession,
+    action_id: str,
+    callback_url: str | None,
+    status: Status,
+    now: datetime,
+    held_for_seconds: int | None,
+) -> str | None:
     if not callback_url:
-        return
+        return None
     delivery_id = new_id()
     session.add(
         CallbackDelivery(
@@ -123,7 +144,13 @@ def _owe_callback(
             finished_at=None,
         )
     )
-    outbox.add(session, "callbacks.deliver", delivery_id, f"callbacks.deliver:{delivery_id}")
+    return outbox.add(
+        session,
+        "callbacks.deliver",
+        delivery_id,
+        f"callbacks.deliver:{delivery_id}",
+        held_for_seconds=held_for_seconds,
+    )
 
 
 @dataclass(frozen=True, slots=True)

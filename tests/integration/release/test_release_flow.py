@@ -6,6 +6,7 @@ Real PostgreSQL, the real release job (in-process queue), a loopback callback re
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -255,3 +256,11 @@ async def test_a_redirect_to_a_private_address_is_not_followed(
     async with runtime.db() as session:
         events = await audit_service.events_for(session, created["id"])
     assert [e.payload["status"] for e in events if e.event_type == "callback_failed"] == [302]
+
+
+async def test_callbacks_share_one_tls_context_that_still_verifies_certificates(world) -> None:
+    runtime, _ = world
+    context = runtime.callback_tls
+    assert context is runtime.callback_tls  # built once: loading the CA list costs ~14 ms
+    assert context.verify_mode is ssl.CERT_REQUIRED
+    assert context.check_hostname
