@@ -8,17 +8,16 @@ one database; PostgreSQL skips rows another worker holds).
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from approvals.cli.common import with_runtime
 from approvals.config import load_settings
-from approvals.jobs import reconciler
-from approvals.jobs.queue import InProcessQueue
-from approvals.jobs.worker import run_worker
 from approvals.kit.logging import configure_logging
-from approvals.runtime import Runtime
+
+if TYPE_CHECKING:
+    from approvals.runtime import Runtime
 
 
 def worker(
@@ -27,6 +26,9 @@ def worker(
     ] = False,
 ) -> None:
     """Process background work until stopped (Ctrl-C or SIGTERM finish the current job)."""
+    from approvals.jobs.queue import InProcessQueue
+    from approvals.jobs.worker import run_worker
+
     settings = load_settings()
     configure_logging(settings)
     if settings.redis_url:
@@ -53,6 +55,8 @@ def worker(
 
 
 async def _tick(runtime: Runtime) -> tuple[int, int]:
+    from approvals.jobs import reconciler
+
     return await reconciler.tick(
         runtime, runtime.queue, lease_seconds=runtime.settings.job_lease_seconds
     )
