@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -99,7 +100,9 @@ async def _submit_requests(dsn: str, count: int) -> list[str]:
     from approvals.jobs.queue import InProcessQueue
     from approvals.runtime import Runtime
 
-    settings = Settings(_env_file=None, database_url=dsn, data_dir=Path("."))  # type: ignore[call-arg]
+    # A throwaway data directory: the Runtime writes its release keys there.
+    data_dir = Path(tempfile.mkdtemp(prefix="approvals-bench-"))
+    settings = Settings(_env_file=None, database_url=dsn, data_dir=data_dir)  # type: ignore[call-arg]
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     runtime = Runtime(settings)
     try:
