@@ -23,6 +23,9 @@ from dataclasses import dataclass
 _DIGIT = re.compile(r"[0-9]")
 # Letter runs, as the name scanner reads them: the words that word gates look for.
 LETTERS = re.compile(r"[^\W\d_]+")
+# On ASCII text the letter runs of the lower-cased string are its [a-z] runs: every other byte
+# becomes a blank and `split` does the rest, in C, about 4× faster than `findall`.
+_ASCII_NON_LETTERS = bytes(c if 97 <= c <= 122 else 32 for c in range(256))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,18 +53,22 @@ class Features:
 
 def features(text: str) -> Features:
     lower = text.lower()
-    words = frozenset(LETTERS.findall(lower))
     # Word and digit gates compare ASCII spellings; under re.IGNORECASE, non-ASCII letters
     # can match ASCII ones (`ſ` ~ `s`, `ı` ~ `i`, Kelvin `K` ~ `k`) and `\d` matches every
     # script's digits, so gates only apply to ASCII text. Other text runs every detector.
     gated = text.isascii()
+    if gated:
+        words = frozenset(lower.encode("ascii").translate(_ASCII_NON_LETTERS).decode().split())
+    else:
+        words = frozenset(LETTERS.findall(lower))
     return Features(lower, words, gated, gated and _DIGIT.search(text) is not None)
 
 
 Finder = Callable[[str, Features], list[int]]
 _Entry = tuple[re.Pattern[str], "Finder | None"]
-# A detector's next match, its pattern, and its remaining candidate starts (None: use search).
-Pending = list[tuple[re.Match[str], re.Pattern[str], list[int] | None]]
+# A detector's next match (its start and priority first, the sort key), its pattern, and its
+# remaining candidate starts (None: use search).
+Pending = list[tuple[int, int, re.Match[str], re.Pattern[str], list[int] | None]]
 _MAX_SIGNATURES = 4096
 
 
@@ -122,40 +129,44 @@ class MultiSearch:
         return active
 
     def start(self, text: str, found: Features) -> Pending:
-        """The first match of every detector the gates allow, in priority order."""
+        """The first match of every detector the gates allow, sorted by (start, priority)."""
         pending: Pending = []
+        priority = self._priority
         for pattern, finder in self._allowed(found):
             if finder is None or not found.gated:
-                if (m := pattern.search(text)) is not None:
-                    pending.append((m, pattern, None))
-                continue
-            starts = finder(text, found)
-            if (m := _first(pattern, text, starts, 0)) is not None:
-                pending.append((m, pattern, starts))
+                m = pattern.search(text)
+                starts = None
+            else:
+                starts = finder(text, found)
+                m = _first(pattern, text, starts, 0)
+            if m is not None:
+                pending.append((m.start(), priority[m.lastgroup or ""], m, pattern, starts))
+        pending.sort()  # (start, priority) pairs are unique: no two entries share a detector
         return pending
 
     def next(self, text: str, pending: Pending, pos: int) -> tuple[re.Match[str] | None, Pending]:
-        """The combined pattern's `search(text, pos)`, and the detectors still able to match."""
-        best: re.Match[str] | None = None
-        best_key = (0, 0)
-        priority = self._priority
-        alive: Pending = []
-        for m, pattern, starts in pending:
-            if m.start() < pos:  # the scan moved past it: this detector's next match from pos
+        """The combined pattern's `search(text, pos)`, and the detectors still able to match.
+
+        `pending` stays sorted by (start, priority), so its head is the answer: the leftmost
+        match and, on a tie, the detector listed first, as in `a|b`. Only the entries the scan
+        moved past are searched again (from `pos`) and put back in order.
+        """
+        if pending and pending[0][0] < pos:
+            stale = 1
+            while stale < len(pending) and pending[stale][0] < pos:
+                stale += 1
+            moved, priority = pending[:stale], self._priority
+            del pending[:stale]
+            for _, _, _, pattern, starts in moved:
                 again = (
                     pattern.search(text, pos)
                     if starts is None
                     else _first(pattern, text, starts, pos)
                 )
-                if again is None:
-                    continue
-                m = again
-            alive.append((m, pattern, starts))
-            # On a tie the detector listed first wins, as in `a|b`.
-            key = (m.start(), priority[m.lastgroup or ""])
-            if best is None or key < best_key:
-                best, best_key = m, key
-        return best, alive
+                if again is not None:
+                    entry = (again.start(), priority[again.lastgroup or ""], again, pattern, starts)
+                    bisect.insort(pending, entry)
+        return (pending[0][2] if pending else None), pending
 
 
 def _first(
