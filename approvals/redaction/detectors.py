@@ -206,7 +206,7 @@ class ValueDetectors:
         raw, start = m["kvv"], m.start("kvv")
         quoted = raw[:1] in ("'", '"')
         value, start = (raw[1:-1], start + 1) if quoted else (raw, start)
-        if not value or ONLY_PLACEHOLDERS.fullmatch(value):
+        if not value or (("[" in value or "90+" in value) and ONLY_PLACEHOLDERS.fullmatch(value)):
             return []
         if not quoted and type_ not in _WORDY and not any(ch.isdigit() for ch in value):
             return None  # `e.patient_id = p.id`: a column on both sides, not an identifier
@@ -232,7 +232,7 @@ class ValueDetectors:
     def _h_ctx(self, m: re.Match[str]) -> list[Span] | None:
         type_ = CONTEXT_TYPES.get(" ".join(m["cw"].lower().split()))
         value = m["cv"].rstrip(".-/_")
-        if type_ is None or _VERSION.fullmatch(value):
+        if type_ is None or ("." in value and _VERSION.fullmatch(value)):  # versions have dots
             return None
         digits = v.digits_of(value)
         if len(digits) < _MIN_DIGITS.get(type_, 4):

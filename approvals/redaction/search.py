@@ -97,22 +97,19 @@ class MultiSearch:
         self._needles = tuple(sorted({n for _, g, _ in table for n in g.needles}))
         self._word_sets = tuple({g.words for _, g, _ in table if g.words})
         # Gate outcome (booleans only, never text) → the detectors it allows. Bounded.
-        self._active: dict[tuple[bool, ...], tuple[_Entry, ...]] = {}
+        self._active: dict[tuple[bool, tuple[bool, ...], tuple[bool, ...]], tuple[_Entry, ...]] = {}
 
     def _allowed(self, found: Features) -> tuple[_Entry, ...]:
         if not found.gated:
             return self._detectors
-        lower, words = found.lower, found.words
-        signature = (
-            found.digit,
-            *(n in lower for n in self._needles),
-            *(not w.isdisjoint(words) for w in self._word_sets),
-        )
+        # `map` over bound C methods: no Python frame per needle or word set.
+        needle_hits = tuple(map(found.lower.__contains__, self._needles))
+        word_misses = tuple(map(found.words.isdisjoint, self._word_sets))
+        signature = (found.digit, needle_hits, word_misses)
         active = self._active.get(signature)
         if active is None:
-            needles = {n for n, hit in zip(self._needles, signature[1:], strict=False) if hit}
-            word_hits = signature[1 + len(self._needles) :]
-            present = {w for w, hit in zip(self._word_sets, word_hits, strict=True) if hit}
+            needles = {n for n, hit in zip(self._needles, needle_hits, strict=True) if hit}
+            present = {w for w, miss in zip(self._word_sets, word_misses, strict=True) if not miss}
             active = tuple(
                 entry
                 for entry, gate in zip(self._detectors, self._gates, strict=True)

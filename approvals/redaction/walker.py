@@ -28,6 +28,7 @@ _ROW_KEYS = ("rows", "data", "values", "records")
 # Parents whose unnamed children are parts of the same value: {"dob": {"month": 3, "day": 4}}.
 _INHERITED = frozenset(("DATE", "ADDRESS", "ZIP"))
 _KEY_CACHE_SIZE = 4096
+_VALUE_KINDS = frozenset((KeyKind.PHI, KeyKind.ZIP, KeyKind.AGE, KeyKind.WEAK_NAME))
 _PERSON_NAME = re.compile(r"[^\W\d_][^\W\d_'’ .,-]{0,79}")
 
 
@@ -189,8 +190,10 @@ class Redactor:
         kind = cls.kind
         if kind is KeyKind.KEEP or not text.strip():
             return text
-        if kind in (KeyKind.PHI, KeyKind.ZIP, KeyKind.AGE, KeyKind.WEAK_NAME) and (
-            ONLY_PLACEHOLDERS.fullmatch(text)
+        if (
+            kind in _VALUE_KINDS
+            and ("[" in text or "90+" in text)  # what ONLY_PLACEHOLDERS needs at least once
+            and ONLY_PLACEHOLDERS.fullmatch(text)
         ):
             return text
         if kind is KeyKind.PHI or (kind is KeyKind.WEAK_NAME and _PERSON_NAME.fullmatch(text)):
