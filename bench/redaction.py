@@ -1,6 +1,7 @@
 """Redaction throughput and accuracy: ours vs a bare JSON walk, Presidio and scrubadub.
 
-Run: `/work/main/.venv/bin/python bench/redaction.py [--docs 200] [--baseline-docs 20]`.
+Run: `pip install -e '.[bench]'` once (Presidio, scrubadub, the spaCy model), then
+`.venv/bin/python bench/redaction.py [--docs 200] [--baseline-docs 20]`.
 Every engine gets the same serialized documents (from the seeded test corpus) and does
 parse → redact → dump, so the bare walk (parse → copy → dump) is the floor no redactor beats.
 Presidio and scrubadub are optional: skipped with a note when they are not installed.
