@@ -19,6 +19,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 _DIGIT = re.compile(r"[0-9]")
 # Letter runs, as the name scanner reads them: the words that word gates look for.
@@ -41,9 +42,9 @@ class Gate:
 ALWAYS = Gate()
 
 
-@dataclass(frozen=True, slots=True)
-class Features:
-    """What gates read from one string, computed once and shared with the name scanner."""
+class Features(NamedTuple):
+    """What gates read from one string, computed once and shared with the name scanner.
+    (A tuple: one per scanned string, and a frozen dataclass costs more to build.)"""
 
     lower: str
     words: frozenset[str]

@@ -147,7 +147,10 @@ class Redactor:
                     and (parent.type in _INHERITED)
                 ):
                     cls = parent
-                out[new_key] = self._walk(value, child, cls, depth + 1, call)
+                if type(value) is str and depth < self._config.max_depth:  # `_walk`'s first case
+                    out[new_key] = self._string(value, child, cls, call)
+                else:
+                    out[new_key] = self._walk(value, child, cls, depth + 1, call)
         return out
 
     def _kept(self, key: str) -> bool:
