@@ -32,11 +32,13 @@ _ASCII_NON_LETTERS = bytes(c if 97 <= c <= 122 else 32 for c in range(256))
 @dataclass(frozen=True, slots=True)
 class Gate:
     """When a detector may match: `digit` (a digit somewhere) and, if any are given, one of
-    `needles` in the lower-cased string or one of `words` among its lower-cased letter runs."""
+    `needles` in the lower-cased string, one of `words` among its lower-cased letter runs, or
+    one of `counts`: a character occurring at least n times (`(":", 2)` for IPv6)."""
 
     digit: bool = False
     needles: tuple[str, ...] = ()
     words: frozenset[str] = frozenset()
+    counts: tuple[tuple[str, int], ...] = ()
 
 
 ALWAYS = Gate()
@@ -71,6 +73,7 @@ _Entry = tuple[re.Pattern[str], "Finder | None"]
 # remaining candidate starts (None: use search).
 Pending = list[tuple[int, int, re.Match[str], re.Pattern[str], list[int] | None]]
 _MAX_SIGNATURES = 4096
+_Signature = tuple[bool, tuple[bool, ...], tuple[bool, ...], tuple[int, ...]]
 
 
 Member = tuple[str, str]  # (detector name, regex source)
@@ -83,7 +86,8 @@ class MultiSearch:
     one; a finder (candidates.py) lists where the entry can start, on gated (ASCII) text.
     """
 
-    __slots__ = ("_active", "_detectors", "_gates", "_needles", "_priority", "_word_sets")
+    __slots__ = ("_active", "_caps", "_counted", "_detectors", "_gates", "_needles", "_priority",
+                 "_word_sets")  # fmt: skip
 
     def __init__(
         self, entries: Iterable[tuple[tuple[Member, ...], Gate, Finder | None]], order: list[str]
@@ -97,8 +101,14 @@ class MultiSearch:
         self._gates = tuple(g for _, g, _ in table)
         self._needles = tuple(sorted({n for _, g, _ in table for n in g.needles}))
         self._word_sets = tuple({g.words for _, g, _ in table if g.words})
-        # Gate outcome (booleans only, never text) → the detectors it allows. Bounded.
-        self._active: dict[tuple[bool, tuple[bool, ...], tuple[bool, ...]], tuple[_Entry, ...]] = {}
+        # Characters some gate counts, and the highest count any gate asks for (the cap).
+        caps: dict[str, int] = {}
+        for _, g, _ in table:
+            for char, least in g.counts:
+                caps[char] = max(caps.get(char, 0), least)
+        self._counted, self._caps = tuple(caps), tuple(caps.values())
+        # Gate outcome (booleans and capped counts, never text) → the detectors it allows.
+        self._active: dict[_Signature, tuple[_Entry, ...]] = {}
 
     def _allowed(self, found: Features) -> tuple[_Entry, ...]:
         if not found.gated:
@@ -106,19 +116,22 @@ class MultiSearch:
         # `map` over bound C methods: no Python frame per needle or word set.
         needle_hits = tuple(map(found.lower.__contains__, self._needles))
         word_misses = tuple(map(found.words.isdisjoint, self._word_sets))
-        signature = (found.digit, needle_hits, word_misses)
+        counts = tuple(map(min, map(found.lower.count, self._counted), self._caps))
+        signature = (found.digit, needle_hits, word_misses, counts)
         active = self._active.get(signature)
         if active is None:
             needles = {n for n, hit in zip(self._needles, needle_hits, strict=True) if hit}
             present = {w for w, miss in zip(self._word_sets, word_misses, strict=True) if not miss}
+            counted = dict(zip(self._counted, counts, strict=True))
             active = tuple(
                 entry
                 for entry, gate in zip(self._detectors, self._gates, strict=True)
                 if (found.digit or not gate.digit)
                 and (
-                    not (gate.needles or gate.words)
+                    not (gate.needles or gate.words or gate.counts)
                     or not needles.isdisjoint(gate.needles)
                     or gate.words in present
+                    or any(counted[char] >= least for char, least in gate.counts)
                 )
             )
             if len(self._active) >= _MAX_SIGNATURES:
