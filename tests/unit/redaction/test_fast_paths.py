@@ -103,3 +103,17 @@ def test_digits_and_zip3_match_the_character_loop(texts):
         first = digits[:3]
         expected = "000" if len(first) < 3 or first in placeholders.RESTRICTED_ZIP3 else first
         assert placeholders.zip3(text) == expected, text
+
+
+def test_key_normalisation_matches_the_regex_version(texts):
+    from approvals.redaction.keys import _CAMEL, _SPLIT, normalise
+
+    def reference(key: str) -> tuple[tuple[str, ...], str]:
+        spaced = _CAMEL.sub("_", key).lower()
+        tokens = tuple(t for t in _SPLIT.split(spaced) if t)
+        stripped = tuple(re.sub(r"\d+$", "", t) or t for t in tokens)
+        return stripped, "".join(stripped)
+
+    keys = ["patientName", "PATIENT_NAME", "dob2", "mrn_1", "x9y", "ÄrztName", "ǅemal", "a.b-c"]
+    for key in [*keys, *(t[:40] for t in texts)]:
+        assert normalise(key) == reference(key), key
