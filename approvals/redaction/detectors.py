@@ -272,7 +272,9 @@ class ValueDetectors:
         count = len(v.digits_of(m.group()))
         return [Span(m.start(), m.end(), "PHONE", "phone")] if 10 <= count <= 15 else None
 
-    _h_phonep = _h_phone
+    def _h_phonep(self, m: re.Match[str]) -> list[Span] | None:
+        # A method, not a class-level alias, so `getattr` finds it in a mypyc-compiled class too.
+        return self._h_phone(m)
 
     def _h_pobox(self, m: re.Match[str]) -> list[Span] | None:
         return [Span(m.start(), m.end(), "ADDRESS", "address")]

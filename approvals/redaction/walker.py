@@ -231,7 +231,9 @@ class Redactor:
             return "90+"
         return original
 
-    def _number(self, number: float, path: str, cls: KeyClass, call: _Call) -> Any:
+    # `int | float`, not `float`: the value is returned as it came, and a compiler that trusts
+    # the annotation (mypyc) would turn `50` into `50.0`.
+    def _number(self, number: int | float, path: str, cls: KeyClass, call: _Call) -> Any:
         kind = cls.kind
         if kind is KeyKind.AGE:
             return self._age(number, number, path, call)
