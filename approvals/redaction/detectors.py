@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from approvals.redaction import validators as v
 from approvals.redaction.candidates import key_starts, numeric_starts, word_starts
@@ -28,8 +28,10 @@ from approvals.redaction.placeholders import ONLY_PLACEHOLDERS, zip3
 from approvals.redaction.search import Features, Finder, Gate, Member, MultiSearch
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
+    """One stretch of text to replace. A tuple, not a dataclass: a document makes dozens, and a
+    frozen dataclass's `__init__` costs several times a tuple's."""
+
     start: int
     end: int
     type: str  # "" marks a protected span: one of our placeholders, left alone
@@ -204,7 +206,7 @@ class ValueDetectors:
         raw, start = m["kvv"], m.start("kvv")
         quoted = raw[:1] in ("'", '"')
         value, start = (raw[1:-1], start + 1) if quoted else (raw, start)
-        if not value or ONLY_PLACEHOLDERS.fullmatch(value):
+        if not value or (("[" in value or "90+" in value) and ONLY_PLACEHOLDERS.fullmatch(value)):
             return []
         if not quoted and type_ not in _WORDY and not any(ch.isdigit() for ch in value):
             return None  # `e.patient_id = p.id`: a column on both sides, not an identifier
@@ -230,7 +232,7 @@ class ValueDetectors:
     def _h_ctx(self, m: re.Match[str]) -> list[Span] | None:
         type_ = CONTEXT_TYPES.get(" ".join(m["cw"].lower().split()))
         value = m["cv"].rstrip(".-/_")
-        if type_ is None or _VERSION.fullmatch(value):
+        if type_ is None or ("." in value and _VERSION.fullmatch(value)):  # versions have dots
             return None
         digits = v.digits_of(value)
         if len(digits) < _MIN_DIGITS.get(type_, 4):
@@ -270,7 +272,9 @@ class ValueDetectors:
         count = len(v.digits_of(m.group()))
         return [Span(m.start(), m.end(), "PHONE", "phone")] if 10 <= count <= 15 else None
 
-    _h_phonep = _h_phone
+    def _h_phonep(self, m: re.Match[str]) -> list[Span] | None:
+        # A method, not a class-level alias, so `getattr` finds it in a mypyc-compiled class too.
+        return self._h_phone(m)
 
     def _h_pobox(self, m: re.Match[str]) -> list[Span] | None:
         return [Span(m.start(), m.end(), "ADDRESS", "address")]

@@ -38,7 +38,6 @@ def _w(words: str) -> tuple[str, ...]:
 
 
 _SPLIT = re.compile(r"[^a-z0-9]+")
-_TRAILING_DIGITS = re.compile(r"\d+$")
 
 # Compact forms (all separators removed, lower case) that are PHI outright.
 _COMPACT: dict[str, str] = {
@@ -183,9 +182,11 @@ _KEEP_IDS = frozenset(
 
 def normalise(key: str) -> tuple[tuple[str, ...], str]:
     """Tokens and compact form: `patientName`, `patient-name`, `PATIENT_NAME` → patient, name."""
-    spaced = _CAMEL.sub("_", key).lower()
+    # `_CAMEL` needs an upper-case ASCII letter: a lower-case key has none to split on.
+    spaced = key.lower() if key.islower() else _CAMEL.sub("_", key).lower()
     tokens = tuple(t for t in _SPLIT.split(spaced) if t)
-    stripped = tuple(_TRAILING_DIGITS.sub("", t) or t for t in tokens)
+    # Tokens are [a-z0-9] runs, so `rstrip` of ASCII digits is `_TRAILING_DIGITS.sub`.
+    stripped = tuple(t.rstrip("0123456789") or t for t in tokens)
     return stripped, "".join(stripped)
 
 

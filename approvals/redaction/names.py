@@ -101,7 +101,13 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 # Below this length a Python loop over words beats compiling a pattern of the words found.
 _SHORT_TEXT = 4096
 _STEP = re.compile(r"(?P<sep>[ \t]*,[ \t]*|[ \t]+|_)(?P<tok>" + _WORD + r")(?P<dot>\.)?")
-_PREV = re.compile(r"(?P<tok>" + _WORD + r")(?P<sep>[ \t]*,[ \t]*|[ \t]+|_)$")
+_WORD_AT = re.compile(_WORD)
+# The word and separator just before a hit, read on the reversed text from the hit backwards.
+# `_WORD` and the separators read the same both ways, and the greedy match is the longest, so
+# this finds what `(?P<tok>WORD)(?P<sep>…)$` searched over the 48 characters before the hit
+# finds (its leftmost start), without trying all 48 starts.
+_PREV_REVERSED = re.compile(r"(?P<sep>[ \t]*,[ \t]*|[ \t]+|_)(?P<tok>" + _WORD + r")")
+_PREV_WINDOW = 48
 _CUE_GAP = re.compile(r"\.?(?P<colon>[ \t]*:)?[ \t]*")
 _MAX_TOKENS = 4
 
@@ -122,8 +128,11 @@ class NameScanner:
         self._stop = tables.stop
         self._vocabulary = tables.vocabulary
 
-    def spans(self, text: str, words: frozenset[str]) -> list[tuple[int, int]]:
-        """Name spans in `text`; `words` are its lower-cased letter runs (`search.features`)."""
+    def spans(
+        self, text: str, words: frozenset[str], lower: str | None = None
+    ) -> list[tuple[int, int]]:
+        """Name spans in `text`; `words` are its lower-cased letter runs and `lower` its
+        lower-cased text, when the caller has them (`search.features`)."""
         # One C-speed set intersection decides whether any name or cue occurs at all (the
         # common answer is no); only then are positions looked up, for those words alone.
         present = self._vocabulary.intersection(words)
@@ -131,7 +140,8 @@ class NameScanner:
             return []
         found: list[tuple[int, int]] = []
         done = 0
-        for start, end in self._hits(text, present):
+        backwards = text[::-1]
+        for start, end in self._hits(text, present, lower):
             if start < done:
                 continue
             token = text[start:end]
@@ -139,23 +149,24 @@ class NameScanner:
             if word in HONORIFICS or word in GENERIC_CUES:
                 span = self._after_cue(text, end, honorific=word in HONORIFICS)
             else:
-                span = self._run(text, start, end, token)
+                span = self._run(text, backwards, start, end, token)
             if span is not None:
                 found.append(span)
                 done = span[1]
         return found
 
     @staticmethod
-    def _hits(text: str, present: frozenset[str]) -> Iterator[tuple[int, int]]:
+    def _hits(
+        text: str, present: frozenset[str], lower: str | None
+    ) -> Iterator[tuple[int, int]] | list[tuple[int, int]]:
+        """Whole letter runs of `text` whose lower case is in `present`, in text order."""
+        if lower is not None and text.isascii():
+            return _ascii_hits(lower, present)
         if len(text) <= _SHORT_TEXT:
-            for match in _LETTERS.finditer(text):
-                if match.group().lower() in present:
-                    yield match.span()
-            return
+            return (m.span() for m in _LETTERS.finditer(text) if m.group().lower() in present)
         alternation = "|".join(sorted(map(re.escape, present), key=len, reverse=True))
         pattern = re.compile(rf"(?<![^\W\d_])(?:{alternation})(?![^\W\d_])", re.IGNORECASE)
-        for match in pattern.finditer(text):
-            yield match.span()
+        return (m.span() for m in pattern.finditer(text))
 
     def _accept_next(self, token: str, run_capitalised: bool) -> bool:
         folded = token.lower()
@@ -193,7 +204,7 @@ class NameScanner:
         colon = gap is not None and gap.group("colon") is not None
         if start == end and not honorific:
             return None
-        first = re.match(_WORD, text[start : start + 64])
+        first = _WORD_AT.match(text[start : start + 64])
         if first is None:
             return None
         token = first.group()
@@ -208,17 +219,21 @@ class NameScanner:
         self._extend(text, tokens, loose=False)
         return tokens[0][0], tokens[-1][1]
 
-    def _run(self, text: str, start: int, end: int, token: str) -> tuple[int, int] | None:
+    def _run(
+        self, text: str, backwards: str, start: int, end: int, token: str
+    ) -> tuple[int, int] | None:
         tokens = [(start, end, token)]
-        prev = _PREV.search(text, max(0, start - 48), start)
+        size = len(text)
+        prev = _PREV_REVERSED.match(backwards, size - start, size - max(0, start - _PREV_WINDOW))
         if prev is not None:
-            before = prev.group("tok")
+            before_start, before_end = size - prev.end("tok"), size - prev.start("tok")
+            before = text[before_start:before_end]
             folded = before.lower()
             comma = "," in prev.group("sep")
             if (comma and folded in self._last and token.lower() in self._first) or (
                 not comma and folded in self._known and _capitalised(before) == _capitalised(token)
             ):
-                tokens.insert(0, (prev.start("tok"), prev.end("tok"), before))
+                tokens.insert(0, (before_start, before_end, before))
         self._extend(text, tokens, loose=False)
         if len(tokens) >= 2 and self._plausible_run(tokens):
             return tokens[0][0], tokens[-1][1]
@@ -233,3 +248,22 @@ class NameScanner:
             return True
         folded = [t[2].lower() for t in tokens]
         return any(f in self._first for f in folded) and any(f in self._last for f in folded)
+
+
+def _ascii_hits(lower: str, present: frozenset[str]) -> list[tuple[int, int]]:
+    """`_hits` on ASCII text (positions in `lower` are positions in the text): each present
+    word found with `str.find` and kept where it is a whole letter run. An occurrence that is
+    not one cannot overlap the next that is (letters surround it), so the search jumps past it."""
+    hits: list[tuple[int, int]] = []
+    size = len(lower)
+    for word in present:
+        length = len(word)
+        i = lower.find(word)
+        while i >= 0:
+            j = i + length
+            if (i == 0 or not lower[i - 1].isalpha()) and (j == size or not lower[j].isalpha()):
+                hits.append((i, j))
+            i = lower.find(word, j)
+        # A word of the vocabulary is letters only, so two whole-run hits never share a start.
+    hits.sort()
+    return hits

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from approvals.redaction.validators import NOT_ALNUM, NOT_DIGITS, ascii_only
+
 # Any typed placeholder (ours, or a custom type's), with an optional kept part after ':'.
 PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*-\d+(?::[0-9A-Za-z+]{1,8})?\]")
 ONLY_PLACEHOLDERS = re.compile(
@@ -62,7 +64,7 @@ _HONORIFICS = frozenset(
 
 
 def zip3(text: str) -> str:
-    digits = "".join(ch for ch in text if ch.isdigit())[:3]
+    digits = _digits(text)[:3]
     return "000" if len(digits) < 3 or digits in RESTRICTED_ZIP3 else digits
 
 
@@ -75,11 +77,21 @@ def normalise(type_: str, text: str) -> str:
         tokens = [t.casefold() for t in _NAME_TOKEN.findall(text)]
         return " ".join(t for t in tokens if t not in _HONORIFICS) or text.casefold()
     if type_ in ("PHONE", "FAX"):
-        digits = "".join(ch for ch in text if ch.isdigit())
+        digits = _digits(text)
         return digits[1:] if len(digits) == 11 and digits[0] == "1" else digits
+    if text.isascii():  # the same result as below; casefold is lower() on ASCII
+        if type_ in ("SSN", "ACCOUNT", "ZIP"):
+            return ascii_only(text, NOT_ALNUM).upper()
+        return ascii_only(text, NOT_ALNUM).lower() or text.lower()
     if type_ in ("SSN", "ACCOUNT", "ZIP"):
         return "".join(ch for ch in text if ch.isalnum()).upper()
     return "".join(ch for ch in text.casefold() if ch.isalnum()) or text.casefold()
+
+
+def _digits(text: str) -> str:
+    if text.isascii():
+        return ascii_only(text, NOT_DIGITS)
+    return "".join(ch for ch in text if ch.isdigit())
 
 
 class Placeholders:

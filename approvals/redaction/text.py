@@ -43,7 +43,7 @@ class TextRedactor:
             spans: list[Span] = []
         else:
             spans = self._detectors.spans(text, state.key_memo, found)
-        names = self._names.spans(text, found.words)
+        names = self._names.spans(text, found.words, found.lower)
         if names:
             spans.extend(Span(s, e, "NAME", "names") for s, e in names)
         if not spans:

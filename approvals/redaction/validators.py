@@ -17,9 +17,20 @@ _VIN_VALUES = {
 }
 _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 _DEA_FIRST = frozenset("ABCDEFGHJKLMPRSTUX")
+# ASCII bytes that are not digits / not letters or digits: deleted in one C call (`ascii_only`).
+NOT_DIGITS = bytes(b for b in range(128) if not chr(b).isdigit())
+NOT_ALNUM = bytes(b for b in range(128) if not chr(b).isalnum())
+
+
+def ascii_only(text: str, delete: bytes) -> str:
+    """`text` (ASCII) without the bytes in `delete`: a per-character generator costs ~4× more,
+    and on ASCII `str.isdigit`/`isalnum` accept exactly the bytes these tables keep."""
+    return text.encode("ascii").translate(None, delete).decode("ascii")
 
 
 def digits_of(text: str) -> str:
+    if text.isascii():
+        return ascii_only(text, NOT_DIGITS)
     return "".join(ch for ch in text if ch.isdigit())
 
 

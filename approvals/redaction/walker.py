@@ -24,10 +24,12 @@ from approvals.redaction.validators import card_ok
 
 _TYPE_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,31}")
 _COLUMN_KEYS = ("columns", "fields", "headers", "header", "column_names")
+_COLUMN_KEY_SET = frozenset(_COLUMN_KEYS)
 _ROW_KEYS = ("rows", "data", "values", "records")
 # Parents whose unnamed children are parts of the same value: {"dob": {"month": 3, "day": 4}}.
 _INHERITED = frozenset(("DATE", "ADDRESS", "ZIP"))
 _KEY_CACHE_SIZE = 4096
+_VALUE_KINDS = frozenset((KeyKind.PHI, KeyKind.ZIP, KeyKind.AGE, KeyKind.WEAK_NAME))
 _PERSON_NAME = re.compile(r"[^\W\d_][^\W\d_'’ .,-]{0,79}")
 
 
@@ -145,7 +147,10 @@ class Redactor:
                     and (parent.type in _INHERITED)
                 ):
                     cls = parent
-                out[new_key] = self._walk(value, child, cls, depth + 1, call)
+                if type(value) is str and depth < self._config.max_depth:  # `_walk`'s first case
+                    out[new_key] = self._string(value, child, cls, call)
+                else:
+                    out[new_key] = self._walk(value, child, cls, depth + 1, call)
         return out
 
     def _kept(self, key: str) -> bool:
@@ -154,6 +159,8 @@ class Redactor:
     def _result_set(
         self, node: dict[Any, Any], path: str, call: _Call
     ) -> tuple[str | None, list[KeyClass] | None]:
+        if _COLUMN_KEY_SET.isdisjoint(node):  # most dicts: one C call instead of two scans
+            return None, None
         columns = next((node[k] for k in _COLUMN_KEYS if isinstance(node.get(k), list)), None)
         row_key = next((k for k in _ROW_KEYS if isinstance(node.get(k), list)), None)
         if columns is None or row_key is None:
@@ -189,8 +196,10 @@ class Redactor:
         kind = cls.kind
         if kind is KeyKind.KEEP or not text.strip():
             return text
-        if kind in (KeyKind.PHI, KeyKind.ZIP, KeyKind.AGE, KeyKind.WEAK_NAME) and (
-            ONLY_PLACEHOLDERS.fullmatch(text)
+        if (
+            kind in _VALUE_KINDS
+            and ("[" in text or "90+" in text)  # what ONLY_PLACEHOLDERS needs at least once
+            and ONLY_PLACEHOLDERS.fullmatch(text)
         ):
             return text
         if kind is KeyKind.PHI or (kind is KeyKind.WEAK_NAME and _PERSON_NAME.fullmatch(text)):
@@ -222,7 +231,9 @@ class Redactor:
             return "90+"
         return original
 
-    def _number(self, number: float, path: str, cls: KeyClass, call: _Call) -> Any:
+    # `int | float`, not `float`: the value is returned as it came, and a compiler that trusts
+    # the annotation (mypyc) would turn `50` into `50.0`.
+    def _number(self, number: int | float, path: str, cls: KeyClass, call: _Call) -> Any:
         kind = cls.kind
         if kind is KeyKind.AGE:
             return self._age(number, number, path, call)
