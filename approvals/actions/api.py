@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
@@ -97,11 +96,17 @@ async def get_action(action_id: ActionId, runtime: RuntimeDep, client: CurrentCl
     )
 
 
+# The requester's next step after an approval needs the release token, which the worker mints
+# a moment after the decision: a granted request is waited on until it is released, so one
+# long-poll answers "run it, here is the token" instead of "approved, ask again".
+WAITED_ON = frozenset({Status.PENDING, Status.APPROVED, Status.AUTO_APPROVED})
+
+
 @router.get(
     "/{action_id}/wait",
     response_model=ActionRead,
     responses=_errors(401, 404),
-    summary="Long-poll until the request leaves pending (or the timeout passes)",
+    summary="Long-poll until the request is decided and, if approved, released",
 )
 async def wait_for_action(
     action_id: ActionId,
@@ -109,15 +114,24 @@ async def wait_for_action(
     client: CurrentClient,
     timeout: Annotated[float, Query(ge=0, le=900)] = 30,
 ) -> ActionRead:
-    """Holds no database connection while waiting: a commit on this request wakes it."""
-    deadline = min(timeout, runtime.settings.max_wait_seconds)
+    """Returns when the request is released (with its token), denied, blocked, expired or
+    cancelled, or when `timeout` (capped by APPROVALS_MAX_WAIT_SECONDS) passes, with the state
+    at that moment. Holds no database connection while waiting: a commit on this request
+    wakes it."""
+    deadline = asyncio.get_running_loop().time() + min(timeout, runtime.settings.max_wait_seconds)
     with runtime.notifier.subscribe(action_id) as changed:
-        current = await actions_service.get(runtime, action_id, client)
-        if current.status is not Status.PENDING or deadline == 0:
-            return await with_release(runtime, current, client)
-        remaining = (current.expires_at - utc_now()).total_seconds()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), timeout=max(0.0, min(deadline, remaining)))
+        while True:
+            current = await actions_service.get(runtime, action_id, client)
+            left = deadline - asyncio.get_running_loop().time()
+            if current.status not in WAITED_ON or left <= 0:
+                return await with_release(runtime, current, client)
+            if current.status is Status.PENDING:
+                left = min(left, (current.expires_at - utc_now()).total_seconds())
+            try:
+                await asyncio.wait_for(changed.wait(), timeout=max(0.0, left))
+            except TimeoutError:
+                break
+            changed.clear()
     # Nobody decided in time: the wait ends with `expired`, not a stale `pending`.
     await decisions.expire_if_due(runtime, action_id)
     return await with_release(

@@ -179,6 +179,32 @@ class TestWait:
         assert response.json()["verdict"] == "approved"
         assert loop.time() - started < 2
 
+    async def test_an_approval_is_waited_on_until_its_release_token_exists(
+        self, api: ApiClient
+    ) -> None:
+        created = await api.create()
+        waiter = asyncio.create_task(
+            api.http.get(f"/v1/actions/{created['id']}/wait?timeout=20", headers=api.auth("etl"))
+        )
+        await asyncio.sleep(0.2)
+        await api.decide("bob", created["id"], "approve")
+        body = (await asyncio.wait_for(waiter, 5)).json()
+        # One long-poll is enough for the requester: released, with the token to run it.
+        assert (body["status"], body["verdict"]) == ("released", "approved")
+        assert body["release_token"]
+
+    async def test_a_denial_ends_the_wait_at_once_with_the_reason(self, api: ApiClient) -> None:
+        created = await api.create()
+        waiter = asyncio.create_task(
+            api.http.get(f"/v1/actions/{created['id']}/wait?timeout=20", headers=api.auth("etl"))
+        )
+        await asyncio.sleep(0.2)
+        await api.decide("bob", created["id"], "deny", "use the de-identified view")
+        body = (await asyncio.wait_for(waiter, 5)).json()
+        assert body["verdict"] == "denied"
+        assert body["decision_reason"] == "use the de-identified view"
+        assert body["release_token"] is None
+
     async def test_wait_times_out_with_pending(self, api: ApiClient) -> None:
         created = await api.create()
         response = await api.http.get(
