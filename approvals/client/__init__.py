@@ -26,6 +26,7 @@ from approvals.client._models import (
     Vote,
 )
 from approvals.client._sync import ApprovalsClient
+from approvals.client.decorator import require_approval
 from approvals.release.tokens import ReleaseClaims
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "ReleaseClaims",
     "ReleaseNotVerified",
     "Vote",
+    "require_approval",
 ]

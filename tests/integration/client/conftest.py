@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from approvals import migrate
 from approvals.app import create_app
-from approvals.client import ApprovalsClient
+from approvals.client import Action, ApprovalsClient
 from approvals.clients import service as clients_service
 from approvals.clients.schemas import Scope
 from approvals.runtime import Runtime
@@ -41,9 +41,12 @@ class Live:
             self.url, self.keys["agent"], client_id=self.client_ids["agent"], **options
         )  # type: ignore[arg-type]
 
-    def status(self, action_id: str) -> str:
+    def read(self, action_id: str) -> Action:
         with ApprovalsClient(self.url, self.keys["auditor"]) as auditor:
-            return auditor.get(action_id).status
+            return auditor.get(action_id)
+
+    def status(self, action_id: str) -> str:
+        return self.read(action_id).status
 
     def decide_when_pending(
         self, verdict: str, reason: str | None = None, *, action: str | None = None
