@@ -155,11 +155,11 @@ def _sync_gate(
             submitted = client.submit(**body)
         except httpx.TransportError:  # same idempotency key: the same request, never two
             submitted = client.submit(**body)
-        final = submitted
-        if submitted.pending:
-            final = client.wait_for_release(submitted.id, timeout=request.settings["timeout"])
-            if final.pending:
-                raise _timed_out(final, _try(client.cancel, final.id))
+        _refuse_unless_granted(submitted)
+        # Also when auto-approved: the token is minted a moment after the answer.
+        final = client.wait_for_release(submitted.id, timeout=request.settings["timeout"])
+        if final.pending:
+            raise _timed_out(final, _try(client.cancel, final.id))
         _refuse_unless_granted(final)
         client.verify_release(
             final, action_name=body["action"], resource=body["resource"], params=body["params"]
@@ -185,15 +185,15 @@ def _async_gate(
             submitted = await client.submit(**body)
         except httpx.TransportError:  # same idempotency key: the same request, never two
             submitted = await client.submit(**body)
-        final = submitted
-        if submitted.pending:
-            final = await client.wait_for_release(submitted.id, timeout=request.settings["timeout"])
-            if final.pending:
-                try:
-                    cancelled: Action | None = await client.cancel(final.id)
-                except ApprovalsAPIError:
-                    cancelled = None
-                raise _timed_out(final, cancelled)
+        _refuse_unless_granted(submitted)
+        # Also when auto-approved: the token is minted a moment after the answer.
+        final = await client.wait_for_release(submitted.id, timeout=request.settings["timeout"])
+        if final.pending:
+            try:
+                cancelled: Action | None = await client.cancel(final.id)
+            except ApprovalsAPIError:
+                cancelled = None
+            raise _timed_out(final, cancelled)
         _refuse_unless_granted(final)
         await client.verify_release(
             final, action_name=body["action"], resource=body["resource"], params=body["params"]
@@ -226,9 +226,10 @@ def _timed_out(pending: Action, cancelled: Action | None) -> ApprovalTimedOut:
 
 
 def _refuse_unless_granted(action: Action) -> None:
+    """Denied or blocked: ApprovalDenied. Ended without approval: ApprovalExpired."""
     if action.verdict in DECIDED_NO:
         raise ApprovalDenied(action)
-    if not action.granted:
+    if not action.pending and not action.granted:
         raise ApprovalExpired(action)
 
 

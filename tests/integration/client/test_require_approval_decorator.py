@@ -49,6 +49,19 @@ def test_an_approved_call_runs_once_and_is_recorded_executed(live: Live) -> None
         assert done.status == "executed"
 
 
+def test_an_auto_approved_call_waits_for_its_token_and_runs(live: Live) -> None:
+    with live.agent() as agent:
+
+        @require_approval(agent, action="sql.execute", resource="db.dev.scratch", environment="dev")
+        def run_sql(sql: str) -> str:
+            return sql
+
+        assert run_sql("UPDATE scratch SET x = 1") == "UPDATE scratch SET x = 1"
+    [done] = [a for a in _mine(live) if a.resource == "db.dev.scratch"]
+    assert done.verdict == "auto_approved"
+    assert done.status == "executed"
+
+
 def test_a_denial_never_runs_the_function(live: Live) -> None:
     calls: list[str] = []
     with live.agent() as agent:
