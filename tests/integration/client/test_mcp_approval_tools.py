@@ -145,3 +145,22 @@ async def test_the_cli_serves_the_tools_over_stdio(live: Live, tmp_path: Path) -
         assert again["release_verified"] is True
         done = _state(await session.call_tool("report_executed", {"id": state["id"]}))
         assert done["status"] == "executed"
+
+
+def test_the_command_teaches_its_client_config_and_needs_a_key(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from approvals.cli import app
+
+    runner = CliRunner()
+    shown = runner.invoke(app, ["mcp", "--help"], env={"COLUMNS": "120"})
+    assert shown.exit_code == 0
+    words = " ".join(shown.stdout.split())
+    for text in ('"mcpServers"', '"args": ["mcp"]', "APPROVALS_KEY", "clients create my-agent"):
+        assert text in words
+    assert "mcp" in runner.invoke(app, ["--help"]).stdout
+    keyless = runner.invoke(
+        app, ["mcp"], env={"APPROVALS_KEY": "", "APPROVALS_DATA_DIR": str(tmp_path)}
+    )
+    assert keyless.exit_code == 1
+    assert "APPROVALS_KEY" in keyless.stderr
