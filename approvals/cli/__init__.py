@@ -10,6 +10,7 @@ import typer
 from approvals.cli import (
     audit,
     clients,
+    mcp,
     migrate,
     policy,
     redact,
@@ -46,6 +47,7 @@ app.add_typer(clients.app, name="clients")
 app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")
 app.command("report")(report.report)
+app.command("mcp")(mcp.mcp)
 
 
 def main() -> None:

@@ -40,7 +40,9 @@ class Action(BaseModel):
     verdict: str | None = None
     decided_by: str | None = None
     release_token: str | None = None
+    release_expires_at: datetime | None = None
     decision_reason: str | None = None
+    payload_digest: str | None = None
 
     @property
     def pending(self) -> bool:
@@ -60,12 +62,58 @@ class ApprovalsAPIError(Exception):
         self.status, self.code, self.detail = status, code, detail
 
 
+class ApprovalError(Exception):
+    """Base of the SDK's answers that mean "do not run the action"."""
+
+
+class ReleaseNotVerified(ApprovalError):
+    """The release token does not release this exact call; nothing may run.
+
+    `reason` is a stable word: `no_token`, `unknown_key`, `bad_signature`, `wrong_issuer`,
+    `wrong_audience`, `expired`, `digest_mismatch`, `wrong_action`, ... Messages never echo
+    the token.
+    """
+
+    def __init__(self, reason: str, detail: str, action_id: str | None = None) -> None:
+        super().__init__(f"release not verified ({reason}): {detail}")
+        self.reason, self.detail, self.action_id = reason, detail, action_id
+
+
+class ApprovalDenied(ApprovalError):
+    """A reviewer denied the request, or policy blocked it (`approver` is then `policy:<rule>`)."""
+
+    def __init__(self, action: Action) -> None:
+        self.action = action
+        self.approver = action.decided_by
+        self.reason = action.decision_reason
+        what = "blocked by policy" if action.verdict == "blocked" else "denied"
+        who = f" by {self.approver}" if self.approver else ""
+        why = f": {self.reason}" if self.reason else ""
+        super().__init__(f"request {action.id} was {what}{who}{why}")
+
+
+class ApprovalExpired(ApprovalError):
+    """Nobody approved in time (expired) or the request was withdrawn (cancelled)."""
+
+    def __init__(self, action: Action, message: str | None = None) -> None:
+        self.action = action
+        super().__init__(message or f"request {action.id} ended {action.verdict or action.status}")
+
+
+class ApprovalTimedOut(ApprovalExpired):
+    """The caller's own timeout passed while the request was pending; it was cancelled."""
+
+
 def parse(response: httpx.Response) -> Action:
     return Action.model_validate(_body(response))
 
 
 def parse_page(response: httpx.Response) -> list[Action]:
     return [Action.model_validate(item) for item in _body(response)["items"]]
+
+
+def parse_body(response: httpx.Response) -> Any:
+    return _body(response)
 
 
 def _body(response: httpx.Response) -> Any:

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
-from approvals.client._models import Action, parse, parse_page, submission
+from approvals.client._models import (
+    Action,
+    ReleaseNotVerified,
+    parse,
+    parse_body,
+    parse_page,
+    submission,
+)
+from approvals.client._release import verify
+from approvals.release.tokens import ReleaseClaims
+
+# While a granted request waits for its token (the worker mints it), poll this often.
+RELEASE_POLL_SECONDS = (0.05, 0.1, 0.2, 0.5, 1.0)
 
 
 class ApprovalsClient:
@@ -18,7 +31,15 @@ class ApprovalsClient:
         *,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        client_id: str | None = None,
+        issuer: str | None = None,
     ) -> None:
+        """`client_id` (from `approvals clients create --json`) pins the release tokens'
+        audience; `issuer` is the service's APPROVALS_PUBLIC_URL when it differs from
+        `base_url` (a proxy, an internal address)."""
+        self.client_id = client_id
+        self.issuer = (issuer or base_url).rstrip("/")
+        self._jwks: dict[str, Any] | None = None
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             timeout=timeout,
@@ -70,3 +91,77 @@ class ApprovalsClient:
 
     def cancel(self, action_id: str) -> Action:
         return parse(self._http.post(f"/v1/actions/{action_id}/cancel"))
+
+    def wait_for_release(self, action_id: str, timeout: float = 600.0) -> Action:
+        """Like `wait`, and when the request is granted, until its release token is minted.
+
+        Returns the request: still pending (timeout), decided against, or released.
+        """
+        deadline = time.monotonic() + timeout
+        action = self.wait(action_id, timeout=timeout)
+        polls = 0
+        while action.granted and action.status in ("approved", "auto_approved"):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(left, RELEASE_POLL_SECONDS[min(polls, len(RELEASE_POLL_SECONDS) - 1)]))
+            polls += 1
+            action = self.get(action_id)
+        return action
+
+    def keys(self, *, refresh: bool = False) -> dict[str, Any]:
+        """The service's JWKS (GET /v1/keys), cached for this client until `refresh`."""
+        if self._jwks is None or refresh:
+            jwks = parse_body(self._http.get("/v1/keys"))
+            if not isinstance(jwks, dict):
+                raise ReleaseNotVerified("bad_jwks", "GET /v1/keys did not return a JWKS object")
+            self._jwks = jwks
+        return self._jwks
+
+    def verify_release(
+        self,
+        action: Action,
+        *,
+        action_name: str,
+        resource: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> ReleaseClaims:
+        """Check offline that `action.release_token` releases exactly what was submitted.
+
+        Signature against the cached JWKS (refetched once when the token's key is unknown,
+        so a key rotation is followed), type, issuer, audience, expiry, request id, and the
+        payload digest recomputed from `action_name`, `resource` and `params` as you sent
+        them. Raises ReleaseNotVerified on any mismatch.
+        """
+        fresh = self._jwks is None
+        try:
+            return self._verify(action, self.keys(), action_name, resource, params)
+        except ReleaseNotVerified as exc:
+            if exc.reason != "unknown_key" or fresh:
+                raise
+        return self._verify(action, self.keys(refresh=True), action_name, resource, params)
+
+    def _verify(
+        self,
+        action: Action,
+        jwks: Mapping[str, Any],
+        action_name: str,
+        resource: str,
+        params: Mapping[str, Any] | None,
+    ) -> ReleaseClaims:
+        return verify(
+            action,
+            jwks,
+            issuer=self.issuer,
+            client_id=self.client_id,
+            action_name=action_name,
+            resource=resource,
+            params=params,
+        )
+
+    def executed(
+        self, action_id: str, token: str, outcome: str = "succeeded", detail: str | None = None
+    ) -> Action:
+        """Report what happened to a released action (`succeeded` or `failed`); once per token."""
+        body = submission(token=token, outcome=outcome, detail=detail)
+        return parse(self._http.post(f"/v1/actions/{action_id}/executed", json=body))

@@ -1,0 +1,82 @@
+"""`approvals mcp`: the approval tools for agents that speak the Model Context Protocol."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from approvals.cli.common import fail
+
+# One line per paragraph: Typer's rich help keeps line breaks inside later paragraphs.
+HELP = "\n\n".join(
+    [
+        "Serve approvals as MCP tools over stdio, for AI agents that speak MCP.",
+        "Tools: request_approval (submit an action with its exact params; optionally wait for "
+        "the verdict), approval_status (check, or wait again), report_executed (report the "
+        "outcome). A release token is returned only once it has been verified offline for "
+        "exactly the submitted payload (release_verified: true).",
+        "The agent's MCP client starts this command. It reads the same settings as `approvals "
+        "request` (APPROVALS_URL, APPROVALS_KEY) and optionally APPROVALS_CLIENT_ID, which pins "
+        "the tokens' audience. Create a key with `approvals clients create my-agent --scopes "
+        "submit --json`, then add this to the client's MCP configuration (Claude Desktop, "
+        "Cursor, VS Code, ...):",
+        """\b
+{
+  "mcpServers": {
+    "approvals": {
+      "command": "approvals",
+      "args": ["mcp"],
+      "env": {
+        "APPROVALS_URL": "https://approvals.example.org",
+        "APPROVALS_KEY": "apk_...",
+        "APPROVALS_CLIENT_ID": "..."
+      }
+    }
+  }
+}""",
+        "Stdout carries the protocol; logs go to stderr.",
+    ]
+)
+
+
+def mcp(
+    server: Annotated[
+        str, typer.Option(envvar="APPROVALS_URL", help="The service's URL.")
+    ] = "http://127.0.0.1:8000",
+    key: Annotated[
+        str | None, typer.Option(envvar="APPROVALS_KEY", help="A key with the submit scope.")
+    ] = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            envvar="APPROVALS_CLIENT_ID",
+            help="This key's client id: release tokens must be addressed to it.",
+        ),
+    ] = None,
+    issuer: Annotated[
+        str | None,
+        typer.Option(
+            envvar="APPROVALS_ISSUER",
+            help="The service's APPROVALS_PUBLIC_URL, when it differs from --server.",
+        ),
+    ] = None,
+) -> None:
+    if not key:
+        fail(
+            "no API key: pass --key or set APPROVALS_KEY (create one with "
+            "`approvals clients create my-agent --scopes submit --json`)"
+        )
+    import anyio
+
+    from approvals.client import AsyncApprovalsClient
+    from approvals.mcp.server import build_server
+
+    async def run() -> None:
+        async with AsyncApprovalsClient(server, key, client_id=client_id, issuer=issuer) as client:
+            await build_server(client).run_stdio_async()
+
+    anyio.run(run)
+
+
+mcp.__doc__ = HELP

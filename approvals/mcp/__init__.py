@@ -1,0 +1,1 @@
+"""Model Context Protocol tools for agents (`approvals mcp`); built on the SDK only."""
