@@ -4,7 +4,7 @@ from approvals.client import ApprovalsClient
 with ApprovalsClient("http://127.0.0.1:8000", api_key) as client:
     action = client.submit(action="sql.execute", resource="db.prod.encounters",
                            params={"sql": "DELETE FROM encounters WHERE id = 7"})
-    action = client.wait_for_release(action.id, timeout=600)
+    action = client.wait(action.id, timeout=600)
     client.verify_release(action, action_name="sql.execute", resource="db.prod.encounters",
                           params={"sql": "DELETE FROM encounters WHERE id = 7"})
     ...  # run it, then report the outcome with the token (it works once)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -21,7 +20,6 @@ from approvals.client._release import verify
 from approvals.release.tokens import ReleaseClaims
 
 # While a granted request waits for its token (the worker mints it), poll this often.
-RELEASE_POLL_SECONDS = (0.05, 0.1, 0.2, 0.5, 1.0)
 
 
 class AsyncApprovalsClient:
@@ -72,6 +70,8 @@ class AsyncApprovalsClient:
         return parse(await self._http.get(f"/v1/actions/{action_id}"))
 
     async def wait(self, action_id: str, timeout: float = 600.0) -> Action:
+        """Long-poll until the request is settled (released with its token, or decided
+        against, expired, cancelled) or `timeout` seconds pass."""
         deadline = time.monotonic() + timeout
         while True:
             left = max(0.0, deadline - time.monotonic())
@@ -81,7 +81,7 @@ class AsyncApprovalsClient:
                     f"/v1/actions/{action_id}/wait", params={"timeout": step}, timeout=step + 15
                 )
             )
-            if not action.pending or left <= step:
+            if action.settled or left <= step:
                 return action
 
     async def decide(self, action_id: str, verdict: str, reason: str | None = None) -> Action:
@@ -90,25 +90,6 @@ class AsyncApprovalsClient:
 
     async def cancel(self, action_id: str) -> Action:
         return parse(await self._http.post(f"/v1/actions/{action_id}/cancel"))
-
-    async def wait_for_release(self, action_id: str, timeout: float = 600.0) -> Action:
-        """Like `wait`, and when the request is granted, until its release token is minted.
-
-        Returns the request: still pending (timeout), decided against, or released.
-        """
-        deadline = time.monotonic() + timeout
-        action = await self.wait(action_id, timeout=timeout)
-        polls = 0
-        while action.granted and action.status in ("approved", "auto_approved"):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            await asyncio.sleep(
-                min(left, RELEASE_POLL_SECONDS[min(polls, len(RELEASE_POLL_SECONDS) - 1)])
-            )
-            polls += 1
-            action = await self.get(action_id)
-        return action
 
     async def keys(self, *, refresh: bool = False) -> dict[str, Any]:
         """The service's JWKS (GET /v1/keys), cached for this client until `refresh`."""

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 DECIDED_OK = frozenset({"approved", "auto_approved"})
 DECIDED_NO = frozenset({"denied", "blocked"})
 ENDED = frozenset({"expired", "cancelled"})
+AWAITED = frozenset({"pending", "approved", "auto_approved"})  # what /wait holds on
 
 
 class Vote(BaseModel):
@@ -47,6 +48,12 @@ class Action(BaseModel):
     @property
     def pending(self) -> bool:
         return self.status == "pending"
+
+    @property
+    def settled(self) -> bool:
+        """Nothing left to wait for: released (with its token), or decided against, expired or
+        cancelled. `approved` without a token yet is not settled: the worker is minting it."""
+        return self.status not in AWAITED
 
     @property
     def granted(self) -> bool:

@@ -157,7 +157,7 @@ def _sync_gate(
             submitted = client.submit(**body)
         _refuse_unless_granted(submitted)
         # Also when auto-approved: the token is minted a moment after the answer.
-        final = client.wait_for_release(submitted.id, timeout=request.settings["timeout"])
+        final = client.wait(submitted.id, timeout=request.settings["timeout"])
         if final.pending:
             raise _timed_out(final, _try(client.cancel, final.id))
         _refuse_unless_granted(final)
@@ -187,7 +187,7 @@ def _async_gate(
             submitted = await client.submit(**body)
         _refuse_unless_granted(submitted)
         # Also when auto-approved: the token is minted a moment after the answer.
-        final = await client.wait_for_release(submitted.id, timeout=request.settings["timeout"])
+        final = await client.wait(submitted.id, timeout=request.settings["timeout"])
         if final.pending:
             try:
                 cancelled: Action | None = await client.cancel(final.id)

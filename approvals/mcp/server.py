@@ -174,7 +174,7 @@ async def _waited(client: AsyncApprovalsClient, action: Action, wait_seconds: fl
     wait = min(max(wait_seconds, 0.0), MAX_WAIT_SECONDS)
     if wait <= 0 or not (action.pending or action.status in ("approved", "auto_approved")):
         return action
-    return await client.wait_for_release(action.id, timeout=wait)
+    return await client.wait(action.id, timeout=wait)
 
 
 def _next_step(action: Action, verified: bool, problem: str | None) -> str:

@@ -139,7 +139,7 @@ def test_a_forged_release_token_never_runs_the_function(live: Live, forgery: str
             params={"sql": "SELECT 1"},
         )
         live.decide_when_pending("approve", action="sql.execute")
-        spare = honest.wait_for_release(other.id, timeout=10).release_token or ""
+        spare = honest.wait(other.id, timeout=10).release_token or ""
     assert spare
 
     def forge(token: str) -> str:

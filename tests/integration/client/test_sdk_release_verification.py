@@ -30,7 +30,7 @@ def _approved(live: Live, client: ApprovalsClient, params: dict[str, object] = S
         action="sql.execute", resource=RESOURCE, environment="staging", params=params
     )
     live.decide_when_pending("approve", action="sql.execute")
-    released = client.wait_for_release(submitted.id, timeout=10)
+    released = client.wait(submitted.id, timeout=10)
     assert released.status == "released", released
     assert released.release_token
     return released
@@ -158,7 +158,7 @@ async def test_the_async_client_mirrors_release_support(live: Live) -> None:
             action="sql.execute", resource=RESOURCE, environment="staging", params=SQL
         )
         live.decide_when_pending("approve", action="sql.execute")
-        action = await agent.wait_for_release(submitted.id, timeout=10)
+        action = await agent.wait(submitted.id, timeout=10)
         assert (await agent.keys())["keys"]
         claims = await agent.verify_release(
             action, action_name="sql.execute", resource=RESOURCE, params=SQL
