@@ -7,26 +7,17 @@ chromium-driver. Missing them skips these tests locally and fails them under CI=
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from approvals import migrate
-from approvals.app import create_app
-from approvals.clients import service as clients_service
 from approvals.clients.schemas import Scope
-from approvals.runtime import Runtime
-from tests.conftest import make_settings
+from tests.live_service import serving
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 PEOPLE = [
@@ -77,51 +68,10 @@ class LiveServer:
         return str(body["verdict"] or body["status"])
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    folder = tmp_path_factory.mktemp("live")
-    url = f"sqlite:///{folder / 'approvals.db'}"
-    migrate.upgrade(url)
-    settings = make_settings(url, folder)
-
-    async def seed() -> dict[str, str]:
-        runtime = Runtime(settings)
-        try:
-            return {
-                name: (
-                    await clients_service.create(
-                        runtime.db, name=name, scopes=scopes, identity=identity
-                    )
-                ).api_key
-                for name, scopes, identity in PEOPLE
-            }
-        finally:
-            await runtime.close()
-
-    keys = asyncio.run(seed())
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-        )
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", keys)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(tmp_path_factory.mktemp("live"), PEOPLE) as running:
+        yield LiveServer(running.url, running.keys)
 
 
 @pytest.fixture(scope="module")

@@ -3,24 +3,17 @@ port in a thread, embedded mode (SQLite, jobs in-process, no Redis), demo policy
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
-from approvals import migrate
-from approvals.app import create_app
 from approvals.client import Action, ApprovalsClient
-from approvals.clients import service as clients_service
 from approvals.clients.schemas import Scope
-from approvals.runtime import Runtime
-from tests.conftest import make_settings
+from tests.live_service import serving
 
 PEOPLE = [
     ("agent", Scope.SUBMIT, "svc:agent@example.org"),
@@ -67,52 +60,13 @@ class Live:
         return thread
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    folder = tmp_path_factory.mktemp("agents")
-    database = f"sqlite:///{folder / 'approvals.db'}"
-    migrate.upgrade(database)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = make_settings(database, folder, public_url=base)
-
-    async def seed() -> dict[str, tuple[str, str]]:
-        runtime = Runtime(settings)
-        try:
-            made = {}
-            for name, scope, identity in PEOPLE:
-                created = await clients_service.create(
-                    runtime.db, name=name, scopes=[scope], identity=identity
-                )
-                made[name] = (created.api_key, created.client_id)
-            return made
-        finally:
-            await runtime.close()
-
-    made = asyncio.run(seed())
-    app = create_app(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
+    people = [(name, [scope], identity) for name, scope, identity in PEOPLE]
+    with serving(tmp_path_factory.mktemp("agents"), people) as running:
         yield Live(
-            base,
-            {name: key for name, (key, _) in made.items()},
-            {name: cid for name, (_, cid) in made.items()},
-            app,
+            running.url,
+            running.keys,
+            {name: client.client_id for name, client in running.clients.items()},
+            running.app,
         )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
