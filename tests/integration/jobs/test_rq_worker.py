@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,15 +22,7 @@ from approvals.jobs.queue import RQQueue
 from approvals.outbox.models import OutboxMessage
 from approvals.runtime import Runtime
 from tests.conftest import _empty, make_settings
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-ROOT = Path(__file__).resolve().parents[3]  # this checkout, not whichever one pip installed
+from tests.integration.jobs.worker_processes import ROOT, free_port, start_redis
 
 
 def _worker(database_url: str, redis_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -108,7 +99,7 @@ async def test_worker_process_runs_the_relayed_job_once(
 async def test_intake_answers_while_redis_is_down_and_work_runs_once_it_is_back(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     runtime = Runtime(make_settings(postgres_url, tmp_path, redis_url=url, job_lease_seconds=5))
     await _empty(runtime)
@@ -121,27 +112,7 @@ async def test_intake_answers_while_redis_is_down_and_work_runs_once_it_is_back(
             ("notify.requester", None),
         ]
         assert rows[0].target_id == action_id
-        server = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(50):
-            try:
-                if redis.Redis.from_url(url).ping():
-                    break
-            except redis.ConnectionError:
-                time.sleep(0.1)
+        server = start_redis(port)
         time.sleep(5.1)  # the failed relay's lease lapses; the worker's tick re-offers the row
         done = _worker(postgres_url, url, tmp_path)
         assert done.returncode == 0, done.stderr[-2000:]

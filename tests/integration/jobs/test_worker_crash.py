@@ -7,13 +7,11 @@ receiver that hangs on the first delivery so the kill lands in the middle of it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -31,6 +29,7 @@ from approvals.runtime import Runtime
 from tests.builders import ApiClient
 from tests.conftest import _empty, make_settings
 from tests.fakes.callback_receiver import CallbackReceiver
+from tests.integration.jobs.worker_processes import kill, start_worker, wait_until
 
 REDIS_URL = "redis://127.0.0.1:6379/11"  # this test's own database, flushed before and after
 LEASE_SECONDS = 5
@@ -45,44 +44,17 @@ def own_redis() -> Iterator[str]:
 
 
 def _start_worker(database_url: str, data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPROVALS_")}
-    env.update(
-        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
-        APPROVALS_DATABASE_URL=database_url,
-        APPROVALS_REDIS_URL=REDIS_URL,
-        APPROVALS_DATA_DIR=str(data_dir),  # the test's keys: tokens verify against its JWKS
-        APPROVALS_PUBLIC_URL="http://approvals.test",
-        APPROVALS_JOB_LEASE_SECONDS=str(LEASE_SECONDS),
-        APPROVALS_RECONCILE_INTERVAL_SECONDS="0.5",
-        APPROVALS_CALLBACK_ALLOW_ADDRESSES="127.0.0.1",
-        APPROVALS_CALLBACK_TIMEOUT_SECONDS="60",  # the hang must outlast the kill, not time out
-    )
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "approvals", "worker"],
-            env=env,
-            cwd=data_dir.parent,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: cleanup also reaps RQ's scheduler child
-        )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the worker's whole process group (only ours: each got a session of its own)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(10)
-
-
-def _wait(condition: Callable[[], bool], seconds: float, what: str, log: Path) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-    pytest.fail(f"{what} did not happen within {seconds} s; worker output:\n{tail}")
+    settings = {
+        "APPROVALS_DATABASE_URL": database_url,
+        "APPROVALS_REDIS_URL": REDIS_URL,
+        "APPROVALS_DATA_DIR": str(data_dir),  # the test's keys: tokens verify against its JWKS
+        "APPROVALS_PUBLIC_URL": "http://approvals.test",
+        "APPROVALS_JOB_LEASE_SECONDS": str(LEASE_SECONDS),
+        "APPROVALS_RECONCILE_INTERVAL_SECONDS": "0.5",
+        "APPROVALS_CALLBACK_ALLOW_ADDRESSES": "127.0.0.1",
+        "APPROVALS_CALLBACK_TIMEOUT_SECONDS": "60",  # the hang must outlast the kill, not time out
+    }
+    return start_worker(settings, cwd=data_dir.parent, log=log)
 
 
 async def _delivery_states(runtime: Runtime) -> list[str]:
@@ -132,7 +104,7 @@ async def test_a_worker_killed_mid_callback_leaves_one_token_and_one_delivery(
             assert decided.status_code == 200, decided.text
 
             workers.append(_start_worker(postgres_url, settings.data_dir, log))
-            _wait(lambda: len(receiver.deliveries) >= 1, 60, "the first delivery", log)
+            wait_until(lambda: len(receiver.deliveries) >= 1, 60, "the first delivery", log)
             assert workers[0].poll() is None  # still inside the hanging POST
             os.kill(workers[0].pid, signal.SIGKILL)
             workers[0].wait(10)
@@ -156,7 +128,7 @@ async def test_a_worker_killed_mid_callback_leaves_one_token_and_one_delivery(
     finally:
         receiver.__exit__()
         for process in workers:
-            _stop(process)
+            kill(process)
         await runtime.close()
 
     assert minted == 1

@@ -5,14 +5,10 @@ workers and other checkouts never share it), real `approvals worker` subprocesse
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -33,90 +29,33 @@ from approvals.runtime import Runtime
 from tests.builders import ApiClient
 from tests.conftest import _empty, make_settings
 from tests.fakes.callback_receiver import CallbackReceiver
+from tests.integration.jobs.worker_processes import kill, private_redis, start_worker, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]  # this checkout, not whichever one pip installed
 APP_NAME = "approvals-test-worker"  # tags the worker's PostgreSQL sessions in pg_stat_activity
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        for _ in range(100):
-            with contextlib.suppress(redis.ConnectionError):
-                if redis.Redis.from_url(url).ping():
-                    break
-            time.sleep(0.05)
+    with private_redis() as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def _worker(
     database_url: str, redis_url: str, data_dir: Path, log: Path, *, burst: bool
 ) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPROVALS_")}
     tagged = make_url(database_url).update_query_dict({"application_name": APP_NAME})
-    env.update(
-        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
-        APPROVALS_DATABASE_URL=tagged.render_as_string(hide_password=False),
-        APPROVALS_REDIS_URL=redis_url,
-        APPROVALS_DATA_DIR=str(data_dir),  # the test's keys
-        APPROVALS_PUBLIC_URL="http://approvals.test",
-        APPROVALS_CALLBACK_ALLOW_ADDRESSES="127.0.0.1",
-        APPROVALS_CALLBACK_TIMEOUT_SECONDS="60",
-        APPROVALS_RECONCILE_INTERVAL_SECONDS="0.5",
-        APPROVALS_LOG_LEVEL="info",
-    )
-    args = [sys.executable, "-m", "approvals", "worker", *(["--burst"] if burst else [])]
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            args,
-            env=env,
-            cwd=data_dir.parent,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: cleanup also reaps RQ's scheduler child
-        )
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(10)
-
-
-def _wait(condition: Callable[[], bool], seconds: float, what: str, log: Path) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-    pytest.fail(f"{what} did not happen within {seconds} s; worker output:\n{tail}")
+    settings = {
+        "APPROVALS_DATABASE_URL": tagged.render_as_string(hide_password=False),
+        "APPROVALS_REDIS_URL": redis_url,
+        "APPROVALS_DATA_DIR": str(data_dir),  # the test's keys
+        "APPROVALS_PUBLIC_URL": "http://approvals.test",
+        "APPROVALS_CALLBACK_ALLOW_ADDRESSES": "127.0.0.1",
+        "APPROVALS_CALLBACK_TIMEOUT_SECONDS": "60",
+        "APPROVALS_RECONCILE_INTERVAL_SECONDS": "0.5",
+        "APPROVALS_LOG_LEVEL": "info",
+    }
+    return start_worker(settings, cwd=data_dir.parent, log=log, burst=burst)
 
 
 async def _clients(runtime: Runtime, receiver: CallbackReceiver) -> dict[str, str]:
@@ -229,7 +168,7 @@ async def test_the_callback_is_delivered_inside_the_release_job_once_under_dupli
     finally:
         receiver.__exit__()
         for process in workers:
-            _kill(process)
+            kill(process)
         await runtime.close()
 
     assert [job.get_status() for job in release_jobs] == ["finished", "finished"]
@@ -280,7 +219,7 @@ async def test_a_worker_keeps_one_runtime_across_jobs_and_closes_it_after_sigter
             action = await api.create(callback_url=receiver.url)
             await _settled(runtime)
             assert (await api.decide("bob", action["id"], "approve")).status_code == 200
-            _wait(lambda: len(receiver.deliveries) == 1, 60, "the callback", log)
+            wait_until(lambda: len(receiver.deliveries) == 1, 60, "the callback", log)
             worker.send_signal(signal.SIGTERM)
             time.sleep(0.5)
             assert worker.poll() is None  # still inside the callback's POST
@@ -292,7 +231,7 @@ async def test_a_worker_keeps_one_runtime_across_jobs_and_closes_it_after_sigter
     finally:
         receiver.__exit__()
         if worker is not None:
-            _kill(worker)
+            kill(worker)
         await runtime.close()
 
     output = log.read_text(errors="replace")

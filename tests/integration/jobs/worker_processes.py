@@ -1,0 +1,92 @@
+"""Real `approvals worker` processes and private redis-servers for the worker tests.
+
+Workers run from this checkout (PYTHONPATH), with only the APPROVALS_* settings a test
+gives them, each in a session of its own so a kill reaps RQ's scheduler child as well.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+ROOT = Path(__file__).resolve().parents[3]  # this checkout, not whichever one pip installed
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_redis(port: int) -> subprocess.Popen[bytes]:
+    """A redis-server of the test's own (never the machine's shared one), ready to answer."""
+    args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    server = subprocess.Popen(
+        ["redis-server", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(100):
+        with contextlib.suppress(redis.ConnectionError):
+            if redis.Redis.from_url(url).ping():
+                return server
+        time.sleep(0.05)
+    server.kill()
+    raise RuntimeError(f"redis-server on port {port} did not start")
+
+
+@contextlib.contextmanager
+def private_redis() -> Iterator[str]:
+    server = start_redis(free_port())
+    try:
+        yield f"redis://127.0.0.1:{server.args[2]}/0"  # args: redis-server --port N ...
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def start_worker(
+    settings: dict[str, str], *, cwd: Path, log: Path, burst: bool = False
+) -> subprocess.Popen[bytes]:
+    """`python -m approvals worker` with exactly `settings` as its APPROVALS_* environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPROVALS_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    env.update(settings)
+    args = [sys.executable, "-m", "approvals", "worker", *(["--burst"] if burst else [])]
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            args,
+            env=env,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker's whole process group (only ours: each got a session of its own)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
+
+
+def wait_until(condition: Callable[[], bool], seconds: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+    pytest.fail(f"{what} did not happen within {seconds} s; worker output:\n{tail}")
