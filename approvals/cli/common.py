@@ -6,7 +6,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -18,6 +18,16 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
+
+# How the commands that talk to a running service (request, mcp) find it and authenticate.
+ServerOption = Annotated[
+    str, typer.Option("--server", envvar="APPROVALS_URL", help="The service's URL.")
+]
+KeyOption = Annotated[
+    str | None,
+    typer.Option("--key", envvar="APPROVALS_KEY", help="A key with the submit scope."),
+]
+DEFAULT_SERVER = "http://127.0.0.1:8000"
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from approvals.cli.common import fail
+from approvals.cli.common import DEFAULT_SERVER, KeyOption, ServerOption, fail
 
 # One line per paragraph: Typer's rich help keeps line breaks inside later paragraphs.
 HELP = "\n\n".join(
@@ -41,12 +41,8 @@ HELP = "\n\n".join(
 
 
 def mcp(
-    server: Annotated[
-        str, typer.Option(envvar="APPROVALS_URL", help="The service's URL.")
-    ] = "http://127.0.0.1:8000",
-    key: Annotated[
-        str | None, typer.Option(envvar="APPROVALS_KEY", help="A key with the submit scope.")
-    ] = None,
+    server: ServerOption = DEFAULT_SERVER,
+    key: KeyOption = None,
     client_id: Annotated[
         str | None,
         typer.Option(

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from approvals.cli.common import fail, print_json
+from approvals.cli.common import DEFAULT_SERVER, KeyOption, ServerOption, fail, print_json
 from approvals.client import Action, ApprovalsAPIError, ApprovalsClient
 from approvals.client._models import DECIDED_NO, DECIDED_OK, ENDED
 
@@ -53,12 +53,8 @@ def request(
     ] = None,
     wait: Annotated[bool, typer.Option(help="Wait for the verdict; exit by it.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait at most.")] = 600.0,
-    server: Annotated[
-        str, typer.Option(envvar="APPROVALS_URL", help="The service's URL.")
-    ] = "http://127.0.0.1:8000",
-    key: Annotated[
-        str | None, typer.Option(envvar="APPROVALS_KEY", help="A key with the submit scope.")
-    ] = None,
+    server: ServerOption = DEFAULT_SERVER,
+    key: KeyOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the request as JSON.")] = False,
 ) -> None:
     """Ask for approval of one action. With --wait, block until it is decided."""

@@ -245,3 +245,20 @@ def survives(value: str, output: str) -> bool:
         # the same digits with any light formatting between them
         return re.search(r"(?<!\d)" + r"\D{0,2}".join(digits) + r"(?!\d)", output) is not None
     return False
+
+
+def strings_of(node: Any) -> list[str]:
+    """Every key and string value of a JSON document, depth first: what the walker scans."""
+    out: list[str] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in reversed(list(item.items())):
+                stack.append(value)
+                stack.append(key)
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, str):
+            out.append(item)
+    return out

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from redaction_corpus import corpus
+from redaction_corpus import corpus, strings_of
 
 from approvals.redaction import Redactor
 
@@ -37,19 +37,6 @@ _EXTRA = [
     "attending physician Dr. Alvarez", "name: Ana", "the patient", "Kelvin K 12", "İstanbul",
 ]  # fmt: skip
 _KEYS = ["note", "name", "patient_name", "text", "comment", "dob", "zip", "age", "x"]
-
-
-def _strings(node: Any, out: list[str]) -> list[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            out.append(key)
-            _strings(value, out)
-    elif isinstance(node, list):
-        for value in node:
-            _strings(value, out)
-    elif isinstance(node, str):
-        out.append(node)
-    return out
 
 
 def _flip(rng: random.Random, text: str) -> str:
@@ -69,7 +56,7 @@ def documents() -> dict[str, list[Any]]:
     groups: dict[str, list[Any]] = {}
     for seed, count in ((7, 120), (11, 200), (3, 40), (19, 40)):
         groups[f"corpus-{seed}"] = [s.document for s in corpus(seed=seed, count=count)]
-    texts = [s for doc in groups["corpus-3"] for s in _strings(doc, [])] + _EXTRA
+    texts = [s for doc in groups["corpus-3"] for s in strings_of(doc)] + _EXTRA
     rng = random.Random(2026)
     mixed: list[Any] = []
     for _ in range(1200):

@@ -11,7 +11,7 @@ import random
 import re
 
 import pytest
-from redaction_corpus import corpus
+from redaction_corpus import corpus, strings_of
 
 from approvals.redaction import names, placeholders, validators
 from approvals.redaction.names import _LETTERS, _PREV_REVERSED, _WORD, name_tables
@@ -25,22 +25,9 @@ _ODD = [
 ]  # fmt: skip
 
 
-def _strings(node, out):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            out.append(key)
-            _strings(value, out)
-    elif isinstance(node, list):
-        for value in node:
-            _strings(value, out)
-    elif isinstance(node, str):
-        out.append(node)
-    return out
-
-
 @pytest.fixture(scope="module")
 def texts():
-    base = [s for sample in corpus(seed=5, count=30) for s in _strings(sample.document, [])]
+    base = [s for sample in corpus(seed=5, count=30) for s in strings_of(sample.document)]
     base += _ODD
     rng = random.Random(5)
     mixed = []
