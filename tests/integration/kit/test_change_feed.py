@@ -11,7 +11,7 @@ import pytest
 from approvals.app import create_app
 from approvals.kit.changes import LocalFeed, PostgresFeed, RedisFeed
 from approvals.runtime import Runtime
-from tests.builders import ApiClient
+from tests.builders import ApiClient, settle
 from tests.conftest import make_settings
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -40,11 +40,15 @@ async def test_wait_in_one_process_wakes_on_a_decision_in_another(
             )
             await asyncio.sleep(0.3)
             await api.decide("bob", created["id"], "approve")
+            await settle(api.runtime)  # its release job commits too: /wait holds for the token
             await deciding_feed.publish(created["id"])  # what the deciding process's Runtime does
             loop = asyncio.get_running_loop()
             started = loop.time()
             response = await asyncio.wait_for(waiter, 10)
-            assert response.json()["verdict"] == "approved"
+            assert (response.json()["verdict"], response.json()["status"]) == (
+                "approved",
+                "released",
+            )
             assert loop.time() - started < 3
     finally:
         await deciding_feed.close()
