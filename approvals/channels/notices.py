@@ -7,8 +7,16 @@ who decided, the reason and a link.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from approvals.actions.schemas import ActionRead
 from approvals.channels.base import Notice
+
+# Each platform renders untrusted text (`quote`: escape and cut) and times (`when`) its own
+# way; the words are the same everywhere.
+Quote = Callable[[str], str]
+When = Callable[[datetime], str]
 
 
 def build_notice(action: ActionRead, event: str, public_url: str) -> Notice:
@@ -34,3 +42,28 @@ def build_notice(action: ActionRead, event: str, public_url: str) -> Notice:
         at=action.expires_at if event == "posted" else action.decided_at,
         url=f"{public_url.rstrip('/')}/ui/actions/{action.id}",
     )
+
+
+def subject(notice: Notice, recipient: str, quote: Quote) -> str:
+    """Whose request this is, from the reader's side."""
+    if recipient.strip().lower() == notice.requester.strip().lower():
+        return "Your request"
+    return f"A request on your behalf by {quote(notice.requester)}"
+
+
+def outcome(notice: Notice, quote: Quote, when: When) -> str:
+    """What happened to it, who decided, and what the reader may do now."""
+    groups = ", ".join(notice.approver_groups) or "the approvers"
+    by = f" by {quote(notice.decided_by)}" if notice.decided_by else ""
+    if notice.event == "posted":
+        until = f" until {when(notice.at)}" if notice.at else ""
+        return f"is waiting for review by {quote(groups)}{until}."
+    if notice.event == "approved":
+        return f"was approved{by}. The automation can run it once it is released."
+    if notice.event == "denied":
+        return f"was denied{by}. Nothing will run."
+    if notice.event == "expired":
+        return "expired: nobody decided in time. Nothing was approved; submit it again if needed."
+    if notice.event == "released":
+        return "is released: the automation may now run it, once."
+    return f"changed: {quote(notice.event)}."

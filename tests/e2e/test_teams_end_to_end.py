@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -126,14 +127,27 @@ def _texts(node: Any) -> str:
     return " ".join(found)
 
 
+def _card_posts(bf: FakeTeamsConnector) -> list[Any]:
+    """Posts into the review channel (requester notices go to personal chats)."""
+    channel = quote(CONVERSATION, safe="")
+    return [c for c in bf.connector_calls("POST") if c.path.endswith(f"{channel}/activities")]
+
+
+def _personal_messages(bf: FakeTeamsConnector, aad: str) -> list[dict[str, Any]]:
+    return [
+        _card_of(c.body)
+        for c in bf.connector_calls("POST")
+        if c.path.endswith(f"a%3A1personal-{aad}/activities")
+    ]
+
+
 async def _submit(world: World, **overrides: Any) -> tuple[str, str, str]:
     """Submit with planted PHI; returns (action id, posted activity id, signed card ref)."""
     runtime, api, bf = world
     context = {"patient_name": PLANTED_PHI[0], "ssn": PLANTED_PHI[1], "rows": 12}
     created = await api.create(context=context, **overrides)
     await settle(runtime)
-    (posted,) = bf.connector_calls("POST")
-    assert posted.path.endswith("/activities")
+    assert len(_card_posts(bf)) == 1  # one copy of the card, in the review channel
     (ref,) = await messages.posted(runtime.db, created["id"])
     assert (ref.platform, ref.channel_id) == ("teams", CONVERSATION)
     stored = bf.activity(CONVERSATION, ref.message_id)
@@ -202,6 +216,11 @@ async def test_card_posted_without_phi_approved_in_teams_and_updated_in_place(wo
     await settle(runtime)
     state = await _state(world, action_id)
     assert state["status"] == "released"  # approved, then the release job minted the token
+    # alice (on_behalf_of, in the roster) hears of it in her 1:1 chat with the bot, PHI-free.
+    told = [_texts(card) for card in _personal_messages(bf, "aad-alice")]
+    assert any("is waiting for review by dba-oncall" in text for text in told)
+    assert any("was approved by bob@example.org" in text for text in told)
+    assert not any(phi in text for text in told for phi in PLANTED_PHI)
     assert [(v["approver"], v["platform"]) for v in state["votes"]] == [
         ("bob@example.org", "teams")
     ]

@@ -290,6 +290,12 @@ class FakeTeamsConnector:
                     }
                 self._state.activities[(put[1], put[2])] = body
             return 200, {"id": put[2]}
+        if path == "/v3/conversations" and method == "POST":
+            # A 1:1 chat with the bot: Teams answers with the same id for the same person.
+            members = (body or {}).get("members") or []
+            if (body or {}).get("isGroup") or len(members) != 1 or not members[0].get("id"):
+                return 400, {"error": {"code": "BadArgument", "message": "one member"}}
+            return 201, {"id": f"a:1personal-{members[0]['id']}"}
         paged = re.fullmatch(r"/v3/conversations/([^/]+)/pagedmembers", path)
         if paged and method == "GET":
             with self._lock:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from approvals.channels.base import Notice
+from approvals.channels.notices import outcome, subject
 from approvals.channels.slack.blocks import escape_mrkdwn, render_when, safe_url
 
 MAX_TEXT = 3000
@@ -29,31 +30,12 @@ def _e(text: str, limit: int = MAX_PART) -> str:
     return escape_mrkdwn(cut)
 
 
-def _outcome(notice: Notice) -> str:
-    groups = ", ".join(notice.approver_groups) or "the approvers"
-    by = f" by {_e(notice.decided_by)}" if notice.decided_by else ""
-    if notice.event == "posted":
-        until = f" until {render_when(notice.at)}" if notice.at else ""
-        return f"is waiting for review by {_e(groups)}{until}."
-    if notice.event == "approved":
-        return f"was approved{by}. The automation can run it once it is released."
-    if notice.event == "denied":
-        return f"was denied{by}. Nothing will run."
-    if notice.event == "expired":
-        return "expired: nobody decided in time. Nothing was approved; submit it again if needed."
-    if notice.event == "released":
-        return "is released: the automation may now run it, once."
-    return f"changed: {_e(notice.event)}."
-
-
 def dm_text(notice: Notice, recipient: str) -> str:
     """One message per person; says whose request it is, what happened, who decided, why."""
-    if recipient == notice.requester.lower():
-        subject = "Your request"
-    else:
-        subject = f"A request on your behalf by {_e(notice.requester)}"
+    whose = subject(notice, recipient, _e)
     what = f"*{_e(notice.action)}* on {_e(notice.resource)} ({_e(notice.environment)})"
-    lines = [f"{_EMOJI.get(notice.event, '•')} {subject} {what} {_outcome(notice)}"]
+    happened = outcome(notice, _e, render_when)
+    lines = [f"{_EMOJI.get(notice.event, '•')} {whose} {what} {happened}"]
     if notice.reason:
         lines.append(f"Reason: “{_e(notice.reason, 1500)}”")
     url = safe_url(notice.url)

@@ -21,7 +21,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from approvals.channels.base import Notice
 from approvals.channels.cards import Card
+from approvals.channels.notices import outcome, subject
 
 Json = dict[str, Any]
 
@@ -338,3 +340,28 @@ def render_notice_card(text: str) -> Json:
             }
         ],
     }
+
+
+def render_requester_notice(notice: Notice, recipient: str) -> Json:
+    """The requester's (or on-behalf-of's) personal message: whose request, what happened, who
+    decided and why, and a link. Every untrusted part is a literal TextRun."""
+
+    def quote(text: str) -> str:
+        return neutralise(text, MAX_FIELD)
+
+    what = f"{quote(notice.action)} on {quote(notice.resource)} ({quote(notice.environment)})"
+    body: list[Json] = [
+        _para(
+            _run(f"{subject(notice, recipient, quote)} "),
+            _run(what, weight="Bolder"),
+            _run(f" {outcome(notice, quote, _when)}"),
+        )
+    ]
+    if notice.reason:
+        body.append(_field("Reason", notice.reason, MAX_REASON))
+    card: Json = {"type": "AdaptiveCard", "$schema": SCHEMA_URL, "version": CARD_VERSION}
+    card["body"] = body
+    url = _safe_url(notice.url)
+    if url is not None:
+        card["actions"] = [{"type": "Action.OpenUrl", "title": "Open the request", "url": url}]
+    return card

@@ -19,13 +19,14 @@ from botbuilder.schema import (
     Activity,
     ChannelAccount,
     ConversationAccount,
+    ConversationParameters,
     ConversationReference,
 )
 
-from approvals.channels.base import MessageRef, ReviewPort
+from approvals.channels.base import MessageRef, Notice, ReviewPort
 from approvals.channels.cards import Card
 from approvals.channels.teams.adapter import TeamsAdapter
-from approvals.channels.teams.adaptive_cards import render_card
+from approvals.channels.teams.adaptive_cards import render_card, render_requester_notice
 from approvals.channels.teams.roster import Roster, approver_ids, refresh_view
 from approvals.channels.teams.signing import sign_action_ref
 from approvals.channels.teams.store import ConversationStore, conversation_id_of
@@ -123,6 +124,80 @@ class TeamsChannel:
                     transient = exc
         if transient is not None:
             raise transient
+
+    async def notify(self, email: str, notice: Notice) -> bool:
+        """Message the person with this email in a 1:1 chat with the bot (`NotifiesPeople`).
+
+        They are found by email in the rosters of the conversations the bot knows (the review
+        channel and every channel it was added to); a person in none of them is not known to
+        this bot, so False. Creating the 1:1 chat needs the app to be available to them
+        (installed for the user, or in a team they belong to). Failures other than "gone"
+        (400/403/404) propagate so the notice job retries.
+        """
+        wanted = email.strip().lower()
+        for service_url, conversation_id in await self._known_conversations():
+            try:
+                aad_id = await self._member_id(service_url, conversation_id, wanted)
+            except Exception as exc:
+                if _http_status(exc) not in GONE_STATUSES:
+                    raise
+                continue
+            if aad_id is not None:
+                await self._message_person(service_url, conversation_id, aad_id, notice, wanted)
+                log.info(
+                    "teams.requester_notified",
+                    action_id=notice.action_id,
+                    notice_event=notice.event,
+                )
+                return True
+        return False
+
+    async def _member_id(self, service_url: str, conversation_id: str, email: str) -> str | None:
+        """The AAD object id of the member with this email (lower-case) in that conversation."""
+        found: list[str] = []
+
+        async def look(_connector: Any, turn_context: TurnContext) -> None:
+            members = await self._roster.members(turn_context)
+            found.extend(aad for aad, known in members.items() if known == email)
+
+        await self._with_connector(service_url, conversation_id, look)
+        return found[0] if found else None
+
+    async def _known_conversations(self) -> list[tuple[str, str]]:
+        known: dict[str, str] = {}
+        if self._default_conversation_id and self._default_service_url:
+            known[self._default_conversation_id] = self._default_service_url
+        if self._store is not None:
+            for ref in await self._store.all():
+                conversation_id = conversation_id_of(ref)
+                if conversation_id and ref.get("serviceUrl"):
+                    known.setdefault(conversation_id, str(ref["serviceUrl"]))
+        return [(url, conversation_id) for conversation_id, url in known.items()]
+
+    async def _message_person(
+        self, service_url: str, via: str, aad_id: str, notice: Notice, recipient: str
+    ) -> None:
+        """Open (or reuse: Teams returns the same 1:1 chat) the personal chat and post there;
+        `via` is the conversation the person was found in, whose turn gives the connector."""
+        content = render_requester_notice(notice, recipient)
+
+        async def call(connector: Any, _turn_context: TurnContext) -> None:
+            created = await connector.conversations.create_conversation(
+                ConversationParameters(
+                    is_group=False,
+                    bot=ChannelAccount(id=f"28:{self._adapter.app_id}"),
+                    members=[ChannelAccount(id=aad_id)],
+                    tenant_id=self._tenant_id,
+                    channel_data={"tenant": {"id": self._tenant_id}},
+                )
+            )
+            personal = str(getattr(created, "id", "") or "")
+            if not personal:
+                raise RuntimeError("connector created no conversation")
+            activity = self._activity(personal, content)
+            await connector.conversations.send_to_conversation(personal, activity)
+
+        await self._with_connector(service_url, via, call)
 
     async def _service_url_for(self, conversation_id: str) -> str:
         if self._store is not None:

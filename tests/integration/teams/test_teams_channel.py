@@ -223,3 +223,47 @@ async def test_an_unreadable_roster_shows_everyone_the_buttons(teams, bf, review
     content = card_of(post.body)
     assert [a["title"] for a in content["actions"]] == ["Approve", "Deny…"]
     assert "refresh" not in content  # the core still refuses whoever may not vote
+
+
+def _notice(event: str = "denied", **overrides):
+    from approvals.channels.base import Notice
+
+    fields = {
+        "action_id": ACTION_ID,
+        "event": event,
+        "action": "sql.execute",
+        "environment": "prod",
+        "resource": "db.prod.encounters",
+        "requester": "svc:etl",
+        "on_behalf_of": "dba@example.org",
+        "approver_groups": ("dba-oncall",),
+        "decided_by": "privacy@example.org",
+        "reason": "use the de-identified view",
+        "at": None,
+        "url": "https://approvals.example.org/ui/actions/" + ACTION_ID,
+    }
+    return Notice(**{**fields, **overrides})
+
+
+async def test_a_person_in_a_known_roster_gets_a_personal_message(teams, bf):
+    told = await teams.channel.notify("DBA@example.org", _notice())
+
+    assert told is True
+    [created] = [c for c in bf.connector_calls("POST") if c.path.endswith("/v3/conversations")]
+    assert created.body["isGroup"] is False
+    assert created.body["members"] == [{"id": "aad-dba"}]
+    assert created.body["channelData"] == {"tenant": {"id": TENANT}}  # how Teams reads it
+    [message] = [c for c in bf.connector_calls("POST") if "a%3A1personal-aad-dba" in c.path]
+    card = card_of(message.body)
+    text = " ".join(run["text"] for block in card["body"] for run in block["inlines"])
+    assert "A request on your behalf by svc:etl" in text
+    assert "was denied by privacy@example.org. Nothing will run." in text
+    assert "use the de-identified view" in text
+    assert card["actions"][0]["url"].endswith(ACTION_ID)
+
+
+async def test_a_stranger_is_not_known_and_nothing_is_sent(teams, bf):
+    told = await teams.channel.notify("nobody@example.org", _notice())
+
+    assert told is False
+    assert not [c for c in bf.connector_calls("POST") if c.path.endswith("/v3/conversations")]
