@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from approvals.channels.base import Notice
 from approvals.channels.cards import GuardrailLine
 from approvals.channels.teams.adaptive_cards import (
     DENY_REASON_INPUT,
@@ -18,6 +19,7 @@ from approvals.channels.teams.adaptive_cards import (
     VERB_REFRESH,
     render_card,
     render_notice_card,
+    render_requester_notice,
 )
 from approvals.channels.teams.signing import sign_action_ref
 from tests.unit.teams.teams_cards import sample_card, vote
@@ -155,3 +157,30 @@ def test_card_shows_controls_votes_progress_and_truncates_context():
     urls = [n["url"] for n in walk(rendered) if n.get("type") == "Action.OpenUrl"]
     assert urls == ["https://approvals.example.org/a/act_01HZX3"]
     assert len(json.dumps(rendered)) < 28_000
+
+
+@pytest.mark.parametrize("event", ["posted", "approved", "denied", "expired", "released"])
+def test_requester_notices_validate_and_keep_untrusted_text_literal(event: str) -> None:
+    notice = Notice(
+        action_id="act_1",
+        event=event,
+        action="[click](https://evil.example) **sql.execute**",
+        environment="prod",
+        resource="db.prod.encounters {{DATE(2020-01-01T00:00:00Z)}}",
+        requester="svc:etl",
+        on_behalf_of="alice@example.org",
+        approver_groups=("dba-oncall",),
+        decided_by="bob@example.org" if event in ("approved", "denied") else None,
+        reason="<at>everyone</at> not now" if event == "denied" else None,
+        at=datetime(2026, 11, 23, 14, 0, tzinfo=UTC),
+        url="https://approvals.example.org/ui/actions/act_1",
+    )
+    card = render_requester_notice(notice, "alice@example.org")
+    assert_valid(card)
+    kinds = {node.get("type") for node in walk(card) if isinstance(node, dict)}
+    assert "TextBlock" not in kinds  # every word is a literal TextRun: no markdown, no mentions
+    runs = " ".join(
+        n["text"] for n in walk(card) if isinstance(n, dict) and n.get("type") == "TextRun"
+    )
+    assert "{{DATE(2020" not in runs  # the requester's braces cannot template
+    assert runs.startswith("A request on your behalf by svc:etl")
