@@ -27,6 +27,22 @@ KeyOption = Annotated[
     str | None,
     typer.Option("--key", envvar="APPROVALS_KEY", help="A key with the submit scope."),
 ]
+ClientIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--client-id",
+        envvar="APPROVALS_CLIENT_ID",
+        help="This key's client id: release tokens must be addressed to it.",
+    ),
+]
+IssuerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--issuer",
+        envvar="APPROVALS_ISSUER",
+        help="The service's APPROVALS_PUBLIC_URL, when it differs from --server.",
+    ),
+]
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
-
-from approvals.cli.common import DEFAULT_SERVER, KeyOption, ServerOption, fail
+from approvals.cli.common import (
+    DEFAULT_SERVER,
+    ClientIdOption,
+    IssuerOption,
+    KeyOption,
+    ServerOption,
+    fail,
+)
 
 # One line per paragraph: Typer's rich help keeps line breaks inside later paragraphs.
 HELP = "\n\n".join(
@@ -43,20 +46,8 @@ HELP = "\n\n".join(
 def mcp(
     server: ServerOption = DEFAULT_SERVER,
     key: KeyOption = None,
-    client_id: Annotated[
-        str | None,
-        typer.Option(
-            envvar="APPROVALS_CLIENT_ID",
-            help="This key's client id: release tokens must be addressed to it.",
-        ),
-    ] = None,
-    issuer: Annotated[
-        str | None,
-        typer.Option(
-            envvar="APPROVALS_ISSUER",
-            help="The service's APPROVALS_PUBLIC_URL, when it differs from --server.",
-        ),
-    ] = None,
+    client_id: ClientIdOption = None,
+    issuer: IssuerOption = None,
 ) -> None:
     if not key:
         fail(

@@ -1,7 +1,9 @@
 """`approvals request`: submit an action from a script and (with --wait) exit by the verdict.
 
-Exit codes: 0 approved, 2 denied or blocked, 3 expired or cancelled, 4 still pending when
---timeout ran out, 1 error. A CI step can gate on it directly.
+Exit codes: 0 approved (with --wait: released, and its token verified offline against the
+service's JWKS for exactly these action, resource and params), 2 denied or blocked, 3 expired
+or cancelled, 4 still pending (or approved but not yet released) when --timeout ran out,
+1 error (including a release token that does not verify). A CI step can gate on it directly.
 """
 
 from __future__ import annotations
@@ -12,8 +14,16 @@ from typing import Annotated, Any
 
 import typer
 
-from approvals.cli.common import DEFAULT_SERVER, KeyOption, ServerOption, fail, print_json
-from approvals.client import Action, ApprovalsAPIError, ApprovalsClient
+from approvals.cli.common import (
+    DEFAULT_SERVER,
+    ClientIdOption,
+    IssuerOption,
+    KeyOption,
+    ServerOption,
+    fail,
+    print_json,
+)
+from approvals.client import Action, ApprovalsAPIError, ApprovalsClient, ReleaseNotVerified
 from approvals.client._models import DECIDED_NO, DECIDED_OK, ENDED
 
 EXIT_BY_OUTCOME = {
@@ -55,6 +65,8 @@ def request(
     timeout: Annotated[float, typer.Option(help="Seconds to wait at most.")] = 600.0,
     server: ServerOption = DEFAULT_SERVER,
     key: KeyOption = None,
+    client_id: ClientIdOption = None,
+    issuer: IssuerOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the request as JSON.")] = False,
 ) -> None:
     """Ask for approval of one action. With --wait, block until it is decided."""
@@ -64,15 +76,16 @@ def request(
             "`approvals clients create NAME --scopes submit`)"
         )
     context = json.loads(context_json.read_text()) if context_json else None
+    params = _params(param or [], params_json)
     try:
-        with ApprovalsClient(server, key) as client:
+        with ApprovalsClient(server, key, client_id=client_id, issuer=issuer) as client:
             result = client.submit(
                 action=action,
                 resource=resource,
                 environment=environment,
                 justification=justification,
                 on_behalf_of=on_behalf_of,
-                params=_params(param or [], params_json),
+                params=params,
                 context=context,
                 idempotency_key=idempotency_key,
             )
@@ -82,13 +95,24 @@ def request(
                     f"{result.required_approvals} approval(s) needed)",
                     err=True,
                 )
-            if wait and result.pending:
+            if wait and not result.settled:
                 result = client.wait(result.id, timeout=timeout)
+            if wait and result.granted and result.release_token:
+                # The exit code is what a pipeline acts on: 0 only for a token that releases
+                # exactly what this command submitted.
+                claims = client.verify_release(
+                    result, action_name=action, resource=resource, params=params
+                )
+                typer.echo(f"release token verified (key {claims.kid})", err=True)
+    except ReleaseNotVerified as exc:
+        fail(f"the release token does not verify ({exc.reason}): do not run the action")
     except ApprovalsAPIError as exc:
         fail(f"{exc.status} {exc.code}: {exc.detail}")
     except OSError as exc:
         fail(f"cannot reach {server} ({exc}); is `approvals serve` running?")
     _report(result, as_json)
+    if wait and result.granted and not result.release_token:
+        raise typer.Exit(4)  # approved, but the release was not minted before --timeout
     outcome = result.verdict or result.status
     raise typer.Exit(EXIT_BY_OUTCOME.get(outcome, 1) if wait or not result.pending else 0)
 

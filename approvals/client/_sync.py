@@ -19,8 +19,6 @@ from approvals.client._models import (
 from approvals.client._release import verify
 from approvals.release.tokens import ReleaseClaims
 
-# While a granted request waits for its token (the worker mints it), poll this often.
-
 
 class ApprovalsClient:
     def __init__(

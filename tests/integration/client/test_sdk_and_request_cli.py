@@ -2,68 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
 from typer.testing import CliRunner
 
-from approvals import migrate
-from approvals.app import create_app
 from approvals.cli import app as cli
 from approvals.client import ApprovalsAPIError, ApprovalsClient
-from approvals.clients import service as clients_service
 from approvals.clients.schemas import Scope
-from approvals.runtime import Runtime
-from tests.conftest import make_settings
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.live_service import serving
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    tmp = tmp_path_factory.mktemp("sdk")
-    url = f"sqlite:///{tmp / 'sdk.db'}"
-    migrate.upgrade(url)
-    settings = make_settings(url, Path(tmp))
-
-    async def make_keys() -> dict[str, str]:
-        runtime = Runtime(settings)
-        keys = {}
-        for name, scope, identity in [
-            ("etl", Scope.SUBMIT, "svc:etl"),
-            ("bob", Scope.REVIEW, "bob@example.org"),
-        ]:
-            keys[name] = (
-                await clients_service.create(
-                    runtime.db, name=name, scopes=[scope], identity=identity
-                )
-            ).api_key
-        await runtime.close()
-        return keys
-
-    keys = asyncio.run(make_keys())
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if instance.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", keys
-    instance.should_exit = True
-    thread.join(10)
+    people = [
+        ("etl", [Scope.SUBMIT], "svc:etl"),
+        ("bob", [Scope.REVIEW], "bob@example.org"),
+    ]
+    with serving(tmp_path_factory.mktemp("sdk"), people) as running:
+        yield running.url, running.keys
 
 
 def _decide_later(base: str, key: str, verdict: str, reason: str | None = None) -> None:
@@ -181,3 +140,44 @@ def test_request_without_a_key_says_how_to_get_one() -> None:
     )
     assert result.exit_code == 1
     assert "approvals clients create" in result.stderr
+
+
+def _request_args(base: str, key: str, *extra: str) -> list[str]:
+    return [
+        "request",
+        "--action",
+        "sql.execute",
+        "--resource",
+        "db.staging.t",
+        "--environment",
+        "staging",
+        "--param",
+        "sql=DELETE FROM t WHERE id = 4",
+        "--wait",
+        "--timeout",
+        "20",
+        "--server",
+        base,
+        "--key",
+        key,
+        *extra,
+    ]
+
+
+def test_request_wait_verifies_the_release_token_before_exiting_0(
+    server: tuple[str, dict[str, str]],
+) -> None:
+    base, keys = server
+    _decide_later(base, keys["bob"], "approve")
+    result = CliRunner().invoke(cli, _request_args(base, keys["etl"]))
+    assert result.exit_code == 0, result.output
+    assert "release token verified" in result.output
+
+
+def test_a_token_that_does_not_verify_fails_the_step(server: tuple[str, dict[str, str]]) -> None:
+    base, keys = server
+    _decide_later(base, keys["bob"], "approve")
+    wrong = _request_args(base, keys["etl"], "--issuer", "https://someone-else.example")
+    result = CliRunner().invoke(cli, wrong)
+    assert result.exit_code == 1, result.output
+    assert "does not verify (wrong_issuer): do not run the action" in result.output
