@@ -56,6 +56,10 @@ class _CurrentStderr:
 def configure_logging(settings: _LogSettings) -> None:
     level = getattr(logging, settings.log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    # httpx and httpcore log every request line at INFO (callbacks, chat APIs, the CLI's own
+    # calls): noise for operators and CLI users, and URLs are not ours to repeat. Warnings stay.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if settings.log_json
