@@ -35,6 +35,28 @@ def _decide_later(base: str, key: str, verdict: str, reason: str | None = None) 
     threading.Thread(target=run, daemon=True).start()
 
 
+def _request_args(base: str, key: str, *extra: str) -> list[str]:
+    return [
+        "request",
+        "--action",
+        "sql.execute",
+        "--resource",
+        "db.staging.t",
+        "--environment",
+        "staging",
+        "--param",
+        "sql=DELETE FROM t WHERE id = 4",
+        "--wait",
+        "--timeout",
+        "20",
+        "--server",
+        base,
+        "--key",
+        key,
+        *extra,
+    ]
+
+
 def test_sdk_submits_waits_and_reads_the_verdict(server: tuple[str, dict[str, str]]) -> None:
     base, keys = server
     with ApprovalsClient(base, keys["etl"]) as etl, ApprovalsClient(base, keys["bob"]) as bob:
@@ -83,53 +105,15 @@ def test_request_wait_exits_by_the_verdict(
 ) -> None:
     base, keys = server
     _decide_later(base, keys["bob"], verdict, reason)
-    result = CliRunner().invoke(
-        cli,
-        [
-            "request",
-            "--action",
-            "sql.execute",
-            "--resource",
-            "db.staging.t",
-            "--environment",
-            "staging",
-            "--param",
-            "sql=DELETE FROM t WHERE id = 3",
-            "--wait",
-            "--timeout",
-            "20",
-            "--server",
-            base,
-            "--key",
-            keys["etl"],
-        ],
-    )
+    result = CliRunner().invoke(cli, _request_args(base, keys["etl"]))
     assert result.exit_code == exit_code, result.output
     assert says in result.stdout
 
 
 def test_request_still_pending_after_timeout_exits_4(server: tuple[str, dict[str, str]]) -> None:
     base, keys = server
-    result = CliRunner().invoke(
-        cli,
-        [
-            "request",
-            "--action",
-            "sql.execute",
-            "--resource",
-            "db.staging.t",
-            "--environment",
-            "staging",
-            "--wait",
-            "--timeout",
-            "0.5",
-            "--server",
-            base,
-            "--key",
-            keys["etl"],
-            "--json",
-        ],
-    )
+    args = _request_args(base, keys["etl"], "--timeout", "0.5", "--json")
+    result = CliRunner().invoke(cli, args)  # the last --timeout wins
     assert result.exit_code == 4
     assert '"status": "pending"' in result.stdout
 
@@ -140,28 +124,6 @@ def test_request_without_a_key_says_how_to_get_one() -> None:
     )
     assert result.exit_code == 1
     assert "approvals clients create" in result.stderr
-
-
-def _request_args(base: str, key: str, *extra: str) -> list[str]:
-    return [
-        "request",
-        "--action",
-        "sql.execute",
-        "--resource",
-        "db.staging.t",
-        "--environment",
-        "staging",
-        "--param",
-        "sql=DELETE FROM t WHERE id = 4",
-        "--wait",
-        "--timeout",
-        "20",
-        "--server",
-        base,
-        "--key",
-        key,
-        *extra,
-    ]
 
 
 def test_request_wait_verifies_the_release_token_before_exiting_0(
