@@ -23,6 +23,7 @@ from approvals.config import load_settings
 from approvals.kit.logging import configure_logging
 
 app = typer.Typer(
+    rich_markup_mode="markdown",
     name="approvals",
     help="Human approval for privileged automation on regulated data.\n\n"
     "Start here: `approvals serve` runs everything on this machine (SQLite, web reviewer "

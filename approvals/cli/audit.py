@@ -21,7 +21,11 @@ if TYPE_CHECKING:
     from approvals.runtime import Runtime
 
 
-app = typer.Typer(help="Verify and export the hash-chained audit trail.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="Verify and export the hash-chained audit trail.",
+    no_args_is_help=True,
+)
 
 FromOpt = Annotated[
     datetime | None, typer.Option("--from", help="Start (inclusive), e.g. 2026-11-01; UTC.")

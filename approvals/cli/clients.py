@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from approvals.runtime import Runtime
 
 app = typer.Typer(
-    help="Create, list and revoke API clients (keys are shown once).", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="Create, list and revoke API clients (keys are shown once).",
+    no_args_is_help=True,
 )
 
 

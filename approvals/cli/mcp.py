@@ -11,7 +11,7 @@ from approvals.cli.common import (
     fail,
 )
 
-# One line per paragraph: Typer's rich help keeps line breaks inside later paragraphs.
+# Rendered as Markdown (the CLI's rich_markup_mode): paragraphs reflow, the JSON is a code block.
 HELP = "\n\n".join(
     [
         "Serve approvals as MCP tools over stdio, for AI agents that speak MCP.",
@@ -24,7 +24,7 @@ HELP = "\n\n".join(
         "the tokens' audience. Create a key with `approvals clients create my-agent --scopes "
         "submit --json`, then add this to the client's MCP configuration (Claude Desktop, "
         "Cursor, VS Code, ...):",
-        """\b
+        """```json
 {
   "mcpServers": {
     "approvals": {
@@ -37,7 +37,8 @@ HELP = "\n\n".join(
       }
     }
   }
-}""",
+}
+```""",
         "Stdout carries the protocol; logs go to stderr.",
     ]
 )

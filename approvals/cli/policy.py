@@ -25,7 +25,11 @@ from approvals.policy.suggest import Suggestion, suggest
 if TYPE_CHECKING:
     from approvals.runtime import Runtime
 
-app = typer.Typer(help="Validate, explain and test a policy file.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="Validate, explain and test a policy file.",
+    no_args_is_help=True,
+)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 

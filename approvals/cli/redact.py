@@ -16,6 +16,7 @@ import typer
 from approvals.redaction import Redacted, RedactionError, Redactor
 
 app = typer.Typer(
+    rich_markup_mode="markdown",
     help="Redact PHI from JSON on stdin (HIPAA Safe Harbor identifiers).",
     pretty_exceptions_enable=False,
 )

@@ -69,7 +69,11 @@ def request(
     issuer: IssuerOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the request as JSON.")] = False,
 ) -> None:
-    """Ask for approval of one action. With --wait, block until it is decided."""
+    """Ask for approval of one action; with --wait, exit by the outcome (for CI steps).
+
+    --wait blocks until the request is released (and its token verified offline) or decided
+    against. Exit codes: 0 released, 2 denied or blocked, 3 expired or cancelled, 4 still
+    waiting at --timeout, 1 error."""
     if not key:
         fail(
             "no API key: pass --key or set APPROVALS_KEY (create one with "

@@ -21,8 +21,12 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (APPROVALS_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (APPROVALS_PORT).")] = None,
 ) -> None:
-    """Run the service. With no configuration: SQLite under ./.approvals, the demo policy,
-    jobs in-process, and an admin key printed on first start."""
+    """Run the service (API, web reviewer page, and jobs when there is no Redis).
+
+    With no configuration: SQLite under ./.approvals, the demo policy, jobs in-process, and
+    an admin key printed on first start. With APPROVALS_DATABASE_URL (PostgreSQL) and
+    APPROVALS_REDIS_URL set it is one API replica of the production service; run
+    `approvals migrate` first and `approvals worker` beside it."""
     import uvicorn
 
     from approvals import migrate as migrations
