@@ -180,7 +180,13 @@ async def test_home_tab_and_slash_command_show_the_real_queue(world) -> None:
     from tests.integration.slack.home_payloads import app_home_opened, home_click, slash_command
 
     runtime, api, slack = world
-    created = await api.create(on_behalf_of=ALICE[1], resource="db.staging.visits")
+    planted = {"patient_name": "Jane Roe", "mrn": "MRN-00424242", "note": "call 555-867-5309"}
+    created = await api.create(
+        on_behalf_of=ALICE[1],
+        resource="db.staging.visits",
+        justification="fix the visit of Jane Roe",
+        context=planted,
+    )
     await _drain(runtime)
 
     opened = sign(app_home_opened(user_id=BOB[0]), content_type="application/json")
@@ -195,6 +201,17 @@ async def test_home_tab_and_slash_command_show_the_real_queue(world) -> None:
     await api.http.post("/slack/events", content=signed.body, headers=signed.headers)
     (answer,) = await slack.wait_for("response_url")
     assert created["id"] not in json.dumps(answer.body)  # her own request: nothing to decide
+
+    shown = slash_command(
+        user_id=ALICE[0], text=f"show {created['id']}", response_url=slack.response_url("2")
+    )
+    signed = sign(shown)
+    await api.http.post("/slack/events", content=signed.body, headers=signed.headers)
+    (_, card) = await slack.wait_for("response_url", count=2)
+    assert "[NAME-1]" in json.dumps(card.body)  # her card, with the redacted context
+    leaked = json.dumps([c.body for c in slack.calls()] + list(slack.home_views.values()))
+    for value in ("Jane Roe", "MRN-00424242", "555-867-5309"):
+        assert value not in leaked  # not in the Home tab, the command answers or any call
 
     click = sign(form(home_click(user_id=BOB[0], action_id=created["id"])))
     await api.http.post("/slack/events", content=click.body, headers=click.headers)
