@@ -275,6 +275,12 @@ class FakeTeamsConnector:
             with self._lock:
                 self._state.activities[(post[1], activity_id)] = body
             return 201, {"id": activity_id}
+        reply = re.fullmatch(r"/v3/conversations/([^/]+)/activities/([^/]+)", path)
+        if reply and method == "POST":  # a reply to an incoming activity (TurnContext.send)
+            activity_id = str(next(self._ids))
+            with self._lock:
+                self._state.activities[(reply[1], activity_id)] = body
+            return 201, {"id": activity_id}
         put = re.fullmatch(r"/v3/conversations/([^/]+)/activities/([^/]+)", path)
         if put and method == "PUT":
             with self._lock:

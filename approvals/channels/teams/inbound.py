@@ -14,7 +14,7 @@ from http import HTTPStatus
 from typing import Any
 
 import structlog
-from botbuilder.core import TurnContext
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue
 
@@ -22,7 +22,7 @@ from approvals.channels.base import DecisionAttempt, ReviewPort, VerdictName
 from approvals.channels.cards import Card
 from approvals.channels.teams import adaptive_cards as ac
 from approvals.channels.teams.roster import Roster, approver_ids, refresh_view
-from approvals.channels.teams.signing import ActionRefError, verify_action_ref
+from approvals.channels.teams.signing import ActionRefError, sign_action_ref, verify_action_ref
 from approvals.channels.teams.store import ConversationStore
 
 log = structlog.get_logger(__name__)
@@ -31,6 +31,14 @@ Json = dict[str, Any]
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 MAX_REASON_CHARS = 2000
 _VERDICTS: dict[str, VerdictName] = {ac.VERB_APPROVE: "approve", ac.VERB_DENY: "deny"}
+# Cards in one answer: Teams shows them as a carousel; more belong on the web page.
+MAX_LISTED = 5
+HELP = (
+    "I post approval requests to your review channels and take your Approve/Deny clicks. "
+    "Write 'pending' here to see every request waiting for your decision."
+)
+CHANNEL_HINT = "Write to me in a 1:1 chat to see what waits for your decision."
+NOTHING_WAITING = "Nothing is waiting for your decision."
 
 
 class Refused(Exception):
@@ -210,6 +218,49 @@ class ApprovalsTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             notice=notice,
             refresh_user_ids=refresh,
         )
+
+    # -- a person writes to the bot -------------------------------------------------------------
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        """In a 1:1 chat, any message but "help" lists what waits for the writer's decision,
+        as cards with their buttons (only they see a personal chat). In channels the bot only
+        points to the 1:1 chat: a person's queue is theirs to see. Foreign tenants get silence."""
+        activity = turn_context.activity
+        if self._tenant_id and activity_tenant(activity) != self._tenant_id:
+            log.info("teams.message.foreign_tenant_ignored")
+            return
+        text = TurnContext.remove_recipient_mention(activity) or activity.text or ""
+        personal = getattr(activity.conversation, "conversation_type", None) == "personal"
+        if not personal:
+            await turn_context.send_activity(MessageFactory.text(CHANNEL_HINT))
+            return
+        if text.strip().lower() == "help":
+            await turn_context.send_activity(MessageFactory.text(HELP))
+            return
+        try:
+            email = await self._resolve_email(turn_context)
+        except Refused as refusal:
+            await turn_context.send_activity(MessageFactory.text(str(refusal)))
+            return
+        cards = await self._review.waiting_for(email, limit=MAX_LISTED + 1)
+        if not cards:
+            await turn_context.send_activity(MessageFactory.text(NOTHING_WAITING))
+            return
+        shown = cards[:MAX_LISTED]
+        summary = f"{len(shown)} request(s) wait for your decision, the soonest to expire first."
+        if len(cards) > MAX_LISTED:
+            summary += " More are on the web page."
+        tenant = activity_tenant(activity)
+        attachments = [
+            CardFactory.adaptive_card(
+                ac.render_card(
+                    card,
+                    signed_data=sign_action_ref(card.action_id, tenant, self._secret),
+                    show_actions=True,
+                )
+            )
+            for card in shown
+        ]
+        await turn_context.send_activity(MessageFactory.carousel(attachments, summary))
 
     # -- installation: learn where the bot may post ----------------------------------------------
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:

@@ -42,7 +42,8 @@ class ReviewDouble:
         return sorted(a for a in self.approvers if a not in voted | parties)
 
     async def waiting_for(self, email: str, *, limit: int) -> list[Card]:
-        return []  # Teams has no "what waits for me" view
+        open_ = [c for c in self.cards.values() if not c.is_final and email in self.approvers_of(c)]
+        return sorted(open_, key=lambda c: c.expires_at)[:limit]
 
     async def card_for(self, action_id: str, email: str) -> Card | None:
         return self.cards.get(action_id)
@@ -175,4 +176,38 @@ def conversation_update_activity(
         }
     )
     activity["channelData"]["eventType"] = "teamMemberAdded"
+    return activity
+
+
+def message_activity(
+    fake: FakeTeamsConnector,
+    *,
+    text: str,
+    aad_object_id: str,
+    personal: bool = True,
+    tenant_id: str | None = None,
+) -> Json:
+    """A person writing to the bot: in their 1:1 chat, or in a channel (mentioning the bot)."""
+    tenant = tenant_id or fake.tenant_id
+    conversation = f"a:1personal-{aad_object_id}" if personal else CONVERSATION
+    activity = _teams_envelope(fake, conversation, tenant)
+    if personal:
+        activity["conversation"] = {
+            "conversationType": "personal",
+            "tenantId": tenant,
+            "id": conversation,
+        }
+        activity["channelData"] = {"tenant": {"id": tenant}}
+    activity.update(
+        {
+            "type": "message",
+            "text": text,
+            "textFormat": "plain",
+            "from": {
+                "id": f"29:1{aad_object_id}",
+                "name": "Reviewer",
+                "aadObjectId": aad_object_id,
+            },
+        }
+    )
     return activity

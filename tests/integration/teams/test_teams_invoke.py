@@ -16,6 +16,7 @@ from tests.integration.teams.teams_world import (
     TENANT,
     bearer,
     invoke_activity,
+    message_activity,
 )
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -209,3 +210,53 @@ async def test_a_failing_core_is_a_bodyless_500_not_a_stack_trace(client, bf, re
     response = await client.post("/teams/messages", json=click(bf, ref), headers=bearer(bf))
     assert response.status_code == 500
     assert response.json() == {"error": "internal", "detail": "turn failed"}
+
+
+def _replies(bf, conversation: str) -> list[dict]:
+    quoted = conversation.replace(":", "%3A").replace("@", "%40")
+    return [
+        c.body
+        for c in bf.connector_calls("POST")
+        if f"/conversations/{quoted}/activities/" in c.path
+    ]
+
+
+async def test_a_reviewer_writing_pending_gets_their_queue_with_buttons(client, bf):
+    personal = "a:1personal-aad-dba"
+    bf.add_member(personal, aad_object_id="aad-dba", email="dba@example.org")
+    body = message_activity(bf, text="pending", aad_object_id="aad-dba")
+
+    response = await client.post("/teams/messages", json=body, headers=bearer(bf))
+
+    assert response.status_code in (200, 201)
+    [reply] = _replies(bf, personal)
+    assert "1 request(s) wait for your decision" in reply["text"]
+    assert reply["attachmentLayout"] == "carousel"
+    [attachment] = reply["attachments"]
+    card = attachment["content"]
+    assert [a["title"] for a in card["actions"]] == ["Approve", "Deny…"]
+    assert card["actions"][0]["data"]["ref"]  # signed for this tenant, as on the channel copy
+
+
+async def test_someone_with_nothing_to_decide_is_told_so(client, bf):
+    personal = "a:1personal-aad-outsider"
+    bf.add_member(personal, aad_object_id="aad-outsider", email="visitor@example.org")
+    body = message_activity(bf, text="pending", aad_object_id="aad-outsider")
+
+    await client.post("/teams/messages", json=body, headers=bearer(bf))
+
+    [reply] = _replies(bf, personal)
+    assert reply["text"] == "Nothing is waiting for your decision."
+    assert not reply.get("attachments")
+
+
+async def test_in_a_channel_the_bot_only_points_to_the_personal_chat(client, bf):
+    body = message_activity(
+        bf, text="<at>Approvals</at> pending", aad_object_id="aad-dba", personal=False
+    )
+
+    await client.post("/teams/messages", json=body, headers=bearer(bf))
+
+    [reply] = _replies(bf, CONVERSATION)
+    assert reply["text"] == "Write to me in a 1:1 chat to see what waits for your decision."
+    assert not bf.member_lookups()  # nobody's queue is looked up, let alone shown, in a channel
