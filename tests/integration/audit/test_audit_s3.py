@@ -274,3 +274,23 @@ async def test_unreachable_s3_is_logged_and_the_service_keeps_running(
     status = await _verify(api)  # fail closed: checkpoints that cannot be read prove nothing
     assert status["intact"] is False
     assert "cannot read" in status["broken"]["problem"]
+
+
+async def test_cli_checkpoint_exits_1_when_s3_is_unreachable_but_writes_the_file(
+    api: ApiClient,
+    runtime: Runtime,
+    cli,
+    aws_env: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("APPROVALS_AUDIT_CHECKPOINT_URL", "s3://approvals-audit/prod")
+    monkeypatch.setenv("APPROVALS_AUDIT_S3_ENDPOINT_URL", f"http://127.0.0.1:{_closed_port()}")
+    await make_history(api)
+    sink = tmp_path / "checkpoints.jsonl"
+    result = await cli("audit", "checkpoint", "-o", str(sink))
+    assert result.exit_code == 1
+    assert "checkpoint not written to s3://approvals-audit/prod" in result.output
+    assert SECRET not in result.output
+    signer = checkpoints.signer_for(runtime.settings.data_dir)
+    assert await _head(runtime) in checkpoints.read(sink, signer.public_raw)
