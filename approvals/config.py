@@ -61,6 +61,9 @@ class Settings(BaseSettings):
 
     # --- audit ---
     audit_checkpoint_path: Path | None = None
+    # s3://bucket/prefix; credentials and region from the standard AWS chain, never from here.
+    audit_checkpoint_url: str | None = Field(None, pattern=r"^s3://[^/]+(/.*)?$")
+    audit_s3_endpoint_url: str | None = None
     audit_checkpoint_interval_seconds: float = Field(300.0, gt=0)
 
     # --- logging ---
@@ -107,6 +110,10 @@ class Settings(BaseSettings):
     @property
     def callback_allowed_networks(self) -> list[str]:
         return [part.strip() for part in self.callback_allow_addresses.split(",") if part.strip()]
+
+    @property
+    def audit_checkpoint_sinks_configured(self) -> bool:
+        return self.audit_checkpoint_path is not None or bool(self.audit_checkpoint_url)
 
     @property
     def is_embedded(self) -> bool:

@@ -1,26 +1,28 @@
 """/v1/audit (events, chain verification) and /v1/reports (evidence) routes; audit scope.
 
 Also owns the server's periodic checkpoint writer (a router lifespan, so it runs only when
-APPROVALS_AUDIT_CHECKPOINT_PATH is set and only in the serving process).
+APPROVALS_AUDIT_CHECKPOINT_PATH or _URL is set and only in the serving process).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Response
 
 from approvals.api.deps import RuntimeDep
-from approvals.audit import checkpoints, render, reports
+from approvals.audit import checkpoints, render, reports, sinks
 from approvals.audit import service as audit_service
 from approvals.audit.render import Format
 from approvals.audit.schemas import AuditEventPage, AuditEventRead, ChainStatusRead, EvidenceReport
 from approvals.clients.auth import Auditor
+from approvals.config import Settings
 from approvals.errors import InvalidRequest
 from approvals.kit.clock import utc_now
 
@@ -30,14 +32,13 @@ DEFAULT_REPORT_DAYS = 30
 @asynccontextmanager
 async def _checkpoint_writer(app: FastAPI) -> AsyncIterator[None]:
     runtime: Any = getattr(app.state, "runtime", None)
-    sink = runtime.settings.audit_checkpoint_path if runtime is not None else None
-    if sink is None:
+    if runtime is None or not runtime.settings.audit_checkpoint_sinks_configured:
         yield
         return
     task = asyncio.create_task(
         checkpoints.run_periodically(
             runtime.db,
-            sink,
+            checkpoint_sinks(runtime.settings),
             checkpoints.signer_for(runtime.settings.data_dir),
             runtime.settings.audit_checkpoint_interval_seconds,
         ),
@@ -76,12 +77,21 @@ def period(start: datetime | None, end: datetime | None) -> tuple[datetime, date
     return start_utc, end_utc
 
 
+def checkpoint_sinks(settings: Settings, path: Path | None = None) -> Sequence[sinks.Sink]:
+    """Every configured checkpoint sink; `path` stands in for APPROVALS_AUDIT_CHECKPOINT_PATH."""
+    return sinks.configured(
+        path or settings.audit_checkpoint_path,
+        settings.audit_checkpoint_url,
+        settings.audit_s3_endpoint_url,
+    )
+
+
 async def chain_status(runtime: RuntimeDep) -> ChainStatusRead:
     settings = runtime.settings
     async with runtime.db() as session:
         status = await checkpoints.verify(
             session,
-            sink=settings.audit_checkpoint_path,
+            sinks=checkpoint_sinks(settings),
             signer=checkpoints.signer_for(settings.data_dir),
         )
     return reports.chain_read(status, utc_now())

@@ -1,14 +1,15 @@
-"""Signed checkpoints of the chain head written to an external file sink, and reading them back.
+"""Signed checkpoints of the chain head written to external sinks, and reading them back.
 
 A checkpoint pins (seq, hash) outside the database: an administrator who rewrites history
 and recomputes every hash still cannot match a checkpoint signed earlier. Each line is one
-`{"checkpoint": {...}, "signature": ...}`; the file is only ever appended to.
+`{"checkpoint": {...}, "signature": ...}`, stored in every configured sink (`sinks`: an
+append-only file, S3 objects); verification reads all of them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from approvals.audit import chain, signing
 from approvals.audit import service as audit_service
+from approvals.audit.sinks import FileSink, Line, Sink, SinkUnavailable
 from approvals.kit.canonical import canonical_json
 from approvals.kit.clock import utc_now
 
@@ -32,66 +34,109 @@ class Written:
     hash: str
 
 
-async def write(session: AsyncSession, path: Path, signer: signing.Signer) -> Written:
-    """Append a signed checkpoint of the current head to `path` (fsynced)."""
+class SinkFailed(RuntimeError):
+    """At least one sink did not take the checkpoint (the others did)."""
+
+    def __init__(self, failed: Sequence[Sink]) -> None:
+        super().__init__("checkpoint not written to " + ", ".join(s.label for s in failed))
+        self.failed = list(failed)
+
+
+async def write(session: AsyncSession, sinks: Sequence[Sink], signer: signing.Signer) -> Written:
+    """Store a signed checkpoint of the current head in every sink.
+
+    Every sink is tried; raises SinkFailed afterwards if any of them failed.
+    """
     tip = await audit_service.head(session)
-    line = signer.sign(
-        {
-            "format": FORMAT,
-            "seq": tip.last_seq,
-            "hash": tip.last_hash,
-            "created_at": utc_now().isoformat(),
-        }
+    line = canonical_json(
+        signer.sign(
+            {
+                "format": FORMAT,
+                "seq": tip.last_seq,
+                "hash": tip.last_hash,
+                "created_at": utc_now().isoformat(),
+            }
+        )
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("ab") as handle:
-        handle.write(canonical_json(line) + b"\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    failed: list[Sink] = []
+    for sink in sinks:
+        try:
+            await sink.append(line)
+        except Exception as exc:  # one sink down must not keep the checkpoint from the others
+            log.warning("audit.checkpoint_sink_failed", sink=sink.kind, error=_reason(exc))
+            failed.append(sink)
+    if failed:
+        raise SinkFailed(failed)
     return Written(tip.last_seq, tip.last_hash)
 
 
+def _reason(exc: BaseException) -> str:
+    """The exception's type name (of its cause when wrapped): never its text, which may hold
+    a URL with credentials or a server's error body."""
+    cause = exc.__cause__ if isinstance(exc, SinkUnavailable) and exc.__cause__ else exc
+    return type(cause).__name__
+
+
 class BadCheckpoints(ValueError):
-    """The checkpoint file was altered or is not ours."""
+    """A checkpoint sink was altered, holds lines that are not ours, or cannot be read."""
 
 
-def read(path: Path, pinned: bytes) -> dict[int, str]:
-    """{seq: hash} from every checkpoint in `path`; raises BadCheckpoints on any bad line."""
+def pins_of(lines: Sequence[Line], pinned: bytes) -> dict[int, str]:
+    """{seq: hash} from checkpoint lines; raises BadCheckpoints on any bad line or conflict."""
     pins: dict[int, str] = {}
-    if not path.exists():
-        return pins
-    for number, text in enumerate(path.read_bytes().splitlines(), start=1):
-        if not text.strip():
-            continue
+    for line in lines:
         try:
-            signed = orjson.loads(text)
+            signed = orjson.loads(line.text)
         except orjson.JSONDecodeError:
-            raise BadCheckpoints(f"{path.name} line {number} is not JSON") from None
+            raise BadCheckpoints(f"{line.where} is not JSON") from None
         why = signing.check(signed, pinned)
         if why:
-            raise BadCheckpoints(f"{path.name} line {number}: {why}")
+            raise BadCheckpoints(f"{line.where}: {why}")
         doc = signed["checkpoint"]
         seq, digest = int(doc["seq"]), str(doc["hash"])
         if pins.get(seq, digest) != digest:
-            raise BadCheckpoints(f"{path.name} pins event {seq} to two different hashes")
+            raise BadCheckpoints(f"{line.where} pins event {seq} to a different hash")
         if seq > 0:
             pins[seq] = digest
     return pins
 
 
+async def read_all(sinks: Sequence[Sink], pinned: bytes) -> dict[int, str]:
+    """{seq: hash} agreed by every sink; raises BadCheckpoints if any is bad or unreadable."""
+    lines: list[Line] = []
+    for sink in sinks:
+        try:
+            lines.extend(await sink.lines())
+        except SinkUnavailable as exc:
+            # Fail closed: a chain we could not compare with its checkpoints is not proven.
+            raise BadCheckpoints(str(exc)) from exc
+    return pins_of(lines, pinned)
+
+
+def read(path: Path, pinned: bytes) -> dict[int, str]:
+    """{seq: hash} from every checkpoint in the file at `path`; raises BadCheckpoints."""
+    return pins_of(FileSink(path).read_lines(), pinned)
+
+
 async def run_periodically(
-    db: async_sessionmaker[AsyncSession], path: Path, signer: signing.Signer, interval: float
+    db: async_sessionmaker[AsyncSession],
+    sinks: Sequence[Sink],
+    signer: signing.Signer,
+    interval: float,
 ) -> None:
-    """Write a checkpoint every `interval` seconds when the head moved; never raises."""
+    """Write a checkpoint every `interval` seconds when the head moved; never raises.
+
+    A sink that failed is written again at the next interval (all sinks then get it).
+    """
     last: Written | None = None
     while True:
         try:
             async with db() as session:
                 tip = await audit_service.head(session)
                 if last is None or tip.last_seq != last.seq:
-                    last = await write(session, path, signer)
+                    last = await write(session, sinks, signer)
                     log.info("audit.checkpoint_written", seq=last.seq)
-        except Exception as exc:  # a full disk or a database blip must not stop the service
+        except Exception as exc:  # a full disk, S3 or a database blip must not stop the service
             log.warning("audit.checkpoint_failed", error=type(exc).__name__)
         await asyncio.sleep(interval)
 
@@ -101,11 +146,11 @@ def signer_for(data_dir: Path) -> signing.Signer:
 
 
 async def verify(
-    session: AsyncSession, *, sink: Path | None, signer: signing.Signer
+    session: AsyncSession, *, sinks: Sequence[Sink], signer: signing.Signer
 ) -> audit_service.ChainStatus:
-    """The chain's status, also checked against the checkpoint sink when there is one."""
+    """The chain's status, also checked against every checkpoint sink."""
     try:
-        pins = read(sink, signer.public_raw) if sink else {}
+        pins = await read_all(sinks, signer.public_raw)
     except BadCheckpoints as exc:
         tip = await audit_service.head(session)
         return audit_service.ChainStatus(
@@ -114,6 +159,6 @@ async def verify(
             head_seq=tip.last_seq,
             head_hash=tip.last_hash,
             checkpoints_matched=0,
-            broken=chain.ChainBreak(0, f"checkpoint file: {exc}", chain.BreakKind.REWRITTEN),
+            broken=chain.ChainBreak(0, f"checkpoint sink: {exc}", chain.BreakKind.REWRITTEN),
         )
     return await audit_service.verify(session, checkpoints=pins)

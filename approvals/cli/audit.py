@@ -136,24 +136,36 @@ def verify_export_(
 def checkpoint(
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="Default: APPROVALS_AUDIT_CHECKPOINT_PATH."),
+        typer.Option(
+            "-o",
+            "--output",
+            help="The checkpoint file; default: APPROVALS_AUDIT_CHECKPOINT_PATH. "
+            "APPROVALS_AUDIT_CHECKPOINT_URL (S3), when set, is written too.",
+        ),
     ] = None,
 ) -> None:
-    """Append one signed checkpoint of the chain head to the sink (for cron)."""
+    """Store one signed checkpoint of the chain head in every sink (for cron)."""
     from approvals.audit import checkpoints
+    from approvals.audit.api import checkpoint_sinks
 
     settings = load_settings()
-    sink = output or settings.audit_checkpoint_path
-    if sink is None:
-        fail("set APPROVALS_AUDIT_CHECKPOINT_PATH or pass -o FILE")
+    sinks = checkpoint_sinks(settings, output)
+    if not sinks:
+        fail(
+            "set APPROVALS_AUDIT_CHECKPOINT_PATH or APPROVALS_AUDIT_CHECKPOINT_URL, or pass -o FILE"
+        )
     signer = checkpoints.signer_for(settings.data_dir)
 
     async def work(runtime: Runtime) -> checkpoints.Written:
         async with runtime.db() as session:
-            return await checkpoints.write(session, sink, signer)
+            return await checkpoints.write(session, sinks, signer)
 
-    written = with_runtime(work, settings)
-    typer.echo(f"checkpoint of event {written.seq} appended to {sink}")
+    try:
+        written = with_runtime(work, settings)
+    except checkpoints.SinkFailed as exc:
+        fail(str(exc))
+    where = ", ".join(sink.label for sink in sinks)
+    typer.echo(f"checkpoint of event {written.seq} stored in {where}")
 
 
 @app.command("public-key")

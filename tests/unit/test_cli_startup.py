@@ -18,6 +18,7 @@ HEAVY = (
     "rq",
     "slack_bolt",
     "botbuilder.core",
+    "boto3",
 )
 
 

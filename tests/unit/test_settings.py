@@ -52,3 +52,10 @@ def test_env_file_is_read(tmp_path: Path) -> None:
     env.write_text("APPROVALS_PUBLIC_URL=https://approvals.example.org\n")
     settings = Settings(_env_file=env)  # type: ignore[call-arg]
     assert settings.public_url == "https://approvals.example.org"
+
+
+def test_checkpoint_url_must_be_an_s3_url() -> None:
+    settings = Settings(_env_file=None, audit_checkpoint_url="s3://approvals-audit/prod")  # type: ignore[call-arg]
+    assert settings.audit_checkpoint_sinks_configured
+    with pytest.raises(ValueError, match="audit_checkpoint_url"):
+        Settings(_env_file=None, audit_checkpoint_url="https://bucket.example.org/prod")  # type: ignore[call-arg]

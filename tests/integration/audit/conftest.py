@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner, Result
 
+from approvals.audit import service as audit_service
+from approvals.audit.chain import event_body, link
 from approvals.cli import app as cli_app
 from approvals.runtime import Runtime
 from tests.builders import ApiClient, settle
@@ -37,6 +39,33 @@ async def sql(runtime: Runtime, statement: str, **params: Any) -> None:
         if connection.dialect.name == "postgresql":
             await connection.execute(text("SET LOCAL session_replication_role = replica"))
         await connection.execute(text(statement), params)
+
+
+async def rewrite_history(runtime: Runtime, forged_seq: int = 2) -> int:
+    """An administrator edits one event and re-hashes everything after it, head included.
+
+    The chain alone then verifies; only a checkpoint signed earlier can tell. Returns the head.
+    """
+    async with runtime.db() as session:
+        rows = [row async for batch in audit_service.batches(session) for row in batch]
+    prev = rows[0].hash
+    for row in rows[1:]:
+        actor = "forger@example.org" if row.seq == forged_seq else row.actor
+        digest = link(
+            prev,
+            event_body(row.seq, row.event_type, row.occurred_at, actor, row.action_id, row.payload),
+        )
+        await sql(
+            runtime,
+            "UPDATE audit_events SET actor = :a, prev_hash = :p, hash = :h WHERE seq = :s",
+            a=actor,
+            p=prev,
+            h=digest,
+            s=row.seq,
+        )
+        prev = digest
+    await sql(runtime, "UPDATE audit_head SET last_hash = :h", h=prev)
+    return rows[-1].seq
 
 
 async def head_seq(runtime: Runtime) -> int:

@@ -13,7 +13,7 @@ from approvals.audit import service as audit_service
 from approvals.audit.chain import event_body, link
 from approvals.runtime import Runtime
 from tests.builders import ApiClient
-from tests.integration.audit.conftest import json_out, make_history, sql
+from tests.integration.audit.conftest import json_out, make_history, rewrite_history, sql
 
 
 async def _export(cli, tmp_path: Path) -> Path:
@@ -150,33 +150,13 @@ class TestCheckpointSink:
         sink = tmp_path / "sink" / "checkpoints.jsonl"
         result = await cli("audit", "checkpoint", "-o", str(sink))
         assert result.exit_code == 0, result.output
-        async with runtime.db() as session:
-            rows = [row async for batch in audit_service.batches(session) for row in batch]
-        prev = rows[0].hash
-        for row in rows[1:]:
-            actor = "forger@example.org" if row.seq == 2 else row.actor
-            digest = link(
-                prev,
-                event_body(
-                    row.seq, row.event_type, row.occurred_at, actor, row.action_id, row.payload
-                ),
-            )
-            await sql(
-                runtime,
-                "UPDATE audit_events SET actor = :a, prev_hash = :p, hash = :h WHERE seq = :s",
-                a=actor,
-                p=prev,
-                h=digest,
-                s=row.seq,
-            )
-            prev = digest
-        await sql(runtime, "UPDATE audit_head SET last_hash = :h", h=prev)
+        last = await rewrite_history(runtime)
         assert (await cli("audit", "verify")).exit_code == 0  # the chain alone looks fine
         runtime.settings.audit_checkpoint_path = sink
         status = (await api.http.get("/v1/audit/verify", headers=api.auth("auditor"))).json()
         assert status["intact"] is False
         assert status["broken"]["kind"] == "rewritten"
-        assert status["broken"]["seq"] == rows[-1].seq
+        assert status["broken"]["seq"] == last
 
     async def test_checkpoints_agree_with_an_honest_chain(
         self, api: ApiClient, runtime: Runtime, cli, tmp_path: Path
