@@ -58,7 +58,9 @@ def configure_logging(settings: _LogSettings) -> None:
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
     # httpx and httpcore log every request line at INFO (callbacks, chat APIs, the CLI's own
     # calls): noise for operators and CLI users, and URLs are not ours to repeat. Warnings stay.
-    for noisy in ("httpx", "httpcore"):
+    # alembic announces each of its plugins at INFO on every migration (first start prints
+    # seven such lines); "Running upgrade ..." stays visible.
+    for noisy in ("httpx", "httpcore", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     renderer: Any = (
         structlog.processors.JSONRenderer()
