@@ -10,6 +10,7 @@ invoke answer as a generic error. Installation events record conversation refere
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -178,8 +179,7 @@ class ApprovalsTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             return card_answer(ac.render_notice_card("This request no longer exists."))
         user = getattr(turn_context.activity.from_property, "aad_object_id", None) or ""
         ids = await approver_ids(self._roster, self._review, turn_context, card)
-        allowed = ids is None or user in ids
-        return card_answer(await self._render(turn_context, card, ref, show_actions=allowed))
+        return card_answer(self._card(card, ref, ids, show_actions=ids is None or user in ids))
 
     async def _answer(
         self,
@@ -207,10 +207,20 @@ class ApprovalsTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         show_actions: bool,
         notice: str | None = None,
     ) -> Json:
+        ids = await approver_ids(self._roster, self._review, turn_context, card)
+        return self._card(card, ref, ids, show_actions=show_actions, notice=notice)
+
+    def _card(
+        self,
+        card: Card,
+        ref: str,
+        ids: Sequence[str] | None,
+        *,
+        show_actions: bool,
+        notice: str | None = None,
+    ) -> Json:
         """The answer keeps the shared copy's refresh, so approvers keep getting buttons."""
-        _, refresh = refresh_view(
-            await approver_ids(self._roster, self._review, turn_context, card)
-        )
+        _, refresh = refresh_view(ids)
         return ac.render_card(
             card,
             signed_data=ref,

@@ -135,7 +135,7 @@ class TeamsChannel:
         (400/403/404) propagate so the notice job retries.
         """
         wanted = email.strip().lower()
-        for service_url, conversation_id in await self._known_conversations():
+        for conversation_id, service_url in (await self._known_conversations()).items():
             try:
                 aad_id = await self._member_id(service_url, conversation_id, wanted)
             except Exception as exc:
@@ -163,16 +163,18 @@ class TeamsChannel:
         await self._with_connector(service_url, conversation_id, look)
         return found[0] if found else None
 
-    async def _known_conversations(self) -> list[tuple[str, str]]:
+    async def _known_conversations(self) -> dict[str, str]:
+        """conversation id → service URL: references learned at installation (the first one
+        with a service URL wins), then the configured default conversation."""
         known: dict[str, str] = {}
-        if self._default_conversation_id and self._default_service_url:
-            known[self._default_conversation_id] = self._default_service_url
         if self._store is not None:
             for ref in await self._store.all():
                 conversation_id = conversation_id_of(ref)
                 if conversation_id and ref.get("serviceUrl"):
                     known.setdefault(conversation_id, str(ref["serviceUrl"]))
-        return [(url, conversation_id) for conversation_id, url in known.items()]
+        if self._default_conversation_id and self._default_service_url:
+            known.setdefault(self._default_conversation_id, self._default_service_url)
+        return known
 
     async def _message_person(
         self, service_url: str, via: str, aad_id: str, notice: Notice, recipient: str
@@ -200,13 +202,7 @@ class TeamsChannel:
         await self._with_connector(service_url, via, call)
 
     async def _service_url_for(self, conversation_id: str) -> str:
-        if self._store is not None:
-            for ref in await self._store.all():
-                if conversation_id_of(ref) == conversation_id and ref.get("serviceUrl"):
-                    return str(ref["serviceUrl"])
-        if conversation_id == self._default_conversation_id:
-            return self._default_service_url
-        return ""
+        return (await self._known_conversations()).get(conversation_id, "")
 
     def _reference(self, service_url: str, conversation_id: str) -> ConversationReference:
         return ConversationReference(
