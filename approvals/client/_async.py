@@ -16,11 +16,11 @@ from approvals.client._models import (
     parse_page,
     submission,
 )
-from approvals.client._release import verify
+from approvals.client._release import ReleaseVerifier
 from approvals.release.tokens import ReleaseClaims
 
 
-class AsyncApprovalsClient:
+class AsyncApprovalsClient(ReleaseVerifier):
     def __init__(
         self,
         base_url: str,
@@ -34,9 +34,7 @@ class AsyncApprovalsClient:
         """`client_id` (from `approvals clients create --json`) pins the release tokens'
         audience; `issuer` is the service's APPROVALS_PUBLIC_URL when it differs from
         `base_url` (a proxy, an internal address)."""
-        self.client_id = client_id
-        self.issuer = (issuer or base_url).rstrip("/")
-        self._jwks: dict[str, Any] | None = None
+        super().__init__(base_url, client_id, issuer)
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=timeout,
@@ -120,24 +118,6 @@ class AsyncApprovalsClient:
             if exc.reason != "unknown_key" or fresh:
                 raise
         return self._verify(action, await self.keys(refresh=True), action_name, resource, params)
-
-    def _verify(
-        self,
-        action: Action,
-        jwks: Mapping[str, Any],
-        action_name: str,
-        resource: str,
-        params: Mapping[str, Any] | None,
-    ) -> ReleaseClaims:
-        return verify(
-            action,
-            jwks,
-            issuer=self.issuer,
-            client_id=self.client_id,
-            action_name=action_name,
-            resource=resource,
-            params=params,
-        )
 
     async def executed(
         self, action_id: str, token: str, outcome: str = "succeeded", detail: str | None = None

@@ -74,6 +74,34 @@ def verify(
     return claims
 
 
+class ReleaseVerifier:
+    """What checking a token needs, shared by both clients: who this client is (`client_id`,
+    the token's audience), which service it trusts (`issuer`), and the JWKS it last read."""
+
+    def __init__(self, base_url: str, client_id: str | None, issuer: str | None) -> None:
+        self.client_id = client_id
+        self.issuer = (issuer or base_url).rstrip("/")
+        self._jwks: dict[str, Any] | None = None
+
+    def _verify(
+        self,
+        action: Action,
+        jwks: Mapping[str, Any],
+        action_name: str,
+        resource: str,
+        params: Mapping[str, Any] | None,
+    ) -> ReleaseClaims:
+        return verify(
+            action,
+            jwks,
+            issuer=self.issuer,
+            client_id=self.client_id,
+            action_name=action_name,
+            resource=resource,
+            params=params,
+        )
+
+
 def _claimed_audience(token: str) -> str:
     """Without a configured client id the audience is taken from the token itself.
 
