@@ -112,10 +112,6 @@ class Settings(BaseSettings):
         return [part.strip() for part in self.callback_allow_addresses.split(",") if part.strip()]
 
     @property
-    def audit_checkpoint_sinks_configured(self) -> bool:
-        return self.audit_checkpoint_path is not None or bool(self.audit_checkpoint_url)
-
-    @property
     def is_embedded(self) -> bool:
         return self.database_url is None
 

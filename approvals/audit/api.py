@@ -32,13 +32,14 @@ DEFAULT_REPORT_DAYS = 30
 @asynccontextmanager
 async def _checkpoint_writer(app: FastAPI) -> AsyncIterator[None]:
     runtime: Any = getattr(app.state, "runtime", None)
-    if runtime is None or not runtime.settings.audit_checkpoint_sinks_configured:
+    configured = checkpoint_sinks(runtime.settings) if runtime is not None else ()
+    if not configured:
         yield
         return
     task = asyncio.create_task(
         checkpoints.run_periodically(
             runtime.db,
-            checkpoint_sinks(runtime.settings),
+            configured,
             checkpoints.signer_for(runtime.settings.data_dir),
             runtime.settings.audit_checkpoint_interval_seconds,
         ),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from approvals.audit.api import checkpoint_sinks
 from approvals.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +57,6 @@ def test_env_file_is_read(tmp_path: Path) -> None:
 
 def test_checkpoint_url_must_be_an_s3_url() -> None:
     settings = Settings(_env_file=None, audit_checkpoint_url="s3://approvals-audit/prod")  # type: ignore[call-arg]
-    assert settings.audit_checkpoint_sinks_configured
+    assert [sink.label for sink in checkpoint_sinks(settings)] == ["s3://approvals-audit/prod"]
     with pytest.raises(ValueError, match="audit_checkpoint_url"):
         Settings(_env_file=None, audit_checkpoint_url="https://bucket.example.org/prod")  # type: ignore[call-arg]
