@@ -16,9 +16,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from approvals.channels.base import ReviewPort
+from approvals.channels.cards import Card
 from approvals.channels.slack.blocks import fallback_text, render_blocks
 from approvals.channels.slack.identity import (
     SlackDirectory,
+    Unverified,
     error_code,
     verified_email,
     workspace_of,
@@ -67,30 +69,21 @@ class SlackQueue:
         context: AsyncBoltContext,
     ) -> None:
         await ack()
-        words = str(command.get("text") or "").split()
-        verb = words[0].lower() if words else "pending"
-        wanted = {"pending": 1, "show": 2, "help": 1}.get(verb)
-        if wanted is None or len(words or [verb]) != wanted or verb == "help":
+        words = str(command.get("text") or "").split() or ["pending"]
+        verb = words[0].lower()
+        if verb == "help" or {"pending": 1, "show": 2}.get(verb) != len(words):
             unknown = "" if verb == "help" else f"`{COMMAND} {' '.join(words)}` is not a command.\n"
             await respond(text=unknown + USAGE, response_type="ephemeral")
             return
-        found = await verified_email(
-            self._directory,
-            client,
-            user_id=str(command.get("user_id") or ""),
-            user_team_id=None,  # checked against the home team users.info reports
-            workspace=workspace_of(context, self._allowed_team_id),
-        )
+        found = await self._viewer(client, context, str(command.get("user_id") or ""))
         if not isinstance(found, str):
             message = CANNOT_LIST.format(why=found.why)
             await respond(text=message, blocks=notice_blocks(message), response_type="ephemeral")
             return
         if verb == "pending":
-            cards = await self._review.waiting_for(found, limit=MAX_LISTED + 1)
-            blocks = pending_blocks(
-                cards[:MAX_LISTED], more=len(cards) > MAX_LISTED, web_url=self._web_url
-            )
-            text = f"{min(len(cards), MAX_LISTED)} request(s) wait for your decision."
+            cards, more = await self._queue(found)
+            blocks = pending_blocks(cards, more=more, web_url=self._web_url)
+            text = f"{len(cards)} request(s) wait for your decision."
             await respond(text=text, blocks=blocks, response_type="ephemeral")
             return
         card = await self._review.card_for(words[1], found)
@@ -108,13 +101,7 @@ class SlackQueue:
         if event.get("tab") != "home" or not event.get("user"):
             return  # the Messages tab: requester notices live there, nothing to publish
         user_id = str(event["user"])
-        found = await verified_email(
-            self._directory,
-            client,
-            user_id=user_id,
-            user_team_id=None,
-            workspace=workspace_of(context, self._allowed_team_id),
-        )
+        found = await self._viewer(client, context, user_id)
         if not isinstance(found, str):
             view = {"type": "home", "blocks": notice_blocks(CANNOT_LIST.format(why=found.why))}
             await self._publish(client, user_id, view)
@@ -123,9 +110,25 @@ class SlackQueue:
 
     async def refresh_home(self, client: AsyncWebClient, user_id: str, email: str) -> None:
         """Publish the viewer's current queue (also after they decided from the tab)."""
+        cards, more = await self._queue(email)
+        await self._publish(client, user_id, home_view(cards, more=more, web_url=self._web_url))
+
+    async def _viewer(
+        self, client: AsyncWebClient, context: AsyncBoltContext, user_id: str
+    ) -> str | Unverified:
+        # Commands and events carry no trustworthy team of the user: users.info decides.
+        return await verified_email(
+            self._directory,
+            client,
+            user_id=user_id,
+            user_team_id=None,
+            workspace=workspace_of(context, self._allowed_team_id),
+        )
+
+    async def _queue(self, email: str) -> tuple[list[Card], bool]:
+        """The first MAX_LISTED requests waiting for `email`, and whether there are more."""
         cards = await self._review.waiting_for(email, limit=MAX_LISTED + 1)
-        view = home_view(cards[:MAX_LISTED], more=len(cards) > MAX_LISTED, web_url=self._web_url)
-        await self._publish(client, user_id, view)
+        return cards[:MAX_LISTED], len(cards) > MAX_LISTED
 
     async def _publish(self, client: AsyncWebClient, user_id: str, view: dict[str, Any]) -> None:
         try:
