@@ -21,15 +21,13 @@ from sqlalchemy import func, select
 
 from approvals.app import create_app
 from approvals.audit import service as audit_service
-from approvals.clients import service as clients_service
-from approvals.clients.schemas import Scope
 from approvals.release.models import CallbackDelivery, ReleaseToken
 from approvals.release.tokens import verify_release_token
 from approvals.runtime import Runtime
 from tests.builders import ApiClient
 from tests.conftest import _empty, make_settings
 from tests.fakes.callback_receiver import CallbackReceiver
-from tests.integration.jobs.worker_processes import kill, start_worker, wait_until
+from tests.integration.jobs.worker_processes import etl_and_bob, kill, start_worker, wait_until
 
 REDIS_URL = "redis://127.0.0.1:6379/11"  # this test's own database, flushed before and after
 LEASE_SECONDS = 5
@@ -62,21 +60,6 @@ async def _delivery_states(runtime: Runtime) -> list[str]:
         return list((await session.execute(select(CallbackDelivery.state))).scalars())
 
 
-async def _clients(runtime: Runtime, receiver: CallbackReceiver) -> tuple[dict[str, str], str]:
-    keys, etl_id = {}, ""
-    for name, scope, identity, hosts in [
-        ("etl", Scope.SUBMIT, "svc:etl", ["127.0.0.1"]),
-        ("bob", Scope.REVIEW, "bob@example.org", []),
-    ]:
-        created = await clients_service.create(
-            runtime.db, name=name, scopes=[scope], identity=identity, callback_hosts=hosts
-        )
-        keys[name] = created.api_key
-        if name == "etl":
-            receiver.secret, etl_id = created.webhook_secret, created.client_id
-    return keys, etl_id
-
-
 async def test_a_worker_killed_mid_callback_leaves_one_token_and_one_delivery(
     postgres_url: str, tmp_path: Path, own_redis: str
 ) -> None:
@@ -93,7 +76,7 @@ async def test_a_worker_killed_mid_callback_leaves_one_token_and_one_delivery(
     workers: list[subprocess.Popen[bytes]] = []
     receiver = CallbackReceiver(hang_first=True).__enter__()
     try:
-        keys, etl_id = await _clients(runtime, receiver)
+        keys, etl_id = await etl_and_bob(runtime, receiver)
         app = create_app(settings, runtime=runtime)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://approvals.test"

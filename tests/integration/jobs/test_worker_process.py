@@ -21,15 +21,19 @@ from sqlalchemy.engine import make_url
 
 from approvals.app import create_app
 from approvals.audit import service as audit_service
-from approvals.clients import service as clients_service
-from approvals.clients.schemas import Scope
 from approvals.outbox.models import OutboxMessage
 from approvals.release.models import CallbackDelivery, ReleaseToken
 from approvals.runtime import Runtime
 from tests.builders import ApiClient
 from tests.conftest import _empty, make_settings
 from tests.fakes.callback_receiver import CallbackReceiver
-from tests.integration.jobs.worker_processes import kill, private_redis, start_worker, wait_until
+from tests.integration.jobs.worker_processes import (
+    etl_and_bob,
+    kill,
+    private_redis,
+    start_worker,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[3]  # this checkout, not whichever one pip installed
 APP_NAME = "approvals-test-worker"  # tags the worker's PostgreSQL sessions in pg_stat_activity
@@ -56,21 +60,6 @@ def _worker(
         "APPROVALS_LOG_LEVEL": "info",
     }
     return start_worker(settings, cwd=data_dir.parent, log=log, burst=burst)
-
-
-async def _clients(runtime: Runtime, receiver: CallbackReceiver) -> dict[str, str]:
-    keys = {}
-    for name, scope, identity, hosts in [
-        ("etl", Scope.SUBMIT, "svc:etl", ["127.0.0.1"]),
-        ("bob", Scope.REVIEW, "bob@example.org", []),
-    ]:
-        created = await clients_service.create(
-            runtime.db, name=name, scopes=[scope], identity=identity, callback_hosts=hosts
-        )
-        keys[name] = created.api_key
-        if name == "etl":
-            receiver.secret = created.webhook_secret
-    return keys
 
 
 async def _undone(runtime: Runtime) -> int:
@@ -115,7 +104,7 @@ async def test_the_callback_is_delivered_inside_the_release_job_once_under_dupli
     workers: list[subprocess.Popen[bytes]] = []
     receiver = CallbackReceiver().__enter__()
     try:
-        keys = await _clients(runtime, receiver)
+        keys, _ = await etl_and_bob(runtime, receiver)
         app = create_app(settings, runtime=runtime)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://approvals.test"
@@ -198,7 +187,7 @@ async def test_a_worker_keeps_one_runtime_across_jobs_and_closes_it_after_sigter
     worker: subprocess.Popen[bytes] | None = None
     receiver = CallbackReceiver(hang_first=True).__enter__()
     try:
-        keys = await _clients(runtime, receiver)
+        keys, _ = await etl_and_bob(runtime, receiver)
         app = create_app(settings, runtime=runtime)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://approvals.test"

@@ -19,6 +19,11 @@ from pathlib import Path
 import pytest
 import redis
 
+from approvals.clients import service as clients_service
+from approvals.clients.schemas import Scope
+from approvals.runtime import Runtime
+from tests.fakes.callback_receiver import CallbackReceiver
+
 ROOT = Path(__file__).resolve().parents[3]  # this checkout, not whichever one pip installed
 
 
@@ -90,3 +95,20 @@ def wait_until(condition: Callable[[], bool], seconds: float, what: str, log: Pa
         time.sleep(0.1)
     tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
     pytest.fail(f"{what} did not happen within {seconds} s; worker output:\n{tail}")
+
+
+async def etl_and_bob(runtime: Runtime, receiver: CallbackReceiver) -> tuple[dict[str, str], str]:
+    """API keys for a submitter whose callbacks may reach loopback and a reviewer; the
+    receiver learns the submitter's webhook secret. Returns (keys, the submitter's id)."""
+    keys, etl_id = {}, ""
+    for name, scope, identity, hosts in [
+        ("etl", Scope.SUBMIT, "svc:etl", ["127.0.0.1"]),
+        ("bob", Scope.REVIEW, "bob@example.org", []),
+    ]:
+        created = await clients_service.create(
+            runtime.db, name=name, scopes=[scope], identity=identity, callback_hosts=hosts
+        )
+        keys[name] = created.api_key
+        if name == "etl":
+            receiver.secret, etl_id = created.webhook_secret, created.client_id
+    return keys, etl_id
