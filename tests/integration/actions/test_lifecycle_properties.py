@@ -113,7 +113,9 @@ class Lifecycle(RuleBasedStateMachine):
     @precondition(lambda self: self.ids)
     @rule(pick=st.integers(0, 50))
     def ttl_runs_out(self, pick: int) -> None:
-        """Time passes for one request (its deadline moves into the past), then the sweep."""
+        """Time passes for one request (its deadline moves into the past), then the sweep.
+        Only a pending request is aged: moving the deadline of one already decided would
+        rewrite its history (an expiry recorded before its own deadline)."""
         self._run(self._age(self.ids[pick % len(self.ids)]))
         self._run(decisions.expire_due(self.runtime))
 
@@ -121,7 +123,7 @@ class Lifecycle(RuleBasedStateMachine):
         async with self.runtime.engine.begin() as connection:
             await connection.execute(
                 update(ActionRequest)
-                .where(ActionRequest.id == action_id)
+                .where(ActionRequest.id == action_id, ActionRequest.status == Status.PENDING)
                 .values(expires_at=utc_now() - timedelta(seconds=1))
             )
 
