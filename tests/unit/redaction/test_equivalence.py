@@ -8,6 +8,10 @@ non-ASCII, strings past the name scanner's long-text threshold). Any fast path t
 placeholder, a finding or a kept byte anywhere fails here, with the group and index to look at.
 
 Regenerate only for an intended behaviour change: `python tests/unit/redaction/test_equivalence.py`.
+When only the corpus changes (as on 2026-12-02, when its birth dates stopped depending on the
+day the tests run), regenerate with the old engine instead, so the digests still come from it:
+`git archive 3beb078 approvals/redaction approvals/__init__.py | tar -x -C /tmp/old`, then run
+`compute()` with `/tmp/old` first on `sys.path` and write it to `golden_outputs.json`.
 """
 
 from __future__ import annotations
