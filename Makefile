@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean teams-app
+.PHONY: run test lint bench clean teams-app wheel
 
 $(BIN)/approvals: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,11 @@ lint: $(BIN)/approvals  ## ruff, mypy (strict) and the import-linter architectur
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+wheel: $(BIN)/approvals  ## dist/approvals-*.whl with approvals.redaction compiled by mypyc (needs gcc)
+	APPROVALS_COMPILE=1 $(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
+
 teams-app:  ## Teams app package: deploy/teams-app/approvals-teams.zip (env: see docs/teams.md)
 	$(PYTHON) deploy/teams-app/build_package.py
 
 clean:
-	rm -rf $(VENV) .approvals .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) dist .approvals .mypy_cache .ruff_cache .pytest_cache

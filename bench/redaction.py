@@ -1,7 +1,11 @@
 """Redaction throughput and accuracy: ours vs a bare JSON walk, Presidio and scrubadub.
 
 Run: `pip install -e '.[bench]'` once (Presidio, scrubadub, the spaCy model), then
-`.venv/bin/python bench/redaction.py [--docs 200] [--baseline-docs 20]`.
+`.venv/bin/python bench/redaction.py [--docs 200] [--baseline-docs 20]`. That measures the
+interpreted package of this checkout. To measure the mypyc-compiled build that wheels and the
+image ship (hatch_build.py), put an unpacked compiled wheel first on the path:
+`make wheel && unzip -q -d /tmp/site dist/approvals-*.whl && PYTHONPATH=/tmp/site .venv/bin/python
+bench/redaction.py`; the first line says which build was measured.
 Every engine gets the same serialized documents (from the seeded test corpus) and does
 parse → redact → dump, so the bare walk (parse → copy → dump) is the floor no redactor beats.
 Presidio and scrubadub are optional: skipped with a note when they are not installed.
@@ -22,10 +26,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "unit" / "redaction")]
+# The checkout goes last, so a build on PYTHONPATH (or installed) is the one measured.
+sys.path[:0] = [str(ROOT / "tests" / "unit" / "redaction")]
+sys.path.append(str(ROOT))
 
 from redaction_corpus import Sample, corpus, survives  # noqa: E402
 
+from approvals import redaction  # noqa: E402
 from approvals.redaction import Redactor  # noqa: E402
 
 Engine = Callable[[Any], Any]
@@ -161,6 +168,8 @@ def main() -> None:
     samples = corpus(seed=11, count=args.docs)
     raws = [json.dumps(s.document) for s in samples]
     avg_kb = sum(len(r) for r in raws) / len(raws) / 1024
+    build = "compiled (mypyc)" if redaction.COMPILED else "interpreted"
+    print(f"approvals.redaction: {build}, from {Path(redaction.__file__ or '?').parent}")
     print(f"corpus: {len(raws)} docs, {avg_kb:.1f} KB average, cpu count {os.cpu_count()}")
 
     engines: dict[str, Engine] = {"bare walk": bare_walk(), "ours": ours()}
