@@ -1,6 +1,8 @@
 """Person names in free text: Faker's locale name lists, cue words, one-pass scan. Pure.
 
-The tables are Faker's provider *lists* (not its random generation), read once per process into
+The tables are Faker's provider *lists* (not its random generation) plus the U.S. Census
+surname (2010) and first-name (1990) lists shipped in `data/` (public domain; made by
+scripts/build_name_lists.py, which leaves out common English words), read once per process into
 frozensets and one case-insensitive trie regex; `NameScanner.spans` then scans a string once and
 applies the rules below to each hit. Common English words, US states, months, eponymous diseases
 and infrastructure tool names that are also someone's name only count next to another name or
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.resources
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,6 +37,7 @@ _EXTRA_STOP = (
     "rust java scala swift azure chef puppet vault consul terraform helm argo harbor nginx apache "
     "tomcat epic cerner meditech athena allscripts prometheus elastic logstash celery sentry "
     "okta slack teams github gitlab bitbucket atlas delta iceberg parquet avro glue lambda "
+    "auth arn cron millis perl lint ord "
     # months, days, seasons
     "january february march april may june july august september october november december "
     "monday tuesday wednesday thursday friday saturday sunday spring summer autumn winter fall "
@@ -83,13 +87,19 @@ def _provider_lists(attribute_names: tuple[str, ...]) -> set[str]:
     return found
 
 
+def _census(file_name: str) -> set[str]:
+    text = importlib.resources.files("approvals.redaction").joinpath("data", file_name).read_text()
+    return {line for line in text.splitlines() if line and not line.startswith("#")}
+
+
 @functools.cache
 def name_tables() -> NameTables:
-    """Built once per process from installed Faker data; immutable afterwards."""
+    """Built once per process from installed Faker data and the Census lists; immutable."""
     from faker.providers.lorem.en_US import Provider as Lorem
 
     first = _provider_lists(("first_names", "first_names_male", "first_names_female"))
-    last = _provider_lists(("last_names",))
+    first |= _census("census_first_names.txt")
+    last = _provider_lists(("last_names",)) | _census("census_surnames.txt")
     stop = frozenset(w.lower() for w in Lorem.word_list) | frozenset(_EXTRA_STOP.split())
     # Stop words never start a hit; a run reaches them from a neighbouring name instead.
     vocabulary = ((first | last) - stop) | HONORIFICS | GENERIC_CUES
@@ -183,11 +193,7 @@ class NameScanner:
             if step is None:
                 return
             token, sep = step.group("tok"), step.group("sep")
-            if "," in sep and not (
-                len(tokens) == 1
-                and tokens[0][2].lower() in self._last
-                and token.lower() in self._first
-            ):
+            if "," in sep and not (len(tokens) == 1 and self._comma_pair(tokens[0][2], token)):
                 return
             initial = len(token) == 1 and token.isupper() and step.group("dot") is not None
             end = step.end() if initial else step.end("tok")
@@ -228,10 +234,9 @@ class NameScanner:
         if prev is not None:
             before_start, before_end = size - prev.end("tok"), size - prev.start("tok")
             before = text[before_start:before_end]
-            folded = before.lower()
             comma = "," in prev.group("sep")
-            if (comma and folded in self._last and token.lower() in self._first) or (
-                not comma and folded in self._known and _capitalised(before) == _capitalised(token)
+            if (comma and self._comma_pair(before, token)) or (
+                not comma and self._joins_before(before, token)
             ):
                 tokens.insert(0, (before_start, before_end, before))
         self._extend(text, tokens, loose=False)
@@ -241,6 +246,37 @@ class NameScanner:
         if token.istitle() and token.lower() not in self._stop:
             return start, end
         return None
+
+    def _comma_pair(self, last: str, first: str) -> bool:
+        """`LAST, FIRST` (`SMITH, JOHN`, `Okonkwo, Ada`): both known names, or one known on
+        its side of the comma and the other an unknown word written the same way (both Title
+        Case or both capitals), neither a stop word: people's names outrun any list."""
+        last_folded, first_folded = last.lower(), first.lower()
+        if last_folded in self._last and first_folded in self._first:
+            return True
+        same_case = (last.istitle() and first.istitle()) or (last.isupper() and first.isupper())
+        if not same_case or len(last) < 2 or len(first) < 2:
+            return False
+        if last_folded in self._stop or first_folded in self._stop:
+            return False
+        return (last_folded in self._last and first_folded not in self._known) or (
+            first_folded in self._first and last_folded not in self._known
+        )
+
+    def _joins_before(self, before: str, token: str) -> bool:
+        """Does the word before a hit belong to the name? A known name written the same way
+        does; so does an unknown Title Case word before a Title Case last name (`Franceska
+        Kennedy`), the mirror of an unknown word joining a run rightwards."""
+        folded = before.lower()
+        if folded in self._known:
+            return _capitalised(before) == _capitalised(token)
+        return (
+            before.istitle()
+            and token.istitle()
+            and token.lower() in self._last
+            and folded not in self._stop
+            and folded not in GENERIC_CUES
+        )
 
     def _plausible_run(self, tokens: list[tuple[int, int, str]]) -> bool:
         """Title Case runs need one known name; lower-case runs a first and a last name."""
