@@ -1,7 +1,7 @@
 """Person names in free text: Faker's locale name lists, cue words, one-pass scan. Pure.
 
-The tables are Faker's provider *lists* (not its random generation) plus the U.S. Census
-surname (2010) and first-name (1990) lists shipped in `data/` (public domain; made by
+The tables are Faker's provider *lists* (not its random generation) plus U.S. lists shipped
+in `data/`: Census 2010 surnames, Census 1990 and SSA baby first names (public domain; made by
 scripts/build_name_lists.py, which leaves out common English words), read once per process into
 frozensets and one case-insensitive trie regex; `NameScanner.spans` then scans a string once and
 applies the rules below to each hit. Common English words, US states, months, eponymous diseases
@@ -87,19 +87,19 @@ def _provider_lists(attribute_names: tuple[str, ...]) -> set[str]:
     return found
 
 
-def _census(file_name: str) -> set[str]:
+def _listed(file_name: str) -> set[str]:
     text = importlib.resources.files("approvals.redaction").joinpath("data", file_name).read_text()
     return {line for line in text.splitlines() if line and not line.startswith("#")}
 
 
 @functools.cache
 def name_tables() -> NameTables:
-    """Built once per process from installed Faker data and the Census lists; immutable."""
+    """Built once per process from installed Faker data and the U.S. lists; immutable."""
     from faker.providers.lorem.en_US import Provider as Lorem
 
     first = _provider_lists(("first_names", "first_names_male", "first_names_female"))
-    first |= _census("census_first_names.txt")
-    last = _provider_lists(("last_names",)) | _census("census_surnames.txt")
+    first |= _listed("us_first_names.txt")
+    last = _provider_lists(("last_names",)) | _listed("us_surnames.txt")
     stop = frozenset(w.lower() for w in Lorem.word_list) | frozenset(_EXTRA_STOP.split())
     # Stop words never start a hit; a run reaches them from a neighbouring name instead.
     vocabulary = ((first | last) - stop) | HONORIFICS | GENERIC_CUES

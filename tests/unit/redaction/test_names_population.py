@@ -21,17 +21,18 @@ from approvals.redaction import Redactor
 
 SAMPLE = Path(__file__).with_name("census_name_sample.tsv")
 # (template, floor): free text without a cue is the hard case; cues and keys must catch anyone.
-# Measured 2026-12-02 (before the Census lists and the one-unknown-part rules → after):
-# 0.775→0.952, 0.784→0.953, 0.512→0.762, 0.496→0.741, 0.405→0.809, 0.441→0.686, 0.768→0.839,
-# 0.996→0.996, 1.000→1.000. A lone surname or a lower-case pair is found only when listed.
+# Measured 2026-12-02, Faker lists only → with the Census/SSA lists and the one-unknown-part
+# rules: 0.775→0.960, 0.784→0.962, 0.512→0.762, 0.496→0.742, 0.405→0.843, 0.441→0.715,
+# 0.768→0.862, 0.996→0.996, 1.000→1.000. A lone surname or a lower-case pair is found only when
+# listed.
 CONTEXTS = {
-    "{F} {L} called about the refill": 0.94,
-    "spoke with {F} {L} today": 0.94,
+    "{F} {L} called about the refill": 0.95,
+    "spoke with {F} {L} today": 0.95,
     "{L} called back at noon": 0.74,
     "ok per {L}": 0.72,
-    "{LU}, {FU} rescheduled": 0.79,
-    "callback requested by {f} {l}": 0.66,
-    "{F} asked for a copy": 0.82,
+    "{LU}, {FU} rescheduled": 0.83,
+    "callback requested by {f} {l}": 0.70,
+    "{F} asked for a copy": 0.85,
     "Patient: {F} {L}, seen today": 0.99,
     "Dr. {L} signed the order": 0.99,
 }
