@@ -15,6 +15,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from tests.system_tools import require_tool
+
 ROOT = Path(__file__).resolve().parents[2]
 REDACTION_TESTS = ROOT / "tests" / "unit" / "redaction"
 
@@ -36,6 +38,7 @@ print(json.dumps({"changed": changed, "groups": {g: len(v) for g, v in got.items
 
 
 def test_compiled_wheel_redacts_exactly_like_the_interpreted_package(tmp_path: Path) -> None:
+    require_tool("cc", "gcc python3-dev")  # mypyc compiles C
     dist = tmp_path / "dist"
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
                  "--no-build-isolation", "--wheel-dir", str(dist), str(ROOT)]  # fmt: skip

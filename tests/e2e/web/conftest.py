@@ -7,17 +7,15 @@ chromium-driver. Missing them skips these tests locally and fails them under CI=
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
 from approvals.clients.schemas import Scope
 from tests.live_service import serving
+from tests.system_tools import require_tool
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 PEOPLE = [
@@ -26,12 +24,6 @@ PEOPLE = [
     ("carol", [Scope.REVIEW], "carol@example.org"),
     ("auditor", [Scope.AUDIT], "audit@example.org"),
 ]
-
-
-def _require(path: str, apt: str) -> None:
-    if not Path(path).exists() and shutil.which(Path(path).name) is None:
-        message = f"{path} is missing: apt-get install -y {apt}"
-        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
 
 
 @dataclass
@@ -76,8 +68,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    _require(CHROMIUM, "chromium")
-    _require(CHROMEDRIVER, "chromium-driver")
+    require_tool(CHROMIUM, "chromium")
+    require_tool(CHROMEDRIVER, "chromium-driver")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +21,7 @@ from approvals.actions import decisions
 from approvals.runtime import Runtime
 from tests.builders import ApiClient, settle
 from tests.integration.audit.conftest import sql
+from tests.system_tools import require_tool
 
 PERIOD = {"from": "2026-11-02", "to": "2026-11-04"}
 
@@ -226,12 +225,6 @@ class TestEvidenceCsv:
         assert rows[history["A2"]]["reason"] == "'=HYPERLINK(1)"
 
 
-def _need(tool: str, apt: str) -> None:
-    if shutil.which(tool) is None:
-        message = f"{tool} is missing: apt-get install -y {apt}"
-        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
-
-
 class TestEvidenceHtmlAndPdf:
     async def test_html_is_static_printable_and_escaped(
         self, api: ApiClient, runtime: Runtime, history: dict[str, str]
@@ -265,7 +258,7 @@ class TestEvidenceHtmlAndPdf:
     async def test_pdf_renders_a_page_with_ink(
         self, api: ApiClient, history: dict[str, str], tmp_path: Path
     ) -> None:
-        _need("pdftoppm", "poppler-utils")
+        require_tool("pdftoppm", "poppler-utils")
         response = await _report(api, "pdf")
         assert response.status_code == 200
         assert response.content.startswith(b"%PDF")
