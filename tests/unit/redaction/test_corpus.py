@@ -44,6 +44,8 @@ class TestCorpus:
         lines = ["", "redaction recall per type (caught/planted):"]
         lines += [f"  {t:<11} {c / n:6.3f}  ({c}/{n})" for t, (c, n) in per_type.items()]
         lines.append(f"  decoy precision {decoys[0] / decoys[1]:.3f} ({decoys[0]}/{decoys[1]})")
+        lines.append("  (NAME plants Faker-listed names, an upper bound; recall on real people's")
+        lines.append("  names: tests/unit/redaction/test_names_population.py)")
         with capsys.disabled():  # the figures are the point of this test: always show them
             sys.stdout.write("\n".join(lines) + "\n")
         low = {t: c / n for t, (c, n) in per_type.items() if c / n < MIN_RECALL}

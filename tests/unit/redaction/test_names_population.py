@@ -63,30 +63,32 @@ def _cap(word: str) -> str:
     return word[:1].upper() + word[1:]
 
 
-@pytest.fixture(scope="module")
-def recall() -> dict[str, float]:
+def _recall() -> dict[str, float]:
     redactor = Redactor()
     pairs = _pairs()
     assert len(pairs) == 4000
     found: dict[str, float] = {}
     for index, template in enumerate(CONTEXTS):
+        sample = pairs[index::3][:1000]
         caught = 0
-        for first, last in pairs[index::3][:1000]:
+        for first, last in sample:
             text = template.format(F=_cap(first), L=_cap(last), FU=first.upper(),
                                    LU=last.upper(), f=first, l=last)  # fmt: skip
             output = str(redactor.redact({"note": text}).value["note"])
             named = [part for part, key in ((first, "F"), (last, "L")) if _uses(template, key)]
             caught += not any(survives(part, output) for part in named)
-        found[template] = caught / min(1000, len(pairs[index::3]))
-    sys.stdout.write("\nname recall on Census population samples (1 000 pairs per context):\n")
-    for template, value in found.items():
-        sys.stdout.write(f"  {value:.3f}  (floor {CONTEXTS[template]:.2f})  {template}\n")
+        found[template] = caught / len(sample)
     return found
 
 
-@pytest.mark.parametrize("template", list(CONTEXTS))
-def test_names_of_real_people_are_found_in_context(recall: dict[str, float], template: str):
-    assert recall[template] >= CONTEXTS[template], f"{template}: {recall[template]:.3f}"
+def test_names_of_real_people_are_found_in_context(capsys: pytest.CaptureFixture[str]) -> None:
+    recall = _recall()
+    lines = ["", "name recall on U.S. population samples (1 000 pairs per context):"]
+    lines += [f"  {value:.3f}  (floor {CONTEXTS[t]:.2f})  {t}" for t, value in recall.items()]
+    with capsys.disabled():  # the figures are the point of this test: always show them
+        sys.stdout.write("\n".join(lines) + "\n")
+    below = {t: round(value, 3) for t, value in recall.items() if value < CONTEXTS[t]}
+    assert below == {}
 
 
 def test_ordinary_operations_prose_keeps_its_words():
