@@ -126,6 +126,13 @@ def _capitalised(token: str) -> bool:
     return token[:1].isupper()
 
 
+def _caseless(token: str) -> bool:
+    """Written in a script without capitals (Chinese, Arabic, Hebrew...): after a cue such a
+    word is as much a name as a capitalised one (`Dr. 李伟`)."""
+    first = token[:1]
+    return first.isalpha() and first.lower() == first.upper()
+
+
 class NameScanner:
     """Finds person-name spans; holds only the shared immutable tables."""
 
@@ -178,13 +185,16 @@ class NameScanner:
         pattern = re.compile(rf"(?<![^\W\d_])(?:{alternation})(?![^\W\d_])", re.IGNORECASE)
         return (m.span() for m in pattern.finditer(text))
 
-    def _accept_next(self, token: str, run_capitalised: bool) -> bool:
+    def _accept_next(self, token: str, run_capitalised: bool, run_caseless: bool) -> bool:
         folded = token.lower()
         if folded in self._known:
             return run_capitalised == _capitalised(token) or folded not in self._stop
         # An unknown word joins a Title Case run only in Title Case itself ("John Okonkwo"),
-        # never as an acronym ("John Smith MRN ...").
-        return run_capitalised and token.istitle() and folded not in self._stop
+        # never as an acronym ("John Smith MRN ..."); in a script without capitals, a word of
+        # that script joins a run of it ("Patient: محمد علي").
+        if folded in self._stop:
+            return False
+        return (run_capitalised and token.istitle()) or (run_caseless and _caseless(token))
 
     def _extend(self, text: str, tokens: list[tuple[int, int, str]], loose: bool) -> None:
         """Grow a run rightwards over names, initials (`J.`) and, in Title Case, unknown words."""
@@ -198,7 +208,8 @@ class NameScanner:
             initial = len(token) == 1 and token.isupper() and step.group("dot") is not None
             end = step.end() if initial else step.end("tok")
             run_capitalised = all(_capitalised(t[2]) for t in tokens)
-            if not (initial or loose or self._accept_next(token, run_capitalised)):
+            run_caseless = all(_caseless(t[2]) for t in tokens)
+            if not (initial or loose or self._accept_next(token, run_capitalised, run_caseless)):
                 return
             if loose and not (_capitalised(token) or token.lower() in self._known):
                 return
@@ -218,7 +229,7 @@ class NameScanner:
         loose = honorific or colon
         if not (
             (folded in self._known and (folded not in self._stop or loose))
-            or (loose and _capitalised(token) and folded not in GENERIC_CUES)
+            or (loose and (_capitalised(token) or _caseless(token)) and folded not in GENERIC_CUES)
         ):
             return None
         tokens = [(start, start + len(token), token)]

@@ -94,6 +94,24 @@ class TestPlaceholders:
         assert out == {"age": "90+", "note": "a 90+-year-old and a 45-year-old", "age2": 45}
 
 
+class TestNamesOutsideTheLists:
+    def test_one_unknown_part_joins_a_known_name_written_the_same_way(self):
+        out = redact({"a": "Franceska Kennedy called", "b": "TOUSANT, ANDREW rescheduled",
+                      "c": "Kennedy, Franceska asked"})  # fmt: skip
+        # `Kennedy, Franceska` is the same person as `Franceska Kennedy`: the same placeholder.
+        assert out == {"a": "[NAME-1] called", "b": "[NAME-2] rescheduled",
+                       "c": "[NAME-1] asked"}  # fmt: skip
+
+    def test_after_a_cue_names_in_scripts_without_capitals_count_too(self):
+        out = redact({"a": "Dr. 李伟 signed", "b": "Patient: محمد علي", "c": "Dr. Иванов signed"})
+        assert out == {"a": "Dr. [NAME-1] signed", "b": "Patient: [NAME-2]",
+                       "c": "Dr. [NAME-3] signed"}  # fmt: skip
+
+    def test_ordinary_words_next_to_a_cue_or_comma_stay(self):
+        out = redact({"a": "Mr. 123 paid", "b": "Deploy, Block Kit posted", "c": "Reading, PA"})
+        assert out == {"a": "Mr. 123 paid", "b": "Deploy, Block Kit posted", "c": "Reading, PA"}
+
+
 class TestIntakeDocument:
     def test_resource_uri_survives_but_identifiers_inside_it_do_not(self):
         out = redact({"resource": "s3://phi-exports/cohort/mrn=12345678/john_smith.csv"})
