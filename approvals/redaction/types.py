@@ -13,9 +13,14 @@ class RedactionError(ValueError):
     """
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Finding:
-    """One kind of PHI found at one path: the value itself is never kept."""
+    """One kind of PHI found at one path: the value itself is never kept.
+
+    Not frozen, unlike the other contract types: a document makes dozens, and a frozen
+    dataclass's `__init__` (one `object.__setattr__` per field) costs three times a plain one
+    interpreted and more compiled. Treat it as read-only; `Redacted` holds them in a tuple.
+    """
 
     path: str
     type: str
