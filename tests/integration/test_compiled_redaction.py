@@ -29,9 +29,9 @@ from approvals.redaction import walker
 import test_equivalence as golden_check
 assert walker.__file__.startswith(site) and not walker.__file__.endswith(".py"), walker.__file__
 assert package.COMPILED, "approvals.redaction.COMPILED is False in the compiled build"
-golden = json.loads(golden_check.GOLDEN.read_text())
+golden = golden_check.load_golden()
 got = golden_check.compute()
-changed = {g: [i for i, d in enumerate(got[g]) if d != golden[g][i]][:10] for g in golden}
+changed = {g: golden_check.differing(got[g], golden[g])[:10] for g in golden}
 changed = {g: i for g, i in changed.items() if i}
 print(json.dumps({"changed": changed, "groups": {g: len(v) for g, v in got.items()}}))
 """

@@ -93,10 +93,19 @@ def compute() -> dict[str, list[str]]:
     return {g: [digest(redactor, d) for d in docs] for g, docs in documents().items()}
 
 
-@pytest.fixture(scope="module")
-def golden() -> dict[str, list[str]]:
+def load_golden() -> dict[str, list[str]]:
     loaded: dict[str, list[str]] = json.loads(GOLDEN.read_text())
     return loaded
+
+
+def differing(got: list[str], expected: list[str]) -> list[int]:
+    """Indices of the documents whose digest is not the golden one."""
+    return [i for i, (a, b) in enumerate(zip(got, expected, strict=True)) if a != b]
+
+
+@pytest.fixture(scope="module")
+def golden() -> dict[str, list[str]]:
+    return load_golden()
 
 
 @pytest.mark.parametrize("group", ["corpus-7", "corpus-11", "corpus-3", "corpus-19", "spliced",
@@ -104,7 +113,7 @@ def golden() -> dict[str, list[str]]:
 def test_output_identical_to_the_engine_before_the_fast_paths(group, golden):
     redactor = Redactor()
     docs = documents()[group]
-    changed = [i for i, d in enumerate(docs) if digest(redactor, d) != golden[group][i]]
+    changed = differing([digest(redactor, d) for d in docs], golden[group])
     assert changed == [], f"{group}: documents {changed[:10]} differ from the golden output"
 
 
