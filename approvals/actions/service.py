@@ -21,10 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from approvals import metrics
 from approvals.actions import followup, repository
 from approvals.actions.decisions import cancel, decide, expire_due
+from approvals.actions.facts import request_facts
 from approvals.actions.models import ActionRequest
 from approvals.actions.ports import ActionsDeps
 from approvals.actions.reading import to_read
-from approvals.actions.rules import normalise_identity
 from approvals.actions.schemas import ActionCreate, ActionPage, ActionRead
 from approvals.actions.states import Status
 from approvals.audit import service as audit_service
@@ -36,8 +36,7 @@ from approvals.kit.clock import utc_now
 from approvals.kit.db import transaction
 from approvals.kit.http import BlockedDestination, Guard, host_allowed
 from approvals.kit.ids import new_id
-from approvals.policy.decision import Outcome, RequestFacts
-from approvals.policy.guardrails import risk_of
+from approvals.policy.decision import Outcome
 from approvals.redaction import RedactionError
 
 __all__ = ["Submitted", "cancel", "decide", "expire_due", "get", "list_page", "submit"]
@@ -71,22 +70,9 @@ async def submit(
     if body.callback_url is not None:
         await _check_callback(str(body.callback_url), client, deps.callback_guard)
     policy = deps.policies.current()
-    guardrails = policy.analyze(body.params)
-    risk = risk_of(guardrails)
-    requester = normalise_identity(body.requester) or client.identity
-    on_behalf_of = normalise_identity(body.on_behalf_of) or None
-    decision = policy.evaluate(
-        RequestFacts(
-            action=body.action,
-            resource=body.resource,
-            environment=body.environment,
-            requester=requester,
-            on_behalf_of=on_behalf_of,
-            tags=tuple(body.tags),
-            risk=risk,
-            guardrail_codes=tuple(g.code for g in guardrails),
-        )
-    )
+    facts, guardrails = request_facts(policy, body, client.identity)
+    risk, requester, on_behalf_of = facts.risk, facts.requester, facts.on_behalf_of
+    decision = policy.evaluate(facts)
     try:
         redacted = deps.redactor_for(policy).redact(
             {

@@ -12,13 +12,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from approvals.actions.facts import InvalidBody, request_facts, validate_body
 from approvals.cli.common import with_runtime
 from approvals.kit.clock import utc_now
 from approvals.policy.cases import case_files, run_file
 from approvals.policy.check import check_text
+from approvals.policy.decision import RequestFacts
 from approvals.policy.engine import LoadedPolicy
 from approvals.policy.explain import explain as explain_request
 from approvals.policy.explain import render
+from approvals.policy.guardrails import GuardrailFinding
 from approvals.policy.loader import PolicyError, load_policy, policy_version
 from approvals.policy.suggest import Suggestion, suggest
 
@@ -36,6 +39,14 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.
 
 def _emit(payload: dict[str, Any]) -> None:
     typer.echo(json.dumps(payload, indent=2, default=str))
+
+
+def read_request(body: object, policy: LoadedPolicy) -> tuple[RequestFacts, list[GuardrailFinding]]:
+    """Intake's schema and intake's facts (a missing environment is `prod`, as in the service).
+
+    No API client stands behind a file, so a request without `requester` has none.
+    """
+    return request_facts(policy, validate_body(body))
 
 
 def _policy(path: Path | None) -> LoadedPolicy:
@@ -96,17 +107,23 @@ def explain(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show which rule a request matches, why each earlier rule did not, and the decision."""
+    """Show which rule a request matches, why each earlier rule did not, and the decision.
+
+    The request is read as POST /v1/actions reads it: the same schema (exit 1, naming the
+    fields, when the service would refuse it) and the same defaults (no `environment` is prod).
+    """
     loaded = _policy(policy)
     try:
         body = json.loads(request.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         typer.echo(f"{request}: cannot read the request ({exc})", err=True)
         raise typer.Exit(1) from None
-    if not isinstance(body, dict):
-        typer.echo(f"{request}: a request is a JSON object", err=True)
-        raise typer.Exit(1)
-    result = explain_request(loaded, body)
+    try:
+        facts, findings = read_request(body, loaded)
+    except InvalidBody as exc:
+        typer.echo(f"{request}: the service would refuse this request: {exc}", err=True)
+        raise typer.Exit(1) from None
+    result = explain_request(loaded, facts, findings)
     if as_json:
         _emit(result.to_dict())
     else:
@@ -121,10 +138,14 @@ def run_tests(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run table-driven policy tests (request + expected decision); exit 1 on any failure."""
+    """Run table-driven policy tests (request + expected decision); exit 1 on any failure.
+
+    Each case's request is read as POST /v1/actions reads it (no `environment` is prod); a
+    request the service would refuse fails its case.
+    """
     loaded = _policy(policy) if policy is not None else None
     files = case_files(directory)
-    results = [result for file in files for result in run_file(file, loaded)]
+    results = [result for file in files for result in run_file(file, read_request, loaded)]
     failed = [r for r in results if not r.passed]
     if as_json:
         _emit(

@@ -12,18 +12,27 @@ A case file (YAML) names the policy (relative to itself, unless the caller passe
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from approvals.policy.decision import Outcome, Risk
+from approvals.policy.decision import Outcome, RequestFacts, Risk
 from approvals.policy.engine import LoadedPolicy
 from approvals.policy.explain import explain
+from approvals.policy.guardrails import GuardrailFinding
 from approvals.policy.loader import PolicyError, load_policy
 from approvals.policy.schema import parse_duration
+
+# How a case's request becomes facts: the caller passes intake's own reading
+# (`approvals.actions.facts`), which raises ValueError for a body intake would refuse.
+ReadRequest = Callable[
+    [dict[str, Any], LoadedPolicy], tuple[RequestFacts, Sequence[GuardrailFinding]]
+]
 
 
 class Expect(BaseModel):
@@ -66,8 +75,21 @@ class CaseResult:
         return not self.failures
 
 
-def _compare(case: Case, policy: LoadedPolicy) -> list[str]:
-    result = explain(policy, case.request)
+def _show(value: object) -> str:
+    """Values as a policy owner wrote them in YAML: `block`, not `<Outcome.BLOCK: 'block'>`."""
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(item) for item in value) + "]"
+    return str(value)
+
+
+def _compare(case: Case, policy: LoadedPolicy, read: ReadRequest) -> list[str]:
+    try:
+        facts, findings = read(case.request, policy)
+    except ValueError as exc:
+        return [f"request: intake would refuse it ({exc})"]
+    result = explain(policy, facts, findings)
     decision, expect = result.decision, case.expect
     actual: dict[str, object] = {
         "decision": decision.outcome,
@@ -90,7 +112,7 @@ def _compare(case: Case, policy: LoadedPolicy) -> list[str]:
         "guardrails": None if expect.guardrails is None else sorted(expect.guardrails),
     }
     failures = [
-        f"{key}: expected {value!r}, got {actual[key]!r}"
+        f"{key}: expected {_show(value)}, got {_show(actual[key])}"
         for key, value in wanted.items()
         if value is not None and value != actual[key]
     ]
@@ -101,7 +123,7 @@ def _compare(case: Case, policy: LoadedPolicy) -> list[str]:
     return failures
 
 
-def run_file(path: Path, policy: LoadedPolicy | None = None) -> list[CaseResult]:
+def run_file(path: Path, read: ReadRequest, policy: LoadedPolicy | None = None) -> list[CaseResult]:
     """One result per case; a file that cannot be read or loaded is one failing result."""
     try:
         loaded = CaseFile.model_validate(yaml.safe_load(path.read_text("utf-8")))
@@ -112,7 +134,8 @@ def run_file(path: Path, policy: LoadedPolicy | None = None) -> list[CaseResult]
     except (OSError, yaml.YAMLError, ValidationError, PolicyError) as exc:
         return [CaseResult(str(path), "<file>", (str(exc),))]
     return [
-        CaseResult(str(path), case.name, tuple(_compare(case, policy))) for case in loaded.cases
+        CaseResult(str(path), case.name, tuple(_compare(case, policy, read)))
+        for case in loaded.cases
     ]
 
 

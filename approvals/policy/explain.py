@@ -1,17 +1,18 @@
 """Why a request gets its decision: guardrail findings, each rule tried and why it did or did
-not match, and the resulting decision. Pure; the CLI prints it, tests read it.
+not match, and the resulting decision. Pure; the CLI prints it, tests read it. The facts are the
+ones intake derives (`approvals.actions.facts`), never a second reading of the body.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from approvals.policy import matching
 from approvals.policy.decision import Decision, Outcome, RequestFacts
 from approvals.policy.engine import LoadedPolicy
-from approvals.policy.guardrails import GuardrailFinding, risk_of
+from approvals.policy.guardrails import GuardrailFinding
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,33 +56,10 @@ class Explanation:
         }
 
 
-def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-def facts_from_request(
-    request: object, policy: LoadedPolicy
-) -> tuple[RequestFacts, list[GuardrailFinding]]:
-    """The facts intake would derive from a request body; tolerant of any JSON shape."""
-    body: Mapping[str, Any] = request if isinstance(request, Mapping) else {}
-    params = body.get("params")
-    findings = policy.analyze(params if isinstance(params, Mapping) else {})
-    tags = body.get("tags")
-    facts = RequestFacts(
-        action=_text(body.get("action")),
-        resource=_text(body.get("resource")),
-        environment=_text(body.get("environment")).lower(),
-        requester=_text(body.get("requester")).lower(),
-        on_behalf_of=_text(body.get("on_behalf_of")).lower() or None,
-        tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
-        risk=risk_of(findings),
-        guardrail_codes=tuple(f.code for f in findings),
-    )
-    return facts, findings
-
-
-def explain(policy: LoadedPolicy, request: object) -> Explanation:
-    facts, findings = facts_from_request(request, policy)
+def explain(
+    policy: LoadedPolicy, facts: RequestFacts, findings: Sequence[GuardrailFinding]
+) -> Explanation:
+    """The facts come from `approvals.actions.facts.request_facts`, as at intake."""
     traces: list[RuleTrace] = []
     rules = policy.document.rules
     for rule in rules:
