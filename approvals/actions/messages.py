@@ -55,3 +55,37 @@ async def record_posted(
                 )
         except IntegrityError:
             continue  # a duplicate job run already stored this copy
+
+
+UNDELIVERABLE = "card_undeliverable"
+
+
+async def undeliverable(
+    db: async_sessionmaker[AsyncSession], action_id: str
+) -> set[tuple[str, str]]:
+    """(platform, channel) copies already given up on: the dead letters, read from the audit."""
+    async with db() as session:
+        events = await audit_service.events_for(session, action_id)
+    return {
+        (str(e.payload.get("platform")), str(e.payload.get("channel")))
+        for e in events
+        if e.event_type == UNDELIVERABLE
+    }
+
+
+async def record_undeliverable(
+    db: async_sessionmaker[AsyncSession], action_id: str, platform: str, channel: str, error: str
+) -> None:
+    """Dead-letter one copy: audited with the platform's error code, never retried again."""
+    async with transaction(db) as session:
+        await audit_service.append(
+            session,
+            [
+                NewEvent(
+                    UNDELIVERABLE,
+                    f"system:{platform}",
+                    action_id,
+                    {"platform": platform, "channel": channel, "error": error[:200]},
+                )
+            ],
+        )

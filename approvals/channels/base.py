@@ -67,11 +67,35 @@ class ReviewPort(Protocol):
         ...
 
 
+class PostIncomplete(Exception):
+    """Some copies of a card were not posted; raised after every target was tried.
+
+    `posted`: the copies that were (the job stores them, so a retry does not post them twice).
+    `retry`: target → error code of failures that may pass later (rate limit, outage).
+    `gone`: target → error code of failures no retry can fix (unknown or archived channel,
+    the app not in it); the job dead-letters and audits those at once.
+    """
+
+    def __init__(
+        self, posted: list[MessageRef], retry: dict[str, str], gone: dict[str, str]
+    ) -> None:
+        super().__init__(f"{len(retry)} copies to retry, {len(gone)} undeliverable")
+        self.posted, self.retry, self.gone = posted, retry, gone
+
+
 class Channel(Protocol):
     name: str
 
+    @property
+    def default_target(self) -> str:
+        """The configured default channel (Slack channel id, Teams conversation id); "" if none."""
+        ...
+
     async def post(self, card: Card, targets: Sequence[str]) -> list[MessageRef]:
-        """Post one copy per target (channel id); targets empty → the configured default."""
+        """Post one copy per target (channel id); targets empty → the configured default.
+
+        Raises `PostIncomplete` when any target failed, carrying the copies that were posted.
+        """
         ...
 
     async def update(self, refs: Sequence[MessageRef], card: Card) -> None:

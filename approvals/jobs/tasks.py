@@ -17,7 +17,8 @@ from approvals import metrics
 from approvals.actions import messages
 from approvals.actions import service as actions_service
 from approvals.actions.ports import ActionsDeps
-from approvals.channels.base import Channel, MessageRef
+from approvals.actions.schemas import ActionRead
+from approvals.channels.base import Channel, MessageRef, PostIncomplete
 from approvals.channels.cards import Card, build_card
 from approvals.config import Settings
 from approvals.jobs import notify
@@ -49,44 +50,76 @@ class TaskContext(ActionsDeps, Protocol):
 Handler = Callable[[TaskContext, str], Awaitable[None]]
 
 
+class CopiesPending(Exception):
+    """Some card copies failed transiently; the job is retried (with backoff) for them."""
+
+
 async def post_cards(ctx: TaskContext, action_id: str) -> None:
     if not ctx.channels:
         return  # web-only: the page reads the database, nothing to post
+    await _post_copies(ctx, action_id, lambda action: action.channels)
+
+
+async def _post_copies(
+    ctx: TaskContext, action_id: str, wanted_by: Callable[[ActionRead], list[str]]
+) -> None:
+    """Post every copy not yet posted or dead-lettered, store each posted one at once.
+
+    A copy that failed for good is dead-lettered (audited, never retried); one that failed
+    transiently makes the job retry while the request is pending, and is dead-lettered with
+    its last error once it no longer is (a card nobody can vote on helps no one).
+    """
     action = await actions_service.get(ctx, action_id)
     card = build_card(action, ctx.settings.base_url)
-    already = {(m.platform, m.channel_id) for m in await messages.posted(ctx.db, action_id)}
+    done = {(m.platform, m.channel_id) for m in await messages.posted(ctx.db, action_id)}
+    done |= await messages.undeliverable(ctx.db, action_id)
+    retry: dict[tuple[str, str], str] = {}
     for name, channel in ctx.channels.items():
-        wanted = platform_targets(action.channels, name)
+        wanted = platform_targets(wanted_by(action), name)
         if wanted is None:
             continue
-        if wanted:
-            targets = [t for t in wanted if (name, t) not in already]
-            if not targets:
-                continue
-        elif any(platform == name for platform, _ in already):
-            continue  # the default channel already has its copy
-        else:
-            targets = []
-        refs = await channel.post(card, targets)
+        targets = [t for t in dict.fromkeys(t or channel.default_target for t in wanted) if t]
+        if len(targets) < len(wanted):
+            log.warning("cards.no_default_channel", action_id=action_id, platform=name)
+        targets = [t for t in targets if (name, t) not in done]
+        if not targets:
+            continue
+        gone: dict[str, str] = {}
+        try:
+            refs = await channel.post(card, targets)
+        except PostIncomplete as incomplete:
+            refs, gone = incomplete.posted, incomplete.gone
+            retry.update({(name, t): code for t, code in incomplete.retry.items()})
         await messages.record_posted(
             ctx.db,
             action_id,
             [(ref.platform, ref.channel_id, ref.message_id, ref.service_url) for ref in refs],
+        )
+        for target, code in gone.items():
+            await messages.record_undeliverable(ctx.db, action_id, name, target, code)
+    if not retry:
+        return
+    if action.status.value == "pending" and action.expires_at > utc_now():
+        raise CopiesPending(", ".join(f"{p}:{t} {code}" for (p, t), code in retry.items()))
+    for (name, target), code in retry.items():
+        await messages.record_undeliverable(
+            ctx.db, action_id, name, target, f"{code}; gave up: the request is no longer pending"
         )
 
 
 def platform_targets(channels: list[str], platform: str) -> list[str] | None:
     """What the rule's `channels` ask of one platform.
 
-    None: not at all. []: its configured default channel. ["C123", ...]: those channels.
-    A rule that names no channels at all posts to every enabled platform's default.
+    None: not at all. Otherwise the channel ids to post to, "" standing for the platform's
+    configured default: `slack:C123` names a channel, a bare `slack` the default (both may
+    be given). A rule that names no channels at all posts to every enabled platform's default.
     """
     if not channels:
-        return []
-    named = [c.split(":", 1)[1] for c in channels if c.startswith(f"{platform}:")]
-    if named:
-        return named
-    return [] if platform in channels else None
+        return [""]
+    wanted = [c.split(":", 1)[1] for c in channels if c.startswith(f"{platform}:")]
+    if platform in channels:
+        wanted.append("")
+    return wanted or None
 
 
 async def update_cards(ctx: TaskContext, action_id: str) -> None:
@@ -142,21 +175,9 @@ async def escalate(ctx: TaskContext, action_id: str) -> None:
     if not ctx.channels:
         return  # web-only: the page reads the database, nothing to post
     action = await actions_service.get(ctx, action_id)
-    if action.status.value != "pending":
+    if action.status.value != "pending" or not action.escalate_to:
         return
-    card = build_card(action, ctx.settings.base_url)
-    already = {(m.platform, m.channel_id) for m in await messages.posted(ctx.db, action_id)}
-    for name, channel in ctx.channels.items():
-        targets = [
-            t for t in platform_targets(action.escalate_to, name) or [] if (name, t) not in already
-        ]
-        if targets:
-            refs = await channel.post(card, targets)
-            await messages.record_posted(
-                ctx.db,
-                action_id,
-                [(ref.platform, ref.channel_id, ref.message_id, ref.service_url) for ref in refs],
-            )
+    await _post_copies(ctx, action_id, lambda found: found.escalate_to)
 
 
 async def release(ctx: TaskContext, action_id: str) -> None:

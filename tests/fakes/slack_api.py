@@ -73,6 +73,7 @@ class FakeSlackApi:
         self._lock = threading.Lock()
         self._calls: list[RecordedCall] = []
         self._failures: dict[str, _Failure] = {}
+        self._channel_failures: dict[str, _Failure] = {}
         self.messages: dict[tuple[str, str], Json] = {}
         self._ts = itertools.count(100)
         self._server: uvicorn.Server | None = None
@@ -140,6 +141,7 @@ class FakeSlackApi:
         with self._lock:
             self._calls.clear()
             self._failures.clear()
+            self._channel_failures.clear()
             self.messages.clear()
             self.home_views.clear()
 
@@ -169,6 +171,14 @@ class FakeSlackApi:
         """The next `times` calls of `method` fail; default: HTTP 429 with Retry-After."""
         with self._lock:
             self._failures[method] = _Failure(times, status, error, retry_after)
+
+    def fail_posts_to(
+        self, channel: str, times: int = 1, *, status: int = 429, retry_after: int | None = 1
+    ) -> None:
+        """The next `times` chat.postMessage calls to `channel` fail (default: 429 +
+        Retry-After); posts to other channels succeed, as when one channel's copy hits a limit."""
+        with self._lock:
+            self._channel_failures[channel] = _Failure(times, status, "ratelimited", retry_after)
 
     def error_next(self, method: str, error: str, times: int = 1) -> None:
         """The next calls answer HTTP 200 `{"ok": false, "error": error}` (e.g. invalid_auth)."""
@@ -225,6 +235,8 @@ class FakeSlackApi:
     ) -> tuple[int, Json, dict[str, str]]:
         with self._lock:
             failure = self._failures.get(method)
+            if method == "chat.postMessage" and (failure is None or failure.times <= 0):
+                failure = self._channel_failures.get(str(body.get("channel", "")))
             if failure is not None and failure.times > 0:
                 failure.times -= 1
                 extra = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}

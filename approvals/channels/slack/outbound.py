@@ -12,7 +12,7 @@ import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from approvals.channels.base import MessageRef, Notice
+from approvals.channels.base import MessageRef, Notice, PostIncomplete
 from approvals.channels.cards import Card
 from approvals.channels.slack.blocks import escape_mrkdwn, fallback_text, render_blocks
 from approvals.channels.slack.identity import error_code
@@ -38,6 +38,19 @@ PERMANENT_UPDATE_ERRORS = frozenset(
 )
 
 
+# A post that fails with these never succeeds on retry: dead-lettered at once.
+PERMANENT_POST_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "msg_too_long",
+        "invalid_blocks",
+        "restricted_action",
+    }
+)
+
+
 class SlackChannel:
     """The Slack implementation of `approvals.channels.base.Channel`."""
 
@@ -47,38 +60,43 @@ class SlackChannel:
         self._client = client
         self._default_channel = default_channel
 
-    async def post(self, card: Card, targets: Sequence[str]) -> list[MessageRef]:
-        """One copy per target (default channel when empty).
+    @property
+    def default_target(self) -> str:
+        return self._default_channel
 
-        A target that fails is logged and skipped so the copies that did post are still
-        returned (and stored); only when no copy could be posted does the error propagate,
-        so the calling job retries instead of recording a card nobody can see.
+    async def post(self, card: Card, targets: Sequence[str]) -> list[MessageRef]:
+        """One copy per target (default channel when empty), each tried once (after the
+        client's own 429 retries).
+
+        Raises `PostIncomplete` after trying every target if any failed, carrying the copies
+        that did post, so the job stores them and retries only the others.
         """
         blocks = render_blocks(card)
         text = fallback_text(card)
         refs: list[MessageRef] = []
-        last_error: SlackApiError | None = None
-        for target in list(targets) or [self._default_channel]:
+        retry: dict[str, str] = {}
+        gone: dict[str, str] = {}
+        for target in list(dict.fromkeys(targets)) or [self._default_channel]:
             try:
                 response = await self._client.chat_postMessage(
                     channel=target, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
                 )
-            except SlackApiError as error:
-                log.warning(
-                    "slack.card_post_failed",
-                    action_id=card.action_id,
-                    channel=target,
-                    error=error_code(error),
+            except Exception as error:  # one failed copy must not lose the others
+                code = (
+                    error_code(error) if isinstance(error, SlackApiError) else type(error).__name__
                 )
-                last_error = error
+                log.warning(
+                    "slack.card_post_failed", action_id=card.action_id, channel=target, error=code
+                )
+                (gone if code in PERMANENT_POST_ERRORS else retry)[target] = code
                 continue
             channel_id = str(response.get("channel") or target)
             refs.append(
                 MessageRef(platform="slack", channel_id=channel_id, message_id=str(response["ts"]))
             )
             log.info("slack.card_posted", action_id=card.action_id, channel=channel_id)
-        if not refs and last_error is not None:
-            raise last_error
+        if retry or gone:
+            raise PostIncomplete(refs, retry, gone)
         return refs
 
     async def update(self, refs: Sequence[MessageRef], card: Card) -> None:

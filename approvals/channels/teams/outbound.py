@@ -23,7 +23,7 @@ from botbuilder.schema import (
     ConversationReference,
 )
 
-from approvals.channels.base import MessageRef, Notice, ReviewPort
+from approvals.channels.base import MessageRef, Notice, PostIncomplete, ReviewPort
 from approvals.channels.cards import Card
 from approvals.channels.teams.adapter import TeamsAdapter
 from approvals.channels.teams.adaptive_cards import render_card, render_requester_notice
@@ -77,24 +77,38 @@ class TeamsChannel:
             refresh_user_ids=refresh,
         )
 
+    @property
+    def default_target(self) -> str:
+        return self._default_conversation_id
+
     async def post(self, card: Card, targets: Sequence[str]) -> list[MessageRef]:
+        """One copy per conversation; `PostIncomplete` after trying all if any failed."""
         conversation_ids = list(dict.fromkeys(targets)) or [self._default_conversation_id]
         refs: list[MessageRef] = []
+        retry: dict[str, str] = {}
+        gone: dict[str, str] = {}
         for conversation_id in conversation_ids:
             if not conversation_id:
                 log.warning("teams.post.no_target", action_id=card.action_id)
                 continue
             service_url = await self._service_url_for(conversation_id)
             if not service_url:
+                # The bot was never installed there: nothing to post to until it is.
                 log.warning("teams.post.unknown_conversation", action_id=card.action_id)
+                gone[conversation_id] = "unknown_conversation"
                 continue
             try:
                 activity_id = await self._send(service_url, conversation_id, card)
             except Exception as exc:  # one unreachable channel must not stop the others
+                status = _http_status(exc)
                 log.error("teams.post.failed", action_id=card.action_id, error=type(exc).__name__)
+                code = f"HTTP {status}" if status else type(exc).__name__
+                (gone if status in GONE_STATUSES else retry)[conversation_id] = code
                 continue
             refs.append(MessageRef("teams", conversation_id, activity_id, service_url))
             log.info("teams.post.sent", action_id=card.action_id, activity_id=activity_id)
+        if retry or gone:
+            raise PostIncomplete(refs, retry, gone)
         return refs
 
     async def update(self, refs: Sequence[MessageRef], card: Card) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from approvals.channels.base import MessageRef
+from approvals.channels.base import MessageRef, PostIncomplete
 from approvals.channels.cards import Card
 from approvals.channels.slack import SlackChannel, build_web_client
 from tests.fakes.slack_api import FakeSlackApi
@@ -45,18 +45,28 @@ class TestPost:
         assert [r.channel_id for r in refs] == ["C0DBA", "C0PRIVACY"]
         assert len({r.message_id for r in refs}) == 2
 
-    async def test_a_missing_channel_is_skipped_and_the_other_copies_kept(self, fake, channel):
+    async def test_a_missing_channel_is_reported_gone_with_the_other_copies(self, fake, channel):
         fake.missing_channels.add("C0GONE")
 
-        refs = await channel.post(make_card(), ["C0GONE", "C0DBA"])
+        with pytest.raises(PostIncomplete) as incomplete:
+            await channel.post(make_card(), ["C0GONE", "C0DBA"])
 
-        assert [r.channel_id for r in refs] == ["C0DBA"]
+        assert [r.channel_id for r in incomplete.value.posted] == ["C0DBA"]
+        assert incomplete.value.gone == {"C0GONE": "channel_not_found"}
+        assert incomplete.value.retry == {}
 
-    async def test_no_copy_posted_raises_so_the_job_retries(self, fake, channel):
-        fake.missing_channels.add("C0GONE")
+    async def test_a_copy_still_rate_limited_is_reported_for_retry_with_the_others(
+        self, fake, channel
+    ):
+        fake.fail_posts_to("C0PRIVACY", times=3, retry_after=1)
 
-        with pytest.raises(SlackApiError):
-            await channel.post(make_card(), ["C0GONE"])
+        with pytest.raises(PostIncomplete) as incomplete:
+            await channel.post(make_card(), ["C0DBA", "C0PRIVACY"])
+
+        assert [r.channel_id for r in incomplete.value.posted] == ["C0DBA"]
+        assert incomplete.value.retry == {"C0PRIVACY": "ratelimited"}
+        statuses = [c.status for c in fake.calls("chat.postMessage")]
+        assert statuses == [200, 429, 429, 429]  # the client's own two retries, then reported
 
     async def test_rate_limited_post_is_retried_and_the_card_still_posted(self, fake, channel):
         fake.fail_next("chat.postMessage", status=429, retry_after=1)
@@ -68,13 +78,13 @@ class TestPost:
         assert posted.at - limited.at >= 1.0
         assert len(refs) == 1
 
-    async def test_invalid_auth_is_raised(self, fake, channel):
+    async def test_invalid_auth_is_reported_for_retry(self, fake, channel):
         fake.error_next("chat.postMessage", "invalid_auth")
 
-        with pytest.raises(SlackApiError) as error:
+        with pytest.raises(PostIncomplete) as incomplete:
             await channel.post(make_card(), [])
 
-        assert error.value.response["error"] == "invalid_auth"
+        assert incomplete.value.retry == {DEFAULT: "invalid_auth"}
 
 
 class TestUpdate:
