@@ -7,6 +7,7 @@ is audited and committed before its error is raised.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
@@ -65,6 +66,15 @@ def _redact_reason(deps: ActionsDeps, reason: str | None) -> str | None:
     return str(value["reason"])
 
 
+@dataclass(frozen=True, slots=True)
+class Cast:
+    """A decision's result; `repeat_of` is when the same person cast the same verdict before
+    (a double click or a platform retry, counted once), so a chat can answer "already voted"."""
+
+    action: ActionRead
+    repeat_of: datetime | None = None
+
+
 async def decide(
     deps: ActionsDeps,
     action_id: str,
@@ -79,6 +89,22 @@ async def decide(
     Raises NotFound, AlreadyDecided, RequestExpired, SelfApproval, NotEligible, or Conflict
     (a vote cannot be changed), each with a sentence a reviewer can act on.
     """
+    cast_vote = await cast(
+        deps, action_id, approver=approver, verdict=verdict, reason=reason, platform=platform
+    )
+    return cast_vote.action
+
+
+async def cast(
+    deps: ActionsDeps,
+    action_id: str,
+    *,
+    approver: str,
+    verdict: str,
+    reason: str | None,
+    platform: str,
+) -> Cast:
+    """`decide`, also saying whether the vote repeated one already counted."""
     who = normalise_identity(approver)
     clean_reason = _redact_reason(deps, reason)
     refusal: ApprovalsError | None = None
@@ -92,7 +118,8 @@ async def decide(
         events: list[NewEvent] = []
         now = utc_now()
         if mine is not None and mine.verdict == verdict:
-            return to_read(action, votes)  # a double click or a platform retry counts once
+            # A double click or a platform retry counts once.
+            return Cast(to_read(action, votes), repeat_of=mine.created_at)
         if action.status == Status.PENDING and now >= action.expires_at:
             await _expire(session, action, events, now)
             changed = True
@@ -131,7 +158,7 @@ async def decide(
     ).inc()
     if refusal is not None:
         raise refusal
-    return read
+    return Cast(read)
 
 
 def _refusal(

@@ -42,6 +42,7 @@ class DecisionResult:
     accepted: bool
     message: str
     card: Card | None
+    repeated: bool = False  # the same vote was already counted (double click, retry)
 
 
 class ReviewPort(Protocol):

@@ -91,7 +91,7 @@ class CoreReview:
 
     async def decide(self, attempt: DecisionAttempt) -> DecisionResult:
         try:
-            action = await decisions.decide(
+            result = await decisions.cast(
                 self._deps,
                 attempt.action_id,
                 approver=attempt.approver_email,
@@ -101,7 +101,14 @@ class CoreReview:
             )
         except ApprovalsError as exc:
             return DecisionResult(False, _sentence(exc.detail), await self.card(attempt.action_id))
+        action = result.action
         card = build_card(action, self._public_url)
+        if result.repeat_of is not None:
+            message = (
+                f"You already voted {attempt.verdict} at {result.repeat_of:%Y-%m-%d %H:%M} UTC; "
+                f"it counts once. The request is {action.status.value}."
+            )
+            return DecisionResult(True, message, card, repeated=True)
         if action.status.value == "pending":
             message = f"Your {attempt.verdict} is recorded: {card.progress}."
         else:

@@ -220,3 +220,48 @@ async def test_home_tab_and_slash_command_show_the_real_queue(world) -> None:
     state = (await api.get("etl", created["id"])).json()
     assert [(v["approver"], v["platform"]) for v in state["votes"]] == [(BOB[1], "slack")]
     assert created["id"] not in json.dumps(slack.home_views[BOB[0]]["blocks"])
+
+
+async def test_a_second_click_of_the_same_vote_is_answered_already_voted(world) -> None:
+    runtime, api, slack = world
+    created = await api.create()
+    await _drain(runtime)
+    (ref,) = await messages.posted(runtime.db, created["id"])
+
+    first = await _click(api, BOB[0], created["id"], ref.message_id)
+    await slack.wait_for("chat.update")
+    await _drain(runtime)
+    again = await _click(api, BOB[0], created["id"], ref.message_id)
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    (ephemeral,) = await slack.wait_for("chat.postEphemeral")
+    assert ephemeral.body["user"] == BOB[0]
+    assert ephemeral.body["text"].startswith("You already voted approve at ")
+    assert "it counts once" in ephemeral.body["text"]
+    state = (await api.get("etl", created["id"])).json()
+    assert len(state["votes"]) == 1
+
+
+async def test_show_gives_the_requester_the_status_without_buttons(world) -> None:
+    from tests.integration.slack.home_payloads import slash_command
+
+    runtime, api, slack = world
+    created = await api.create(on_behalf_of=ALICE[1], resource="db.*prod*.visits")
+    await _drain(runtime)
+
+    answers = []
+    for number, user_id in enumerate((ALICE[0], BOB[0]), start=1):
+        asked = slash_command(
+            user_id=user_id,
+            text=f"show {created['id']}",
+            response_url=slack.response_url(str(number)),
+        )
+        signed = sign(asked)
+        await api.http.post("/slack/events", content=signed.body, headers=signed.headers)
+        answers = await slack.wait_for("response_url", count=number)
+
+    hers, his = (json.loads(_blocks(a.body)) for a in answers)
+    assert not any(block["type"] == "actions" for block in hers)
+    assert "you cannot vote on it" in json.dumps(hers)
+    assert any(block["type"] == "actions" for block in his)  # an approver keeps the buttons
+    assert "*prod*" not in answers[0].body["text"]  # the fallback text styles nothing

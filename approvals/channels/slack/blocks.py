@@ -243,8 +243,9 @@ def _buttons(card: Card) -> Block:
     return {"type": "actions", "block_id": "approvals.decision", "elements": [approve, deny]}
 
 
-def render_blocks(card: Card) -> list[Block]:
-    """The whole card; buttons only while a decision is still possible."""
+def render_blocks(card: Card, *, voter: bool = True) -> list[Block]:
+    """The whole card; buttons only while a decision is still possible, and only for a
+    viewer who may vote (`voter`; a channel copy is for the approvers in the channel)."""
     blocks: list[Block | None] = [_header(card), _facts(card), _guardrails(card)]
     if card.justification:
         blocks.append(_literal("Justification", card.justification, preformatted=False))
@@ -257,8 +258,16 @@ def render_blocks(card: Card) -> list[Block]:
         expiry = _mrkdwn(
             f"Expires {_when(card.expires_at)} · request {escape_mrkdwn(card.action_id)}"
         )
-        blocks += [{"type": "context", "elements": [expiry]}, _buttons(card)]
+        blocks += [{"type": "context", "elements": [expiry]}]
+        blocks.append(_buttons(card) if voter else _follow_only())
     return [b for b in blocks if b is not None][:MAX_BLOCKS]
+
+
+def _follow_only() -> Block:
+    return {
+        "type": "context",
+        "elements": [_mrkdwn("You can follow this request; you cannot vote on it.")],
+    }
 
 
 def summary_blocks(card: Card) -> list[Block]:
@@ -282,13 +291,18 @@ def summary_blocks(card: Card) -> list[Block]:
     return [section, {**_buttons(card), "block_id": f"approvals.decision.{card.action_id}"}]
 
 
+# mrkdwn has no escape for its style markers; these look-alikes are never parsed as markup.
+_INERT_MARKERS = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
+
+
 def fallback_text(card: Card) -> str:
-    """Notification and screen-reader text. Top-level `text` is parsed as mrkdwn: escape it."""
+    """Notification and screen-reader text. Top-level `text` is parsed as mrkdwn, so request
+    text is escaped and its style markers made inert: `*x*` in a resource is not bold."""
     raw = (
         f"{_status_label(card.status)}: {card.action} on {card.resource} ({card.environment}), "
         f"requested by {card.requester}, risk {card.risk}"
     )
-    return _fit_escaped(raw, MAX_TEXT)
+    return _fit_escaped(raw.translate(_INERT_MARKERS), MAX_TEXT)
 
 
 @dataclass(frozen=True, slots=True)

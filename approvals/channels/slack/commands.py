@@ -91,8 +91,12 @@ class SlackQueue:
             message = NOT_FOUND.format(id=words[1])
             await respond(text=message, blocks=notice_blocks(message), response_type="ephemeral")
             return
+        # The requester (or anyone who cannot vote) sees the status, not Approve/Deny.
+        voter = found.lower() in {e.lower() for e in self._review.approvers_of(card)}
         await respond(
-            text=fallback_text(card), blocks=render_blocks(card), response_type="ephemeral"
+            text=fallback_text(card),
+            blocks=render_blocks(card, voter=voter),
+            response_type="ephemeral",
         )
 
     async def on_home_opened(

@@ -187,8 +187,8 @@ class SlackInbound:
             accepted=result.accepted,
             retry_num=click.retry_num,
         )
-        if not result.accepted:
-            await self._tell(client, click, result.message)
+        if not result.accepted or result.repeated:
+            await self._tell(client, click, result.message)  # nothing changed: say why
             return
         if result.card is not None and click.channel_id and click.message_ts:
             try:

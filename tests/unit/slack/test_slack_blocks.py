@@ -221,6 +221,11 @@ class TestUntrustedText:
         assert "<!channel>" not in text
         assert "&lt;!channel&gt;" in text
 
+    def test_fallback_text_styles_nothing_from_the_request(self):
+        text = fallback_text(make_card(resource="*x* _y_ ~z~ `w`", requester="a_b*c@example.org"))
+        assert not set("*_~`") & set(text)  # no character Slack would read as a style marker
+        assert "\u2217x\u2217 \u02cdy\u02cd \u223cz\u223c \u02cbw\u02cb" in text
+
 
 class TestBlockKitLimits:
     def test_huge_context_is_truncated_with_a_link(self):
