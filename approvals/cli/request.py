@@ -2,8 +2,9 @@
 
 Exit codes: 0 approved (with --wait: released, and its token verified offline against the
 service's JWKS for exactly these action, resource and params), 2 denied or blocked, 3 expired
-or cancelled, 4 still pending (or approved but not yet released) when --timeout ran out,
-1 error (including a release token that does not verify). A CI step can gate on it directly.
+or cancelled, 4 --timeout ran out (the request is cancelled then, unless --keep-pending; or it
+was approved but not yet released), 1 error (including a release token that does not verify).
+A CI step can gate on it directly.
 """
 
 from __future__ import annotations
@@ -63,6 +64,14 @@ def request(
     ] = None,
     wait: Annotated[bool, typer.Option(help="Wait for the verdict; exit by it.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait at most.")] = 600.0,
+    keep_pending: Annotated[
+        bool,
+        typer.Option(
+            help="With --wait: leave the request pending for reviewers when --timeout runs "
+            "out. Without it, a request still pending at the timeout is cancelled, so nobody "
+            "approves an action this step has given up on."
+        ),
+    ] = False,
     server: ServerOption = DEFAULT_SERVER,
     key: KeyOption = None,
     client_id: ClientIdOption = None,
@@ -72,8 +81,9 @@ def request(
     """Ask for approval of one action; with --wait, exit by the outcome (for CI steps).
 
     --wait blocks until the request is released (and its token verified offline) or decided
-    against. Exit codes: 0 released, 2 denied or blocked, 3 expired or cancelled, 4 still
-    waiting at --timeout, 1 error."""
+    against. A request still pending at --timeout is cancelled (it leaves reviewers' queues),
+    unless --keep-pending. Exit codes: 0 released, 2 denied or blocked, 3 expired or
+    cancelled, 4 --timeout ran out (cancelled, or still pending with --keep-pending), 1 error."""
     if not key:
         fail(
             "no API key: pass --key or set APPROVALS_KEY (create one with "
@@ -81,6 +91,7 @@ def request(
         )
     context = json.loads(context_json.read_text()) if context_json else None
     params = _params(param or [], params_json)
+    timed_out = False
     try:
         with ApprovalsClient(server, key, client_id=client_id, issuer=issuer) as client:
             result = client.submit(
@@ -101,6 +112,9 @@ def request(
                 )
             if wait and not result.settled:
                 result = client.wait(result.id, timeout=timeout)
+                timed_out = result.pending
+                if timed_out and not keep_pending:
+                    result = _give_up(client, result)
             if wait and result.granted and result.release_token:
                 # The exit code is what a pipeline acts on: 0 only for a token that releases
                 # exactly what this command submitted.
@@ -117,8 +131,20 @@ def request(
     _report(result, as_json)
     if wait and result.granted and not result.release_token:
         raise typer.Exit(4)  # approved, but the release was not minted before --timeout
+    if timed_out and (result.pending or result.verdict == "cancelled"):
+        raise typer.Exit(4)  # this step gave up: not "cancelled by someone" (3)
     outcome = result.verdict or result.status
     raise typer.Exit(EXIT_BY_OUTCOME.get(outcome, 1) if wait or not result.pending else 0)
+
+
+def _give_up(client: ApprovalsClient, pending: Action) -> Action:
+    """Cancel a request this step no longer waits for (as the SDK's decorator does)."""
+    try:
+        cancelled = client.cancel(pending.id)
+    except ApprovalsAPIError:  # decided in the meantime: report what it is now
+        return client.get(pending.id)
+    typer.echo(f"{pending.id}: still pending at --timeout; cancelled", err=True)
+    return cancelled
 
 
 def _report(result: Action, as_json: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -27,10 +28,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
 
 def _decide_later(base: str, key: str, verdict: str, reason: str | None = None) -> None:
     def run() -> None:
-        time.sleep(0.5)
+        # Poll until the request shows up: under load the CLI may take longer than a fixed nap.
         with ApprovalsClient(base, key) as client:
-            for action in client.pending():
-                client.decide(action.id, verdict, reason)
+            for _ in range(400):
+                waiting = client.pending()
+                for action in waiting:
+                    client.decide(action.id, verdict, reason)
+                if waiting:
+                    return
+                time.sleep(0.05)
 
     threading.Thread(target=run, daemon=True).start()
 
@@ -110,12 +116,39 @@ def test_request_wait_exits_by_the_verdict(
     assert says in result.stdout
 
 
-def test_request_still_pending_after_timeout_exits_4(server: tuple[str, dict[str, str]]) -> None:
+def test_request_still_pending_at_the_timeout_is_cancelled_and_exits_4(
+    server: tuple[str, dict[str, str]],
+) -> None:
     base, keys = server
     args = _request_args(base, keys["etl"], "--timeout", "0.5", "--json")
     result = CliRunner().invoke(cli, args)  # the last --timeout wins
     assert result.exit_code == 4
+    action_id = json.loads(result.stdout)["id"]
+    assert "still pending at --timeout; cancelled" in result.stderr
+    with ApprovalsClient(base, keys["bob"]) as bob:
+        assert bob.get(action_id).verdict == "cancelled"
+        assert action_id not in {a.id for a in bob.pending()}  # gone from reviewers' queues
+
+
+def test_keep_pending_leaves_the_request_for_reviewers(
+    server: tuple[str, dict[str, str]],
+) -> None:
+    base, keys = server
+    args = _request_args(base, keys["etl"], "--timeout", "0.5", "--json", "--keep-pending")
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 4
     assert '"status": "pending"' in result.stdout
+    with ApprovalsClient(base, keys["bob"]) as bob:
+        pending = {a.id for a in bob.pending()}
+        assert json.loads(result.stdout)["id"] in pending
+        for action_id in pending:  # leave no queue behind for the tests after this one
+            bob.decide(action_id, "deny", "test over")
+
+
+def test_request_help_documents_keep_pending() -> None:
+    result = CliRunner().invoke(cli, ["request", "--help"], env={"COLUMNS": "200"})
+    assert "--keep-pending" in result.stdout
+    assert "cancelled" in result.stdout
 
 
 def test_request_without_a_key_says_how_to_get_one() -> None:
