@@ -4,7 +4,8 @@ Exit codes: 0 approved (with --wait: released, and its token verified offline ag
 service's JWKS for exactly these action, resource and params), 2 denied or blocked, 3 expired
 or cancelled, 4 --timeout ran out (the request is cancelled then, unless --keep-pending; or it
 was approved but not yet released), 1 error (including a release token that does not verify).
-A CI step can gate on it directly.
+A service that cannot be reached is one line on stderr and exit 1. A CI step can gate on it
+directly.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 
 from approvals.cli.common import (
@@ -83,7 +85,8 @@ def request(
     --wait blocks until the request is released (and its token verified offline) or decided
     against. A request still pending at --timeout is cancelled (it leaves reviewers' queues),
     unless --keep-pending. Exit codes: 0 released, 2 denied or blocked, 3 expired or
-    cancelled, 4 --timeout ran out (cancelled, or still pending with --keep-pending), 1 error."""
+    cancelled, 4 --timeout ran out (cancelled, or still pending with --keep-pending), 1 error
+    (one line on stderr, e.g. the service cannot be reached)."""
     if not key:
         fail(
             "no API key: pass --key or set APPROVALS_KEY (create one with "
@@ -92,6 +95,7 @@ def request(
     context = json.loads(context_json.read_text()) if context_json else None
     params = _params(param or [], params_json)
     timed_out = False
+    result: Action | None = None
     try:
         with ApprovalsClient(server, key, client_id=client_id, issuer=issuer) as client:
             result = client.submit(
@@ -126,8 +130,14 @@ def request(
         fail(f"the release token does not verify ({exc.reason}): do not run the action")
     except ApprovalsAPIError as exc:
         fail(f"{exc.status} {exc.code}: {exc.detail}")
-    except OSError as exc:
-        fail(f"cannot reach {server} ({exc}); is `approvals serve` running?")
+    except (httpx.TransportError, OSError) as exc:
+        fail(
+            f"cannot reach the approvals service at {server} ({type(exc).__name__}): start it "
+            "(`approvals serve`) or point --server / APPROVALS_URL at it, then run this again"
+            if result is None
+            else f"lost the approvals service at {server} ({type(exc).__name__}) while waiting "
+            f"for request {result.id}; its state is on {server}/ui"
+        )
     _report(result, as_json)
     if wait and result.granted and not result.release_token:
         raise typer.Exit(4)  # approved, but the release was not minted before --timeout

@@ -41,9 +41,10 @@ def serve(
     if settings.is_embedded:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrations.upgrade(settings.resolved_database_url)
-        created = with_runtime(_first_admin, settings)
+        created = with_runtime(_first_admin, settings, prepare=False)
         if created is not None:
             _welcome(created, settings.base_url)
+        typer.echo(f"data directory: {settings.data_dir.resolve()}", err=True)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

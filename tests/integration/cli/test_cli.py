@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,68 @@ def test_worker_burst_without_redis_runs_due_work(env: dict[str, str]) -> None:
     code, out, _ = _run(env, "worker", "--burst")
     assert code == 0
     assert "expired 0 request(s)" in out
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])  # closed again: nothing listens there
+
+
+class TestOneLineErrors:
+    def test_a_service_that_is_down_is_one_line_and_exit_1(self) -> None:
+        server = f"http://127.0.0.1:{_free_port()}"
+        args = ["request", "--action", "a.b", "--resource", "r", "--server", server, "--key", "k"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1
+        assert result.stderr.strip().count("\n") == 0, result.stderr
+        assert f"cannot reach the approvals service at {server}" in result.stderr
+        assert "approvals serve" in result.stderr
+        assert "Traceback" not in result.output
+
+    def test_request_help_documents_the_exit_codes(self) -> None:
+        result = runner.invoke(app, ["request", "--help"], env={"COLUMNS": "200"})
+        assert "cannot be reached" in result.stdout
+        assert "1 error" in result.stdout
+
+    def test_an_unmigrated_database_says_run_migrate(self, tmp_path: Path) -> None:
+        env = {"APPROVALS_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+        code, _, err = _run(env, "clients", "create", "nightly-etl")
+        assert code == 1
+        assert "has no approvals schema" in err and "run `approvals migrate`" in err
+        assert "INSERT" not in err and "whsec_" not in err  # no SQL, no secret
+
+    def test_an_unreachable_database_is_one_line(self) -> None:
+        env = {"APPROVALS_DATABASE_URL": f"postgresql://nobody:pw@127.0.0.1:{_free_port()}/x"}
+        code, _, err = _run(env, "clients", "list")
+        assert code == 1
+        assert err.strip().count("\n") == 0, err
+        assert "cannot connect to the database" in err
+        assert ":pw@" not in err
+
+
+class TestDataDirectory:
+    @pytest.fixture
+    def elsewhere(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+        """A folder that is not the service's: no .env, no .approvals, defaults only."""
+        monkeypatch.chdir(tmp_path)
+        for name in ("APPROVALS_DATABASE_URL", "APPROVALS_DATA_DIR"):
+            monkeypatch.delenv(name, raising=False)
+        return tmp_path
+
+    def test_outside_the_service_folder_refuses_naming_the_data_directory(
+        self, elsewhere: Path
+    ) -> None:
+        code, _, err = _run({}, "clients", "create", "nightly-etl")
+        assert code == 1
+        assert f"no approvals database at {elsewhere / '.approvals' / 'approvals.db'}" in err
+        assert "APPROVALS_DATA_DIR" in err
+        assert not (elsewhere / ".approvals").exists()  # nothing stray left behind
+
+    def test_an_embedded_database_is_migrated_as_serve_does(self, elsewhere: Path) -> None:
+        (elsewhere / ".approvals").mkdir()
+        (elsewhere / ".approvals" / "approvals.db").touch()  # an old, empty database file
+        code, out, err = _run({}, "clients", "create", "nightly-etl", "--json")
+        assert code == 0, err
+        assert json.loads(out)["api_key"]
+        assert _run({}, "clients", "list", "--json")[0] == 0
