@@ -28,6 +28,9 @@ class Settings(BaseSettings):
         env_file=".env",
         extra="ignore",
         populate_by_name=True,
+        # `cp .env.example .env` leaves most names empty (`APPROVALS_DATABASE_URL=`): an empty
+        # value means unset, as in a shell, not an empty URL, path or secret.
+        env_ignore_empty=True,
     )
 
     # --- core ---
@@ -113,7 +116,8 @@ class Settings(BaseSettings):
 
     @property
     def is_embedded(self) -> bool:
-        return self.database_url is None
+        """The SQLite default; must agree with `resolved_database_url` (an empty URL is none)."""
+        return not self.database_url
 
     @property
     def slack_enabled(self) -> bool:
