@@ -16,6 +16,7 @@ from approvals.api import errors
 from approvals.api.deps import RuntimeDep
 from approvals.api.middleware import BodyLimits
 from approvals.audit.api import router as audit_router
+from approvals.channels.web.pages import router as web_pages_router
 from approvals.channels.web.routes import router as web_router
 from approvals.config import Settings
 from approvals.errors import Unavailable
@@ -56,6 +57,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(actions_router)
     app.include_router(release_router)
     app.include_router(web_router)
+    app.include_router(web_pages_router)
     for router in rt.platforms.routers:
         app.include_router(router)
     app.include_router(audit_router)
