@@ -1,6 +1,7 @@
 """The `approvals` command line: one Typer app, one module per command group.
 
-Exit codes for scripts: 0 ok / approved, 1 error, 2 denied, 3 expired or cancelled.
+Exit codes for scripts: 0 ok / approved, 1 error (one line on stderr), 2 denied, 3 expired or
+cancelled, 4 `request --wait` timed out.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ app = typer.Typer(
     name="approvals",
     help="Human approval for privileged automation on regulated data.\n\n"
     "Start here: `approvals serve` runs everything on this machine (SQLite, web reviewer "
-    "page, demo policy) and prints an admin API key on first start.",
+    "page, demo policy) and prints an admin API key on first start.\n\n"
+    "Data: APPROVALS_DATABASE_URL, else the SQLite file in the data directory "
+    "APPROVALS_DATA_DIR (default ./.approvals, relative to the folder a command runs in; "
+    "`serve` prints its full path). Errors are one line on stderr and exit 1.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

@@ -158,3 +158,7 @@ class TestDataDirectory:
         assert code == 0, err
         assert json.loads(out)["api_key"]
         assert _run({}, "clients", "list", "--json")[0] == 0
+
+    def test_help_says_where_the_data_directory_is(self) -> None:
+        result = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
+        assert "data directory APPROVALS_DATA_DIR (default ./.approvals" in result.stdout
