@@ -67,6 +67,7 @@ def copied_env_service(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
                 pass
             time.sleep(0.2)
         key = next(line.split(":", 1)[1].strip() for line in lines if "api key:" in line)
+        assert f"data directory: {tmp_path.resolve() / '.approvals'}\n" in errors
         yield base, key, tmp_path
     finally:
         process.terminate()
