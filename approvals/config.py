@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # --- background work ---
     reconcile_interval_seconds: float = Field(5.0, gt=0)
     job_lease_seconds: int = Field(60, ge=5)
+    # The worker's /healthz, /readyz and /metrics (on APPROVALS_HOST); unset: not served.
+    worker_health_port: int | None = Field(None, ge=1, le=65535)
 
     # --- release ---
     release_keys_dir: Path | None = None
