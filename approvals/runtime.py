@@ -15,7 +15,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from approvals.actions.waiting import Notifier
-from approvals.api.ratelimit import RateLimiter
+from approvals.api.ratelimit import SubmitBudget, submit_budget
 from approvals.channels.base import Channel
 from approvals.channels.registry import build_platforms
 from approvals.channels.review import CoreReview
@@ -85,7 +85,9 @@ class Runtime:
         self.keyring = Keyring.load_or_create(settings.keys_dir)
         self._callback_guard = Guard(allowed_addresses=settings.callback_allowed_networks)
         self.notifier = Notifier()
-        self.submit_limiter = RateLimiter(settings.submit_rate_per_minute, settings.submit_burst)
+        self.submit_limiter: SubmitBudget = submit_budget(
+            settings.redis_url, settings.submit_rate_per_minute, settings.submit_burst
+        )
         self.changes: ChangeFeed = feed_for(settings.redis_url, self.engine)
         self.platforms = build_platforms(settings, CoreReview(self, settings.base_url), self._db)
         self._channels: dict[str, Channel] = self.platforms.channels
@@ -162,5 +164,6 @@ class Runtime:
                 await task
         await self.relay.stop()
         await self.changes.close()
+        await self.submit_limiter.close()
         await self.queue.close()
         await self.engine.dispose()
