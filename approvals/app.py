@@ -9,7 +9,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from approvals import __version__, metrics
+from approvals import __version__, metrics, telemetry
 from approvals.actions.api import router as actions_router
 from approvals.api import errors
 from approvals.api.deps import RuntimeDep
@@ -43,6 +43,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
             yield
         finally:
             await rt.close()
+            telemetry.shutdown()
 
     app = FastAPI(
         title="approvals", version=__version__, description=DESCRIPTION, lifespan=lifespan
@@ -53,6 +54,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     )
     app.add_middleware(RequestContext)  # added last = outermost: ids cover every layer
     errors.install(app)
+    telemetry.instrument_app(app)
     app.include_router(actions_router)
     app.include_router(release_router)
     app.include_router(web_router)

@@ -14,6 +14,7 @@ from functools import cached_property
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from approvals import telemetry
 from approvals.actions.waiting import Notifier
 from approvals.api.ratelimit import SubmitBudget, submit_budget
 from approvals.channels.base import Channel
@@ -79,7 +80,10 @@ class Runtime:
         self.settings = settings
         if settings.is_embedded:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
+        telemetry.configure(settings)
         self.engine = engine or create_engine(settings.resolved_database_url)
+        if engine is None:
+            telemetry.instrument_engine(self.engine)
         self._db = session_factory(self.engine)
         self._policies = policies or Policies(PolicyStore(settings.policy_file))
         self.keyring = Keyring.load_or_create(settings.keys_dir)

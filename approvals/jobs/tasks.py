@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from approvals import metrics
+from approvals import metrics, telemetry
 from approvals.actions import messages
 from approvals.actions import service as actions_service
 from approvals.actions.ports import ActionsDeps
@@ -204,8 +204,11 @@ async def run(ctx: TaskContext, outbox_id: str) -> None:
         if row is None or row.done_at is not None:
             return
         kind, target, attempts, created = row.kind, row.target_id, row.attempts, row.created_at
-        request_id = row.request_id
-    with tracing.bound_request_id(request_id):
+        request_id, traceparent = row.request_id, row.traceparent
+    with (
+        tracing.bound_request_id(request_id),
+        telemetry.job_span(kind, outbox_id, traceparent),
+    ):
         await _run_handler(ctx, outbox_id, kind, target, attempts, created)
 
 

@@ -25,6 +25,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
+from approvals import telemetry
 from approvals.config import Settings, load_settings
 from approvals.jobs import reconciler
 from approvals.jobs.health_server import serve_health
@@ -173,3 +174,4 @@ def run_worker(settings: Settings, redis_url: str, *, burst: bool) -> bool:
     finally:
         stop.set()
         close_job_host()
+        telemetry.shutdown()

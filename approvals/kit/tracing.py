@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -24,6 +24,18 @@ _current: ContextVar[str | None] = ContextVar("approvals_request_id", default=No
 
 def current_request_id() -> str | None:
     return _current.get()
+
+
+_trace_context: list[Callable[[], str | None]] = []  # set once by approvals.telemetry
+
+
+def set_trace_context_source(source: Callable[[], str | None]) -> None:
+    _trace_context[:] = [source]
+
+
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the current span, when OpenTelemetry tracing is on."""
+    return _trace_context[0]() if _trace_context else None
 
 
 def new_request_id() -> str:

@@ -25,3 +25,5 @@ class OutboxMessage(Base):
     # The X-Request-ID of the HTTP request whose transaction wrote this row: the job's log
     # lines carry it, so one id follows a submit from its access log line to its jobs.
     request_id: Mapped[str | None] = mapped_column(String(128))
+    # W3C traceparent of the writing span (OpenTelemetry on): the job's span continues it.
+    traceparent: Mapped[str | None] = mapped_column(String(128))

@@ -1,4 +1,4 @@
-"""Outbox rows carry the request id of the HTTP request that wrote them.
+"""Outbox rows carry the request id and trace context of the HTTP request that wrote them.
 
 Revision ID: 5a1c0e7d9b21
 Revises: 3d7e1f0a2b64
@@ -19,8 +19,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("request_id", sa.String(length=128), nullable=True))
+        batch.add_column(sa.Column("traceparent", sa.String(length=128), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("traceparent")
         batch.drop_column("request_id")

@@ -24,6 +24,7 @@ from approvals.clients import service as clients_service
 from approvals.clients.schemas import Scope
 from approvals.runtime import Runtime
 from tests.builders import action_body
+from tests.fakes.otlp_collector import OtlpCollector
 from tests.integration.jobs.worker_processes import ROOT, free_port, start_redis
 
 TRACE = "trace-7f3a90c1"
@@ -191,3 +192,58 @@ async def test_a_request_id_that_is_not_a_plain_token_is_replaced(
     assert fresh.headers["X-Request-ID"] != replaced
     kept = await http.get("/healthz", headers={"X-Request-ID": "lb-0a1b.2c3d"})
     assert kept.headers["X-Request-ID"] == "lb-0a1b.2c3d"
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_one_submit_is_one_trace_from_the_api_to_its_job_in_the_worker(
+    database_url: str, runtime: Runtime, tmp_path: Path
+) -> None:
+    key = (
+        await clients_service.create(
+            runtime.db, name="etl", scopes=[Scope.SUBMIT], identity="svc:etl@example.org"
+        )
+    ).api_key
+    redis_server = start_redis(free_port())
+    api_port = free_port()
+    try:
+        with OtlpCollector() as collector:
+            common = {
+                "APPROVALS_DATABASE_URL": database_url,
+                "APPROVALS_REDIS_URL": f"redis://127.0.0.1:{redis_server.args[2]}/0",
+                "APPROVALS_DATA_DIR": str(tmp_path / "data"),
+                "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+            }
+            with (
+                _process(["serve", "--port", str(api_port)], common, tmp_path / "serve.log"),
+                _process(["worker"], common, tmp_path / "worker.log"),
+            ):
+                api_url = f"http://127.0.0.1:{api_port}"
+                _until_up(f"{api_url}/readyz")
+                auth = {"Authorization": f"Bearer {key}"}
+                async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+                    created = await http.post(
+                        "/v1/actions",
+                        headers=auth,
+                        json=action_body(environment="dev", justification="for Jane Roe"),
+                    )
+                    action_id = created.json()["id"]
+                    waited = await http.get(
+                        f"/v1/actions/{action_id}/wait?timeout=30", headers=auth
+                    )
+                    assert waited.json()["status"] == "released"
+            spans = list(collector.spans)  # both processes flushed on SIGTERM
+    finally:
+        redis_server.terminate()
+        redis_server.wait(10)
+
+    submit = [s for s in spans if s.name == "POST /v1/actions" and not s.parent_span_id]
+    assert len(submit) == 1, [s.name for s in spans][:40]
+    trace = [s for s in spans if s.trace_id == submit[0].trace_id]
+    names = {s.name for s in trace}
+    assert "job release" in names, names
+    assert any("db.system" in s.attributes or "db.system.name" in s.attributes for s in trace)
+    ids = {s.span_id for s in trace}
+    assert all(s.parent_span_id in ids for s in trace if s is not submit[0])  # one tree
+    job = next(s for s in trace if s.name == "job release")
+    assert job.attributes["approvals.job.kind"] == "release"
+    assert not any("Jane" in repr(s.attributes) for s in spans)
