@@ -3,27 +3,43 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean teams-app wheel
+.PHONY: run test lint lock bench clean teams-app wheel
 
-$(BIN)/approvals: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# Two environments from one venv folder: `make run` installs the core only (pinned by
+# requirements/run.lock); `make test`/`make lint` add the dev extra (pinned by dev.lock). The
+# lock files are constraints: they pin every package installed, and `make lock` rewrites them.
+$(VENV)/.run: pyproject.toml requirements/run.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements/run.lock -e .
 	touch $@
 
-run: $(BIN)/approvals  ## run the service on the embedded default (SQLite, web page, demo policy)
+$(VENV)/.dev: pyproject.toml requirements/dev.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements/dev.lock -e '.[dev]'
+	touch $@ $(VENV)/.run  # the dev install is a superset of the core
+
+run: $(VENV)/.run  ## run the service on the embedded default (SQLite, web page, demo policy)
 	$(BIN)/approvals serve
 
-test: $(BIN)/approvals  ## all tests: needs PostgreSQL and Redis on 127.0.0.1 (see README)
+test: $(VENV)/.dev  ## all tests: needs PostgreSQL and Redis on 127.0.0.1 (see README)
 	$(BIN)/python -m pytest -n 2 -q
 
-lint: $(BIN)/approvals  ## ruff, mypy (strict) and the import-linter architecture contracts
+lock:  ## re-pin requirements/*.lock from pyproject.toml (needs pip-tools)
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile -q --strip-extras --no-header --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements/run.lock pyproject.toml
+	$(BIN)/pip-compile -q --strip-extras --no-header --allow-unsafe --no-emit-index-url --no-emit-find-links --extra dev --extra bench \
+		-o requirements/dev.lock pyproject.toml
+	sed -i '/^approvals @ /d' requirements/dev.lock
+
+lint: $(VENV)/.dev  ## ruff, mypy (strict) and the import-linter architecture contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-wheel: $(BIN)/approvals  ## dist/approvals-*.whl with approvals.redaction compiled by mypyc (needs gcc)
+wheel: $(VENV)/.dev  ## dist/approvals-*.whl with approvals.redaction compiled by mypyc (needs gcc)
 	APPROVALS_COMPILE=1 $(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
 
 teams-app:  ## Teams app package: deploy/teams-app/approvals-teams.zip (env: see docs/teams.md)

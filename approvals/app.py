@@ -8,19 +8,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sqlalchemy import text
 
-from approvals import __version__, metrics
+from approvals import __version__, metrics, telemetry
 from approvals.actions.api import router as actions_router
 from approvals.api import errors
 from approvals.api.deps import RuntimeDep
 from approvals.api.middleware import BodyLimits
+from approvals.api.tracing import RequestContext
 from approvals.audit.api import router as audit_router
 from approvals.channels.web.pages import router as web_pages_router
 from approvals.channels.web.routes import router as web_router
 from approvals.config import Settings
-from approvals.errors import Unavailable
-from approvals.outbox import service as outbox_service
+from approvals.health import readiness, refresh_gauges
 from approvals.release.api import router as release_router
 from approvals.runtime import Runtime
 
@@ -45,6 +44,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
             yield
         finally:
             await rt.close()
+            telemetry.shutdown()
 
     app = FastAPI(
         title="approvals", version=__version__, description=DESCRIPTION, lifespan=lifespan
@@ -53,7 +53,9 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.add_middleware(
         BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth
     )
+    app.add_middleware(RequestContext)  # added last = outermost: ids cover every layer
     errors.install(app)
+    telemetry.instrument_app(app)
     app.include_router(actions_router)
     app.include_router(release_router)
     app.include_router(web_router)
@@ -66,20 +68,14 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], summary="Database (and queue) reachable")
+    @app.get("/readyz", tags=["operations"], summary="Database and queue reachable")
     async def readyz(rt: RuntimeDep) -> dict[str, str]:
-        try:
-            async with rt.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception as exc:
-            raise Unavailable(f"database unreachable ({type(exc).__name__})") from None
-        return {"status": "ready", "database": "ok"}
+        return await readiness(rt, queue_required=False)
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def prometheus(rt: RuntimeDep) -> Response:
         metrics.waiters.set(rt.notifier.waiting)
-        async with rt.db() as session:
-            metrics.outbox_due.set(await outbox_service.count_unfinished(session))
+        await refresh_gauges(rt)
         return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -9,8 +9,10 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from approvals.kit.extras import missing_extra
 
 
 class Environment(StrEnum):
@@ -54,6 +56,8 @@ class Settings(BaseSettings):
     # --- background work ---
     reconcile_interval_seconds: float = Field(5.0, gt=0)
     job_lease_seconds: int = Field(60, ge=5)
+    # The worker's /healthz, /readyz and /metrics (on APPROVALS_HOST); unset: not served.
+    worker_health_port: int | None = Field(None, ge=1, le=65535)
 
     # --- release ---
     release_keys_dir: Path | None = None
@@ -69,9 +73,14 @@ class Settings(BaseSettings):
     audit_s3_endpoint_url: str | None = None
     audit_checkpoint_interval_seconds: float = Field(300.0, gt=0)
 
-    # --- logging ---
+    # --- logging and tracing ---
     log_level: str = "INFO"
     log_json: bool = False
+    # OpenTelemetry traces (the [otel] extra): off unless the standard endpoint variable is set.
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None, validation_alias=_alias("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    otel_service_name: str = Field("approvals", validation_alias=_alias("OTEL_SERVICE_NAME"))
 
     # --- Slack ---
     slack_bot_token: SecretStr | None = Field(None, validation_alias=_alias("SLACK_BOT_TOKEN"))
@@ -94,6 +103,24 @@ class Settings(BaseSettings):
     teams_openid_metadata_url: str | None = None
     teams_token_url: str | None = None
     teams_card_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _extras_installed(self) -> Settings:
+        """A configured feature whose extra is missing stops the start, with the pip line."""
+        needed = [
+            ("boto3", "s3", "APPROVALS_AUDIT_CHECKPOINT_URL", self.audit_checkpoint_url),
+            (
+                "opentelemetry.sdk",
+                "otel",
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                self.otel_exporter_otlp_endpoint,
+            ),
+        ]
+        for module, extra, feature, configured in needed:
+            message = missing_extra(module, extra=extra, feature=feature) if configured else None
+            if message:
+                raise ValueError(message)
+        return self
 
     @property
     def resolved_database_url(self) -> str:

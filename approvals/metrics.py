@@ -50,3 +50,57 @@ waiters = Gauge(
     "Long-polls currently waiting on a decision.",
     registry=REGISTRY,
 )
+http_duration = Histogram(
+    "approvals_http_request_duration_seconds",
+    "HTTP request duration, by method and route template.",
+    ["method", "route"],
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+http_responses = Counter(
+    "approvals_http_responses_total",
+    "HTTP responses, by method, route template and status code.",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+job_duration = Histogram(
+    "approvals_job_duration_seconds",
+    "Time a background job body ran, by kind.",
+    ["kind"],
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60),
+)
+queue_depth = Gauge(
+    "approvals_queue_depth",
+    "Jobs waiting in each RQ queue (read at scrape time).",
+    ["queue"],
+    registry=REGISTRY,
+)
+callback_latency = Histogram(
+    "approvals_callback_delivery_seconds",
+    "One callback POST, from send to answer, by result.",
+    ["result"],
+    registry=REGISTRY,
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+dead_letters = Counter(
+    "approvals_dead_letters_total",
+    "Follow-up work given up after its last attempt, by kind.",
+    ["kind"],
+    registry=REGISTRY,
+)
+policy_reload_failures = Gauge(
+    "approvals_policy_reload_failures",
+    "Policy file changes refused since start (the previous policy stayed in force).",
+    registry=REGISTRY,
+)
+policy_reload_failing = Gauge(
+    "approvals_policy_reload_failing",
+    "1 while the policy file on disk is broken and an older version is in force.",
+    registry=REGISTRY,
+)
+queue_up = Gauge(
+    "approvals_queue_up",
+    "1 when the job queue (Redis) answered the last readiness check.",
+    registry=REGISTRY,
+)

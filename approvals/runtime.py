@@ -14,8 +14,9 @@ from functools import cached_property
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from approvals import telemetry
 from approvals.actions.waiting import Notifier
-from approvals.api.ratelimit import RateLimiter
+from approvals.api.ratelimit import SubmitBudget, submit_budget
 from approvals.channels.base import Channel
 from approvals.channels.registry import build_platforms
 from approvals.channels.review import CoreReview
@@ -79,13 +80,18 @@ class Runtime:
         self.settings = settings
         if settings.is_embedded:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
+        telemetry.configure(settings)
         self.engine = engine or create_engine(settings.resolved_database_url)
+        if engine is None:
+            telemetry.instrument_engine(self.engine)
         self._db = session_factory(self.engine)
         self._policies = policies or Policies(PolicyStore(settings.policy_file))
         self.keyring = Keyring.load_or_create(settings.keys_dir)
         self._callback_guard = Guard(allowed_addresses=settings.callback_allowed_networks)
         self.notifier = Notifier()
-        self.submit_limiter = RateLimiter(settings.submit_rate_per_minute, settings.submit_burst)
+        self.submit_limiter: SubmitBudget = submit_budget(
+            settings.redis_url, settings.submit_rate_per_minute, settings.submit_burst
+        )
         self.changes: ChangeFeed = feed_for(settings.redis_url, self.engine)
         self.platforms = build_platforms(settings, CoreReview(self, settings.base_url), self._db)
         self._channels: dict[str, Channel] = self.platforms.channels
@@ -162,5 +168,6 @@ class Runtime:
                 await task
         await self.relay.stop()
         await self.changes.close()
+        await self.submit_limiter.close()
         await self.queue.close()
         await self.engine.dispose()

@@ -58,7 +58,7 @@ async def submit_action(
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> ActionRead:
-    wait = runtime.submit_limiter.retry_after(client.id)
+    wait = await runtime.submit_limiter.retry_after(client.id)
     if wait:
         raise RateLimited(
             f"this key is over its submission budget; retry in {wait:.0f} s "

@@ -157,7 +157,7 @@ def _chromium_pdf(html: str) -> bytes:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         raise PdfUnavailable(
-            "PDF needs WeasyPrint (pip install weasyprint) or chromium on PATH; "
+            "PDF needs the [pdf] extra (pip install 'approvals[pdf]') or chromium on PATH; "
             "use --format html and print to PDF from a browser"
         )
     with tempfile.TemporaryDirectory() as folder:

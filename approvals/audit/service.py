@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from approvals.audit import chain
 from approvals.audit.models import AuditEvent, AuditHead
+from approvals.kit import tracing
 from approvals.kit.clock import utc_now
 
 
@@ -23,6 +24,8 @@ class NewEvent:
     actor: str
     action_id: str | None = None
     payload: Mapping[str, Any] = field(default_factory=dict)
+    # The HTTP request (or the job it caused) that produced this event, for tracing.
+    request_id: str | None = field(default_factory=tracing.current_request_id)
 
 
 async def append(session: AsyncSession, events: Sequence[NewEvent]) -> list[AuditEvent]:
@@ -42,9 +45,10 @@ async def append(session: AsyncSession, events: Sequence[NewEvent]) -> list[Audi
     now = utc_now()
     for event in events:
         seq += 1
-        body = chain.event_body(
-            seq, event.event_type, now, event.actor, event.action_id, event.payload
-        )
+        payload = event.payload
+        if event.request_id is not None:
+            payload = {**payload, "request_id": event.request_id}
+        body = chain.event_body(seq, event.event_type, now, event.actor, event.action_id, payload)
         digest = chain.link(prev_hash, body)
         rows.append(
             AuditEvent(

@@ -55,6 +55,10 @@ def mcp(
             "no API key: pass --key or set APPROVALS_KEY (create one with "
             "`approvals clients create my-agent --scopes submit --json`)"
         )
+    from approvals.kit.extras import missing_extra
+
+    if message := missing_extra("mcp", extra="mcp", feature="`approvals mcp`"):
+        fail(message, 2)
     import anyio
 
     from approvals.client import AsyncApprovalsClient

@@ -50,7 +50,8 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
-        access_log=False,
+        access_log=False,  # approvals.access logs each request with its route and request id
+        log_config=None,  # uvicorn's records go through configure_logging's renderer
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Annotated
 
+import structlog
 import typer
 
 from approvals.cli.common import with_runtime
@@ -26,6 +27,8 @@ def worker(
     ] = False,
 ) -> None:
     """Process background work until stopped (Ctrl-C or SIGTERM finish the current job)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
     from approvals.jobs.queue import InProcessQueue
     from approvals.jobs.worker import run_worker
 
@@ -34,13 +37,25 @@ def worker(
     if settings.redis_url:
         if burst:  # relay what is due first, so a burst run also picks up un-relayed rows
             with_runtime(_tick, settings)
-        worked = run_worker(settings, settings.redis_url, burst=burst)
+        try:
+            worked = run_worker(settings, settings.redis_url, burst=burst)
+        except RedisConnectionError as exc:
+            # One log line (JSON under APPROVALS_LOG_JSON), not a traceback: the supervisor
+            # restarts the worker, and it resumes where the outbox says.
+            structlog.get_logger(__name__).error(
+                "worker.queue_unreachable", error=type(exc).__name__
+            )
+            raise typer.Exit(1) from None
         typer.echo("worked" if worked else "nothing to do")
         return
 
     async def work(runtime: Runtime) -> tuple[int, int]:
         if not burst:
             runtime.start_background()
+            if settings.worker_health_port:
+                from approvals.jobs.health_server import serve_health
+
+                await serve_health(runtime, settings.host, settings.worker_health_port)
             await asyncio.Event().wait()
         expired, relayed = await _tick(runtime)
         if isinstance(runtime.queue, InProcessQueue):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from approvals.api.deps import RuntimeDep
@@ -22,6 +22,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from `approvals c
 
 
 async def current_client(
+    request: Request,
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Client:
@@ -34,6 +35,7 @@ async def current_client(
         client = await clients_service.authenticate(session, credentials.credentials)
     if client is None:
         raise Unauthorized("the API key is unknown or revoked")
+    request.state.client_id = client.id  # for the access log line (an id, never the key)
     return client
 
 

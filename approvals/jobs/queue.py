@@ -24,6 +24,12 @@ JobRunner = Callable[[str], Awaitable[None]]
 class JobQueue(Protocol):
     async def enqueue(self, kind: str, outbox_id: str, attempt: int = 1) -> None: ...
 
+    async def ping(self) -> None:
+        """Raise if the queue cannot take jobs now (readiness)."""
+
+    async def depths(self) -> dict[str, int]:
+        """Jobs waiting, by queue name (metrics)."""
+
     async def close(self) -> None: ...
 
 
@@ -43,6 +49,12 @@ class InProcessQueue:
             await self._runner(outbox_id)
         except Exception:  # the runner records failures itself; never kill the loop
             log.exception("job.crashed", kind=kind, outbox_id=outbox_id)
+
+    async def ping(self) -> None:
+        return  # in this process: up while the process is
+
+    async def depths(self) -> dict[str, int]:
+        return {"in-process": len(self._tasks)}
 
     async def drain(self) -> None:
         """Wait for every job enqueued so far (tests, shutdown)."""
@@ -98,6 +110,18 @@ class RQQueue:
             )
         except DuplicateJobError:
             return  # this lease is already queued or ran: the row's state decides what is left
+
+    async def ping(self) -> None:
+        await asyncio.to_thread(self._redis.ping)
+
+    async def depths(self) -> dict[str, int]:
+        def count() -> dict[str, int]:
+            pipe = self._redis.pipeline(transaction=False)
+            for queue in self._queues.values():
+                pipe.llen(queue.key)
+            return dict(zip(self._queues, pipe.execute(), strict=True))
+
+        return await asyncio.to_thread(count)
 
     async def close(self) -> None:
         await asyncio.to_thread(self._redis.close)

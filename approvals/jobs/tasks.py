@@ -7,13 +7,15 @@ because refs are stored and checked, and updates re-render the current state.
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from approvals import metrics
+from approvals import metrics, telemetry
 from approvals.actions import messages
 from approvals.actions import service as actions_service
 from approvals.actions.ports import ActionsDeps
@@ -22,6 +24,7 @@ from approvals.channels.base import Channel, MessageRef, PostIncomplete
 from approvals.channels.cards import Card, build_card
 from approvals.config import Settings
 from approvals.jobs import notify
+from approvals.kit import tracing
 from approvals.kit.clock import utc_now
 from approvals.kit.db import transaction
 from approvals.outbox import service as outbox
@@ -222,12 +225,26 @@ async def run(ctx: TaskContext, outbox_id: str) -> None:
         if row is None or row.done_at is not None:
             return
         kind, target, attempts, created = row.kind, row.target_id, row.attempts, row.created_at
+        request_id, traceparent = row.request_id, row.traceparent
+    with (
+        tracing.bound_request_id(request_id),
+        telemetry.job_span(kind, outbox_id, traceparent),
+    ):
+        await _run_handler(ctx, outbox_id, kind, target, attempts, created)
+
+
+async def _run_handler(
+    ctx: TaskContext, outbox_id: str, kind: str, target: str, attempts: int, created: datetime
+) -> None:
+    db: async_sessionmaker[AsyncSession] = ctx.db
     handler = HANDLERS.get(kind)
     if handler is None:
         log.error("job.unknown_kind", kind=kind, outbox_id=outbox_id)
         return
+    started = time.perf_counter()
     try:
-        await handler(ctx, target)
+        with metrics.job_duration.labels(kind=kind).time():
+            await handler(ctx, target)
     except RetryLater as later:
         metrics.jobs.labels(kind=kind, result="retry").inc()
         async with transaction(db) as session:
@@ -253,3 +270,9 @@ async def run(ctx: TaskContext, outbox_id: str) -> None:
         await outbox.mark_done(session, outbox_id)
     metrics.jobs.labels(kind=kind, result="done").inc()
     metrics.job_latency.labels(kind=kind).observe((utc_now() - created).total_seconds())
+    log.info(
+        "job.done",
+        kind=kind,
+        outbox_id=outbox_id,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+    )

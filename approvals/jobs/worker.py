@@ -25,8 +25,10 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
+from approvals import telemetry
 from approvals.config import Settings, load_settings
 from approvals.jobs import reconciler
+from approvals.jobs.health_server import serve_health
 from approvals.jobs.queue import QUEUES
 from approvals.policy.loader import PolicyStore
 from approvals.runtime import Policies, Runtime
@@ -126,6 +128,11 @@ def _reconcile_forever(settings: Settings, stop: threading.Event) -> None:
 
     async def go() -> None:
         runtime = Runtime(settings)
+        probes = None
+        if settings.worker_health_port:
+            probes = asyncio.create_task(
+                serve_health(runtime, settings.host, settings.worker_health_port), name="health"
+            )
         try:
             while not stop.is_set():
                 try:
@@ -136,6 +143,10 @@ def _reconcile_forever(settings: Settings, stop: threading.Event) -> None:
                     log.warning("reconciler.failed", error=type(exc).__name__)
                 await asyncio.sleep(settings.reconcile_interval_seconds)
         finally:
+            if probes is not None:
+                probes.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await probes
             await runtime.close()
 
     asyncio.run(go())
@@ -155,11 +166,12 @@ def run_worker(settings: Settings, redis_url: str, *, burst: bool) -> bool:
         )
         sweeper.start()
     try:
+        # No RQ scheduler: retries and delays live on outbox rows (the reconciler re-offers
+        # them), so its forked child would only hold a lock and print its own tracebacks.
         return bool(
-            worker.work(
-                burst=burst, with_scheduler=not burst, logging_level=settings.log_level.upper()
-            )
+            worker.work(burst=burst, with_scheduler=False, logging_level=settings.log_level.upper())
         )
     finally:
         stop.set()
         close_job_host()
+        telemetry.shutdown()

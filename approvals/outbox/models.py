@@ -22,3 +22,8 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The X-Request-ID of the HTTP request whose transaction wrote this row: the job's log
+    # lines carry it, so one id follows a submit from its access log line to its jobs.
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    # W3C traceparent of the writing span (OpenTelemetry on): the job's span continues it.
+    traceparent: Mapped[str | None] = mapped_column(String(128))

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from approvals.kit.clock import utc_now
 from approvals.kit.db import is_postgres
 from approvals.kit.ids import new_id
+from approvals.kit.tracing import current_request_id, current_traceparent
 from approvals.outbox.models import OutboxMessage
 
 
@@ -58,6 +59,8 @@ def add(
             created_at=now,
             next_attempt_at=now + timedelta(seconds=held_for_seconds or 0),
             attempts=0,
+            request_id=current_request_id(),
+            traceparent=current_traceparent(),
         )
     )
     return message_id

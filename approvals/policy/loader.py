@@ -81,6 +81,7 @@ class PolicyStore:
     ) -> None:
         self.path = path
         self.last_error: str | None = None
+        self.failed_reloads = 0  # exported as a metric: a broken edit must page someone
         self._interval = interval
         self._clock = clock
         self._lock = threading.Lock()
@@ -120,6 +121,7 @@ class PolicyStore:
         except PolicyError as exc:
             self._stamp = stamp
             self.last_error = str(exc)
+            self.failed_reloads += 1
             log.error("policy.reload_failed", path=str(self.path), problems=self.last_error)
             return
         self._stamp = stamp

@@ -1,7 +1,8 @@
-"""Person names in free text: Faker's locale name lists, cue words, one-pass scan. Pure.
+"""Person names in free text: shipped name lists, cue words, one-pass scan. Pure.
 
-The tables are Faker's provider *lists* (not its random generation) plus U.S. lists shipped
-in `data/`: Census 2010 surnames, Census 1990 and SSA baby first names (public domain; made by
+The tables are Faker's provider *lists* (exported to `data/` by scripts/export_faker_lists.py,
+so Faker is not needed at run time) plus U.S. lists shipped in `data/`: Census 2010 surnames,
+Census 1990 and SSA baby first names (public domain; made by
 scripts/build_name_lists.py, which leaves out common English words), read once per process into
 frozensets and one case-insensitive trie regex; `NameScanner.spans` then scans a string once and
 applies the rules below to each hit. Common English words, US states, months, eponymous diseases
@@ -15,13 +16,9 @@ import functools
 import importlib
 import importlib.resources
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-_LOCALES = (
-    "en_US", "en_GB", "en_IE", "en_IN", "es_MX", "es_ES", "fr_FR", "de_DE", "it_IT", "pt_BR",
-    "nl_NL", "en_NG", "yo_NG",
-)  # fmt: skip
 HONORIFICS = frozenset(["dr", "mr", "mrs", "ms", "miss", "mx", "prof", "doctor"])
 # Generic cues: a name follows only when it is a known name or after a colon ("Patient: ...").
 GENERIC_CUES = frozenset(
@@ -69,38 +66,18 @@ class NameTables:
     vocabulary: frozenset[str]  # words that can start a hit: non-stop names and cue words
 
 
-def _words(values: Iterable[object]) -> Iterator[str]:
-    for value in values:
-        if isinstance(value, str):
-            for part in value.replace("-", " ").split():
-                word = part.strip(".'’").lower()
-                if len(word) >= 2 and word.isalpha():
-                    yield word
-
-
-def _provider_lists(attribute_names: tuple[str, ...]) -> set[str]:
-    found: set[str] = set()
-    for locale in _LOCALES:
-        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-        for attribute in attribute_names:
-            found.update(_words(getattr(provider, attribute, ())))
-    return found
-
-
-def _listed(file_name: str) -> set[str]:
+def listed(file_name: str) -> set[str]:
+    """A word list shipped in `approvals/redaction/data/`: one entry a line, `#` comments."""
     text = importlib.resources.files("approvals.redaction").joinpath("data", file_name).read_text()
     return {line for line in text.splitlines() if line and not line.startswith("#")}
 
 
 @functools.cache
 def name_tables() -> NameTables:
-    """Built once per process from installed Faker data and the U.S. lists; immutable."""
-    from faker.providers.lorem.en_US import Provider as Lorem
-
-    first = _provider_lists(("first_names", "first_names_male", "first_names_female"))
-    first |= _listed("us_first_names.txt")
-    last = _provider_lists(("last_names",)) | _listed("us_surnames.txt")
-    stop = frozenset(w.lower() for w in Lorem.word_list) | frozenset(_EXTRA_STOP.split())
+    """Built once per process from the shipped lists (data/README.md says where each is from)."""
+    first = listed("faker_first_names.txt") | listed("us_first_names.txt")
+    last = listed("faker_last_names.txt") | listed("us_surnames.txt")
+    stop = frozenset(listed("faker_lorem_words.txt")) | frozenset(_EXTRA_STOP.split())
     # Stop words never start a hit; a run reaches them from a neighbouring name instead.
     vocabulary = ((first | last) - stop) | HONORIFICS | GENERIC_CUES
     return NameTables(frozenset(first), frozenset(last), stop, frozenset(vocabulary))

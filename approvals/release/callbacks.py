@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import ssl
+import time
 from datetime import timedelta
 from typing import Protocol
 
@@ -17,6 +18,7 @@ import httpx
 import structlog
 from sqlalchemy import select
 
+from approvals import metrics
 from approvals.actions.models import ActionRequest
 from approvals.actions.ports import ActionsDeps
 from approvals.audit import service as audit_service
@@ -108,8 +110,12 @@ async def deliver(deps: CallbackDeps, delivery_id: str) -> None:
             timeout=deps.settings.callback_timeout_seconds,
             verify=deps.callback_tls,
         ) as http:
+            started = time.perf_counter()
             response = await http.post(action.callback_url, content=body, headers=headers)
         status = response.status_code
+        metrics.callback_latency.labels(result=str(status // 100) + "xx").observe(
+            time.perf_counter() - started
+        )
     except BlockedDestination as exc:
         await _finish(deps, delivery, "dead", None, str(exc))
         return
@@ -174,4 +180,6 @@ async def _finish(
                 )
             ],
         )
+    if state == "dead":
+        metrics.dead_letters.labels(kind="callbacks.deliver").inc()
     log.info("callback." + state, action_id=delivery.action_id, status=status)

@@ -1,7 +1,7 @@
 """Real `approvals worker` processes and private redis-servers for the worker tests.
 
 Workers run from this checkout (PYTHONPATH), with only the APPROVALS_* settings a test
-gives them, each in a session of its own so a kill reaps RQ's scheduler child as well.
+gives them, each in a session of its own so a kill reaps any child it forked as well.
 """
 
 from __future__ import annotations
