@@ -24,7 +24,6 @@ from approvals.actions.decisions import cancel, decide, expire_due
 from approvals.actions.models import ActionRequest
 from approvals.actions.ports import ActionsDeps
 from approvals.actions.reading import to_read
-from approvals.actions.rules import normalise_identity
 from approvals.actions.schemas import ActionCreate, ActionPage, ActionRead
 from approvals.actions.states import Status
 from approvals.audit import service as audit_service
@@ -73,8 +72,8 @@ async def submit(
     policy = deps.policies.current()
     guardrails = policy.analyze(body.params)
     risk = risk_of(guardrails)
-    requester = normalise_identity(body.requester) or client.identity
-    on_behalf_of = normalise_identity(body.on_behalf_of) or None
+    requester = body.requester or client.identity
+    on_behalf_of = body.on_behalf_of
     decision = policy.evaluate(
         RequestFacts(
             action=body.action,
@@ -94,6 +93,7 @@ async def submit(
                 "justification": body.justification,
                 "params": body.params,
                 "context": body.context,
+                "tags": list(body.tags),
             }
         )
     except RedactionError as exc:
@@ -127,7 +127,7 @@ async def submit(
         justification=clean["justification"],
         params=clean["params"],
         context=clean["context"],
-        tags=list(body.tags),
+        tags=clean["tags"],
         redaction_findings=findings,
         payload_digest=digest(
             {"action": body.action, "resource": body.resource, "params": body.params}
@@ -259,7 +259,7 @@ async def get(deps: ActionsDeps, action_id: str, viewer: Client | None = None) -
     async with deps.db() as session:
         action = await repository.get(session, action_id)
         if action is None or (viewer is not None and not _may_view(viewer, action)):
-            raise NotFound(f"no action request {action_id!r}")
+            raise NotFound("no action request with this id")
         return to_read(action, await repository.votes(session, action_id))
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from approvals.kit.identity import identity_key
 from approvals.policy import matching
 from approvals.policy.decision import Decision, Outcome, RequestFacts
 from approvals.policy.engine import LoadedPolicy
@@ -71,8 +72,8 @@ def facts_from_request(
         action=_text(body.get("action")),
         resource=_text(body.get("resource")),
         environment=_text(body.get("environment")).lower(),
-        requester=_text(body.get("requester")).lower(),
-        on_behalf_of=_text(body.get("on_behalf_of")).lower() or None,
+        requester=identity_key(_text(body.get("requester"))),
+        on_behalf_of=identity_key(_text(body.get("on_behalf_of"))) or None,
         tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
         risk=risk_of(findings),
         guardrail_codes=tuple(f.code for f in findings),

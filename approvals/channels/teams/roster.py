@@ -18,6 +18,7 @@ from cachetools import TTLCache
 
 from approvals.channels.base import ReviewPort
 from approvals.channels.cards import Card
+from approvals.kit.identity import identity_key
 
 log = structlog.get_logger(__name__)
 
@@ -62,7 +63,7 @@ class Roster:
                     member, "user_principal_name", None
                 )
                 if aad and email:
-                    found[str(aad)] = str(email).strip().lower()
+                    found[str(aad)] = identity_key(str(email))
             token = page.continuation_token
             if not token:
                 break
@@ -78,7 +79,7 @@ async def approver_ids(
     buttons to all is safe, because the core refuses everyone who may not vote."""
     if card.is_final:
         return []
-    emails = {e.strip().lower() for e in review.approvers_of(card)}
+    emails = {identity_key(e) for e in review.approvers_of(card)} - {""}
     try:
         members = await roster.members(turn_context)
     except Exception as exc:  # ErrorResponseException, network: degrade to buttons for all
