@@ -237,3 +237,20 @@ async def test_malformed_requests_never_repeat_planted_phi_in_answers_or_logs(
             assert planted not in answer.split(" -> ", 1)[1], answer
         assert planted not in logs
     assert "unknown_" not in "\n".join(answers)
+
+
+class TestClientIdentity:
+    async def test_a_key_acts_as_the_one_spelling_of_its_identity(self, runtime: Runtime) -> None:
+        created = await clients_service.create(
+            runtime.db, name="ci", scopes=[Scope.REVIEW], identity="Carol <Carol\uff20Example.org>"
+        )
+        assert created.identity == "carol@example.org"
+
+    async def test_a_key_for_something_that_is_no_identity_is_not_created(
+        self, runtime: Runtime
+    ) -> None:
+        with pytest.raises(InvalidRequest, match="not a valid identity") as caught:
+            await clients_service.create(
+                runtime.db, name="ci", scopes=[Scope.REVIEW], identity="Margaret Whitfield"
+            )
+        assert "Margaret" not in str(caught.value)
