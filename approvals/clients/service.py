@@ -66,7 +66,8 @@ async def create(
     try:
         who = normalise(identity or f"client:{name}")
     except InvalidIdentity as exc:
-        raise InvalidRequest(f"the client's identity: {exc}") from None
+        given = "the identity given" if identity else "the default identity client:<name>"
+        raise InvalidRequest(f"{given}: {exc}; pass another with --identity") from None
     try:
         async with transaction(db) as session:
             session.add(

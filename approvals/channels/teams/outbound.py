@@ -136,6 +136,8 @@ class TeamsChannel:
         (400/403/404) propagate so the notice job retries.
         """
         wanted = identity_key(email)
+        if not wanted:
+            return False
         for conversation_id, service_url in (await self._known_conversations()).items():
             try:
                 aad_id = await self._member_id(service_url, conversation_id, wanted)

@@ -62,8 +62,9 @@ class Roster:
                 email = getattr(member, "email", None) or getattr(
                     member, "user_principal_name", None
                 )
-                if aad and email:
-                    found[str(aad)] = identity_key(str(email))
+                who = identity_key(str(email or ""))
+                if aad and who:  # a member without a valid identity is nobody's match
+                    found[str(aad)] = who
             token = page.continuation_token
             if not token:
                 break
