@@ -18,7 +18,7 @@ from approvals.actions import followup, repository
 from approvals.actions.models import ActionRequest, Vote
 from approvals.actions.ports import ActionsDeps
 from approvals.actions.reading import to_read
-from approvals.actions.rules import Ballot, Refusal, Tally, normalise_identity, refusal_for, tally
+from approvals.actions.rules import Ballot, Refusal, Tally, refusal_for, tally
 from approvals.actions.schemas import ActionRead
 from approvals.actions.states import Status
 from approvals.audit import service as audit_service
@@ -29,6 +29,7 @@ from approvals.errors import (
     ApprovalsError,
     Conflict,
     Forbidden,
+    InvalidRequest,
     NotEligible,
     NotFound,
     RedactionFailed,
@@ -37,7 +38,9 @@ from approvals.errors import (
 )
 from approvals.kit.clock import utc_now
 from approvals.kit.db import transaction
+from approvals.kit.identity import identity_key
 from approvals.kit.ids import new_id
+from approvals.kit.validation import UNSTORABLE, unstorable
 from approvals.redaction import RedactionError
 
 log = structlog.get_logger(__name__)
@@ -58,6 +61,8 @@ def _redact_reason(deps: ActionsDeps, reason: str | None) -> str | None:
     """Reviewers' reasons are free text too: they pass the same redaction boundary."""
     if reason is None or not reason.strip():
         return None
+    if unstorable(reason):  # the API refuses it at parse time; chat and form paths end here
+        raise InvalidRequest(UNSTORABLE)
     try:
         redactor = deps.redactor_for(deps.policies.current())
         value = redactor.redact({"reason": reason.strip()}).value
@@ -105,14 +110,14 @@ async def cast(
     platform: str,
 ) -> Cast:
     """`decide`, also saying whether the vote repeated one already counted."""
-    who = normalise_identity(approver)
+    who = identity_key(approver)
     clean_reason = _redact_reason(deps, reason)
     refusal: ApprovalsError | None = None
     changed = False
     async with transaction(deps.db) as session:
         action = await repository.get(session, action_id, lock=True)
         if action is None:
-            raise NotFound(f"no action request {action_id!r}")
+            raise NotFound("no action request with this id")
         votes = await repository.votes(session, action_id)
         mine = next((vote for vote in votes if vote.approver == who), None)
         events: list[NewEvent] = []
@@ -274,7 +279,7 @@ async def cancel(deps: ActionsDeps, action_id: str, client: Client) -> ActionRea
             and "review" not in client.scopes
             and "audit" not in client.scopes
         ):
-            raise NotFound(f"no action request {action_id!r}")
+            raise NotFound("no action request with this id")
         if action.client_id != client.id and "admin" not in client.scopes:
             raise Forbidden("only the client that submitted a request (or an admin) may cancel it")
         if action.status != Status.PENDING:

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from approvals.actions.rules import normalise_identity
 from approvals.actions.schemas import ActionCreate
+from approvals.kit.identity import identity_key
 from approvals.policy.decision import RequestFacts
 from approvals.policy.engine import LoadedPolicy
 from approvals.policy.guardrails import GuardrailFinding, risk_of
@@ -43,8 +43,8 @@ def request_facts(
         action=body.action,
         resource=body.resource,
         environment=body.environment,
-        requester=normalise_identity(body.requester) or submitter,
-        on_behalf_of=normalise_identity(body.on_behalf_of) or None,
+        requester=identity_key(body.requester) or identity_key(submitter),
+        on_behalf_of=identity_key(body.on_behalf_of) or None,
         tags=tuple(body.tags),
         risk=risk_of(findings),
         guardrail_codes=tuple(f.code for f in findings),

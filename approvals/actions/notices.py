@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from approvals.actions.models import RequesterNotice
 from approvals.kit.clock import utc_now
 from approvals.kit.db import is_postgres
+from approvals.kit.identity import identity_key
 from approvals.kit.ids import new_id
 from approvals.outbox import service as outbox
 
@@ -53,7 +54,7 @@ def people(requester: str, on_behalf_of: str | None) -> list[str]:
     """Who may be told: the requester and on_behalf_of when they are people, once each."""
     found: list[str] = []
     for identity in (requester, on_behalf_of or ""):
-        value = identity.strip().lower()
+        value = identity_key(identity)
         if _PERSON.match(value) and value not in found:
             found.append(value)
     return found

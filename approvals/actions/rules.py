@@ -6,13 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-
-def normalise_identity(identity: str | None) -> str:
-    """Identities compare case-insensitively, without surrounding space or a mailto: prefix."""
-    if not identity:
-        return ""
-    value = identity.strip().lower()
-    return value.removeprefix("mailto:")
+from approvals.kit.identity import identity_key
 
 
 class Refusal(StrEnum):
@@ -38,8 +32,10 @@ def refusal_for(
     Requesters may not approve their own request, whatever groups they are in; a deny
     from them is refused too, since withdrawing is what cancel is for.
     """
-    who = normalise_identity(approver)
-    requesters = {normalise_identity(identity) for identity in requester_identities} - {""}
+    who = identity_key(approver)
+    requesters = {identity_key(identity) for identity in requester_identities} - {""}
+    if not who:
+        return Refusal.NOT_ELIGIBLE
     if who in requesters:
         return Refusal.SELF_APPROVAL
     if who not in eligible:
@@ -59,7 +55,7 @@ def tally(ballots: Iterable[Ballot], *, required: int, deny_ends: bool) -> Tally
     approvers: set[str] = set()
     deniers: set[str] = set()
     for ballot in ballots:
-        who = normalise_identity(ballot.approver)
+        who = identity_key(ballot.approver)
         (approvers if ballot.verdict == "approve" else deniers).add(who)
     if deniers and deny_ends:
         return Tally.DENIED

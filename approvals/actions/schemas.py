@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 from approvals.actions.states import Status
+from approvals.kit.identity import normalise
+
+# Stored and compared in the one canonical spelling (kit.identity); a value that is not an
+# identity is a 422 whose message does not repeat it.
+Identity = Annotated[str, AfterValidator(normalise)]
 
 _EXAMPLE: dict[str, Any] = {
     "action": "s3.export",
@@ -36,10 +41,15 @@ class ActionCreate(BaseModel):
     resource: str = Field(
         min_length=1, max_length=2000, description="What it runs on, e.g. `s3://bucket/prefix`."
     )
-    requester: str | None = Field(
-        None, max_length=320, description="Who asks; defaults to the API client's identity."
+    requester: Identity | None = Field(
+        None,
+        max_length=1000,
+        description="Who asks; defaults to the API client's identity. An email address or "
+        "a service name, stored in canonical form (see docs/architecture.md, Identities).",
     )
-    on_behalf_of: str | None = Field(None, max_length=320)
+    on_behalf_of: Identity | None = Field(
+        None, max_length=1000, description="The person the request is for; same form."
+    )
     environment: str = Field(
         "prod",
         min_length=1,

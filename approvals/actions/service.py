@@ -80,6 +80,7 @@ async def submit(
                 "justification": body.justification,
                 "params": body.params,
                 "context": body.context,
+                "tags": list(body.tags),
             }
         )
     except RedactionError as exc:
@@ -113,7 +114,7 @@ async def submit(
         justification=clean["justification"],
         params=clean["params"],
         context=clean["context"],
-        tags=list(body.tags),
+        tags=clean["tags"],
         redaction_findings=findings,
         payload_digest=digest(
             {"action": body.action, "resource": body.resource, "params": body.params}
@@ -245,7 +246,7 @@ async def get(deps: ActionsDeps, action_id: str, viewer: Client | None = None) -
     async with deps.db() as session:
         action = await repository.get(session, action_id)
         if action is None or (viewer is not None and not _may_view(viewer, action)):
-            raise NotFound(f"no action request {action_id!r}")
+            raise NotFound("no action request with this id")
         return to_read(action, await repository.votes(session, action_id))
 
 

@@ -1,4 +1,7 @@
-"""Render every error as {"error": code, "detail": ...}; never echo request values back."""
+"""Render every error as {"error": code, "detail": ...}; never echo request values back.
+
+Validation errors follow kit.validation's rule (declared names only in `loc`, no input).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from approvals.errors import ApprovalsError, RateLimited, Unauthorized
+from approvals.kit.validation import declared_names, describe
 
 log = structlog.get_logger(__name__)
 
@@ -28,20 +32,17 @@ _HTTP_CODES = {
 }
 
 
+# Where FastAPI found the value: fixed words, not input.
+_FRAMING = frozenset({"query", "path", "header", "cookie"})
+
+
 def error_body(code: str, detail: Any) -> dict[str, Any]:
     return {"error": code, "detail": detail}
 
 
-def _clean(errors: list[Any]) -> list[dict[str, Any]]:
-    """Pydantic errors without `input`/`ctx`/`url`: the input may be PHI."""
-    cleaned = []
-    for error in errors:
-        loc = [part for part in error.get("loc", ()) if part != "body"]
-        cleaned.append({"loc": loc, "msg": error.get("msg", "invalid"), "type": error.get("type")})
-    return cleaned
-
-
 def install(app: FastAPI) -> None:
+    known: list[frozenset[str]] = []  # built at the first validation error, then kept
+
     @app.exception_handler(ApprovalsError)
     async def _approvals(_: Request, exc: ApprovalsError) -> JSONResponse:
         headers: dict[str, str] | None = None
@@ -55,7 +56,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _clean(list(exc.errors()))
+        if not known:
+            known.append(declared_names(app.openapi()) | _FRAMING)
+        errors = describe(exc.errors(), known[0], skip=frozenset({"body"}))
         if any(e["type"] == "json_invalid" for e in errors):
             return JSONResponse(
                 error_body("malformed_json", "the body is not valid JSON"), status_code=400

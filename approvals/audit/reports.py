@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from approvals.actions.models import ActionRequest, Vote
-from approvals.actions.rules import normalise_identity
 from approvals.audit import schemas as s
 from approvals.audit.models import AuditEvent
 from approvals.audit.service import ChainStatus
+from approvals.kit.identity import identity_key
 
 DECISIONS = ("approved", "denied", "expired", "cancelled", "blocked", "auto_approved")
 HUMAN = ("approved", "denied")
@@ -80,8 +80,10 @@ def _self_approvals(
         for vote in votes[request.id]:
             if vote.verdict != "approve":
                 continue
-            who = normalise_identity(vote.approver)
-            role = next((r for r, ident in roles.items() if normalise_identity(ident) == who), None)
+            who = identity_key(vote.approver)
+            role = next(
+                (r for r, ident in roles.items() if who and identity_key(ident) == who), None
+            )
             if role is not None:
                 found.append(
                     s.SelfApprovalRow(

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from approvals.actions.schemas import ActionRead
 from approvals.channels.base import Notice
+from approvals.kit.identity import identity_key
 
 # Each platform renders untrusted text (`quote`: escape and cut) and times (`when`) its own
 # way; the words are the same everywhere.
@@ -46,7 +47,7 @@ def build_notice(action: ActionRead, event: str, public_url: str) -> Notice:
 
 def subject(notice: Notice, recipient: str, quote: Quote) -> str:
     """Whose request this is, from the reader's side."""
-    if recipient.strip().lower() == notice.requester.strip().lower():
+    if identity_key(recipient) == identity_key(notice.requester):
         return "Your request"
     return f"A request on your behalf by {quote(notice.requester)}"
 

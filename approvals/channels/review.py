@@ -10,13 +10,13 @@ from approvals.actions import decisions, repository
 from approvals.actions import service as actions_service
 from approvals.actions.ports import ActionsDeps, PolicySource
 from approvals.actions.reading import to_read
-from approvals.actions.rules import normalise_identity
 from approvals.actions.schemas import ActionRead
 from approvals.actions.states import Status
 from approvals.channels.base import DecisionAttempt, DecisionResult
 from approvals.channels.cards import Card, build_card
 from approvals.errors import ApprovalsError, NotFound
 from approvals.kit.clock import utc_now
+from approvals.kit.identity import identity_key
 
 # How many of the newest pending requests a "waiting for you" list looks through. A queue
 # deeper than this is an incident of its own; the web page's history shows the rest.
@@ -26,22 +26,22 @@ PENDING_SCAN = 500
 def can_vote(action: ActionRead, who: str, policies: PolicySource) -> bool:
     """`who` may still cast a vote on this pending request: in an approver group, not its
     requester or on-behalf-of, and not voted yet (the decision itself re-checks all of it)."""
-    me = normalise_identity(who)
+    me = identity_key(who)
     policy = policies.current()
     in_group = any(me in policy.members(group) for group in action.approver_groups)
-    voted = any(normalise_identity(v.approver) == me for v in action.votes)
+    voted = any(identity_key(v.approver) == me for v in action.votes)
     return in_group and not _is_party(action, me) and not voted
 
 
 def has_part(action: ActionRead, who: str, policies: PolicySource) -> bool:
     """`who` asked for it, it is on their behalf, or they are in one of its approver groups."""
-    me = normalise_identity(who)
+    me = identity_key(who)
     policy = policies.current()
     return _is_party(action, me) or any(me in policy.members(g) for g in action.approver_groups)
 
 
 def _is_party(action: ActionRead, me: str) -> bool:
-    return me in {normalise_identity(i) for i in (action.requester, action.on_behalf_of) if i}
+    return bool(me) and me in {identity_key(i) for i in (action.requester, action.on_behalf_of)}
 
 
 class CoreReview:
@@ -60,11 +60,11 @@ class CoreReview:
         policy = self._deps.policies.current()
         members = {m for group in card.approver_groups for m in policy.members(group)}
         excluded = {
-            normalise_identity(i)
+            identity_key(i)
             for i in (card.requester, card.on_behalf_of, *(v.approver for v in card.votes))
             if i
         }
-        return sorted(m for m in members if normalise_identity(m) not in excluded)
+        return sorted(m for m in members if identity_key(m) not in excluded)
 
     async def waiting_for(self, email: str, *, limit: int) -> list[Card]:
         async with self._deps.db() as session:

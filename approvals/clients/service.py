@@ -16,13 +16,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from approvals.actions.rules import normalise_identity
 from approvals.audit import service as audit_service
 from approvals.clients.models import Client
 from approvals.clients.schemas import CreatedClient, Scope
 from approvals.errors import Conflict, InvalidRequest, NotFound
 from approvals.kit.clock import utc_now
 from approvals.kit.db import transaction
+from approvals.kit.identity import InvalidIdentity, normalise
 from approvals.kit.ids import new_id
 
 KEY_PREFIX = "apk_"
@@ -63,7 +63,11 @@ async def create(
     api_key = KEY_PREFIX + secrets.token_urlsafe(32)
     webhook_secret = "whsec_" + secrets.token_urlsafe(32)
     client_id = new_id()
-    who = normalise_identity(identity) or f"client:{name}"
+    try:
+        who = normalise(identity or f"client:{name}")
+    except InvalidIdentity as exc:
+        given = "the identity given" if identity else "the default identity client:<name>"
+        raise InvalidRequest(f"{given}: {exc}; pass another with --identity") from None
     try:
         async with transaction(db) as session:
             session.add(

@@ -73,7 +73,9 @@ def async_url(url: str) -> str:
 
 def create_engine(url: str, *, pool: bool = True, echo: bool = False) -> AsyncEngine:
     url = async_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    # Bound parameters are request values (PHI): never in an exception's text, so never in
+    # a traceback or log line, nor in echo output.
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if not pool:
         kwargs["poolclass"] = NullPool
     elif not url.startswith("sqlite"):

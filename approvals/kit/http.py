@@ -113,7 +113,8 @@ def host_allowed(url: str | httpx.URL, allowlist: Sequence[str]) -> bool:
 
 
 def check_url(url: str | httpx.URL, allowlist: Sequence[str] | None = None) -> httpx.URL:
-    """Refuse non-http(s) schemes, missing hosts and (if given) hosts outside `allowlist`."""
+    """Refuse non-http(s) schemes, missing hosts, credentials in the URL and (if given) hosts
+    outside `allowlist`."""
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
@@ -122,6 +123,13 @@ def check_url(url: str | httpx.URL, allowlist: Sequence[str] | None = None) -> h
         raise BlockedDestination(f"scheme {parsed.scheme!r} is not allowed; use http or https")
     if not parsed.host:
         raise BlockedDestination("URL has no host")
+    if parsed.userinfo:
+        # httpx would send them as Basic auth to whoever answers; callbacks are authenticated
+        # by their signature instead. The credentials are not repeated in the message.
+        raise BlockedDestination(
+            "the URL carries credentials (user:password@host); remove them: callbacks are "
+            "signed with the client's webhook secret"
+        )
     if allowlist is not None and not host_allowed(parsed, allowlist):
         raise BlockedDestination(
             f"host {parsed.host!r} is not in this client's callback allowlist", host=parsed.host

@@ -111,7 +111,8 @@ def configure_logging(settings: _LogSettings) -> None:
     # calls): noise for operators and CLI users, and URLs are not ours to repeat. Warnings stay.
     # alembic announces each of its plugins at INFO on every migration (first start prints
     # seven such lines); "Running upgrade ..." stays visible.
-    for noisy in ("httpx", "httpcore", "alembic.runtime.plugins"):
+    # aiosqlite logs every statement with its bound parameters (request values) at DEBUG.
+    for noisy in ("httpx", "httpcore", "alembic.runtime.plugins", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],

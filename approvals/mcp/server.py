@@ -17,9 +17,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ToolAnnotations
-from pydantic import BaseModel, Field
+from mcp.server.mcpserver.context import Context
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp_types import CallToolResult, ToolAnnotations
+from mcp_types import InputRequiredResult as _InputRequired
+from pydantic import BaseModel, Field, ValidationError
 
 from approvals.client import (
     Action,
@@ -27,6 +29,7 @@ from approvals.client import (
     AsyncApprovalsClient,
     ReleaseNotVerified,
 )
+from approvals.kit.validation import declared_names, describe, sentence
 
 # MCP clients time a tool call out (often after a minute or two); longer waits are done by
 # calling approval_status again.
@@ -69,9 +72,36 @@ class _Submitted:
     token: str | None = None
 
 
+class _Server(MCPServer[Any]):
+    """MCPServer whose argument errors follow kit.validation's rule.
+
+    The library answers invalid arguments with str(ValidationError), which quotes every
+    rejected value (`input_value={... 'ssn': ...}`) back to the agent, and through it to
+    transcripts and logs; this answers with where and what only.
+    """
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | _InputRequired:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError:
+            raise
+        except ToolError as exc:
+            cause = exc.__cause__
+            if not isinstance(cause, ValidationError):
+                raise
+            tool = self._tool_manager.get_tool(name)
+            known = declared_names(tool.parameters if tool else {})
+            described = describe(cause.errors(), known, skip=frozenset())
+            raise ToolError(
+                f"Error executing tool {name}: invalid arguments: {sentence(described)}"
+            ) from cause
+
+
 def build_server(client: AsyncApprovalsClient) -> MCPServer[Any]:
     """The MCP server; the caller owns `client` (and closes it after the server stops)."""
-    server: MCPServer[Any] = MCPServer(name="approvals", instructions=INSTRUCTIONS)
+    server: MCPServer[Any] = _Server(name="approvals", instructions=INSTRUCTIONS)
     submitted: dict[str, _Submitted] = {}
 
     async def state(action: Action) -> ApprovalState:

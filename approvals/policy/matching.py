@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import lru_cache
 
+from approvals.kit.identity import identity_key
 from approvals.policy.decision import RequestFacts
 from approvals.policy.schema import REGEX_PREFIX, Match
 
@@ -42,7 +43,7 @@ def pattern_matches(pattern: str, value: str, *, fold: bool = False) -> bool:
 
 def _identity_matches(pattern: str, identity: str, members: Members) -> bool:
     if pattern.startswith(GROUP_PREFIX):
-        return identity.lower() in members(pattern[len(GROUP_PREFIX) :])
+        return identity_key(identity) in members(pattern[len(GROUP_PREFIX) :])
     return pattern_matches(pattern, identity, fold=True)
 
 

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
+from approvals.kit.identity import normalise
 from approvals.policy.decision import Risk
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
@@ -54,7 +55,7 @@ class Group(_Strict):
     @field_validator("members")
     @classmethod
     def _normalise(cls, members: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(member.strip().lower() for member in members)
+        return tuple(normalise(member) for member in members)
 
 
 def _check_channels(channels: tuple[str, ...]) -> tuple[str, ...]:

@@ -196,7 +196,7 @@ async def mark_executed(
     async with transaction(deps.db) as session:
         action = await repository.get(session, action_id, lock=True)
         if action is None or action.client_id != client_id:
-            raise NotFound(f"no action request {action_id!r}")
+            raise NotFound("no action request with this id")
         if claims.payload_digest != action.payload_digest:
             raise Forbidden("the release token is bound to another payload")
         used = await session.execute(

@@ -15,6 +15,8 @@ from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from approvals.kit.identity import identity_key
+
 FOREIGN_WORKSPACE = "people from other workspaces (Slack Connect) cannot decide here."
 NO_EMAIL = "your Slack profile has no email address the approvals service can check."
 LOOKUP_FAILED = "your Slack identity could not be verified right now. Please try again."
@@ -51,10 +53,13 @@ class SlackDirectory:
         user = response.get("user") or {}
         profile = user.get("profile") or {}
         email = profile.get("email")
+        # The one spelling every comparison uses; a profile email that is not a valid
+        # identity counts as none, so its owner is refused rather than matched loosely.
+        email = identity_key(email) if isinstance(email, str) else ""
         identity = SlackIdentity(
             user_id=user_id,
             team_id=user.get("team_id"),
-            email=email if isinstance(email, str) and email else None,
+            email=email or None,
             is_bot=bool(user.get("is_bot")),
             deleted=bool(user.get("deleted")),
         )

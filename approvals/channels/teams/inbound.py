@@ -25,6 +25,7 @@ from approvals.channels.teams import adaptive_cards as ac
 from approvals.channels.teams.roster import Roster, approver_ids, refresh_view
 from approvals.channels.teams.signing import ActionRefError, sign_action_ref, verify_action_ref
 from approvals.channels.teams.store import ConversationStore
+from approvals.kit.identity import identity_key
 
 log = structlog.get_logger(__name__)
 
@@ -127,9 +128,10 @@ class ApprovalsTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if self._tenant_id and member_tenant != self._tenant_id:
             raise Refused("Your account belongs to another organisation.")
         email = getattr(member, "email", None) or getattr(member, "user_principal_name", None)
-        if not email:
+        identity = identity_key(str(email or ""))
+        if not identity:
             raise Refused("Your Teams account has no email address to match against policy.")
-        return str(email).strip().lower()
+        return identity
 
     async def _decide(
         self,

@@ -30,6 +30,7 @@ from approvals.channels.teams.adaptive_cards import render_card, render_requeste
 from approvals.channels.teams.roster import Roster, approver_ids, refresh_view
 from approvals.channels.teams.signing import sign_action_ref
 from approvals.channels.teams.store import ConversationStore, conversation_id_of
+from approvals.kit.identity import identity_key
 
 log = structlog.get_logger(__name__)
 
@@ -148,7 +149,9 @@ class TeamsChannel:
         (installed for the user, or in a team they belong to). Failures other than "gone"
         (400/403/404) propagate so the notice job retries.
         """
-        wanted = email.strip().lower()
+        wanted = identity_key(email)
+        if not wanted:
+            return False
         for conversation_id, service_url in (await self._known_conversations()).items():
             try:
                 aad_id = await self._member_id(service_url, conversation_id, wanted)

@@ -18,6 +18,7 @@ from cachetools import TTLCache
 
 from approvals.channels.base import ReviewPort
 from approvals.channels.cards import Card
+from approvals.kit.identity import identity_key
 
 log = structlog.get_logger(__name__)
 
@@ -61,8 +62,9 @@ class Roster:
                 email = getattr(member, "email", None) or getattr(
                     member, "user_principal_name", None
                 )
-                if aad and email:
-                    found[str(aad)] = str(email).strip().lower()
+                who = identity_key(str(email or ""))
+                if aad and who:  # a member without a valid identity is nobody's match
+                    found[str(aad)] = who
             token = page.continuation_token
             if not token:
                 break
@@ -78,7 +80,7 @@ async def approver_ids(
     buttons to all is safe, because the core refuses everyone who may not vote."""
     if card.is_final:
         return []
-    emails = {e.strip().lower() for e in review.approvers_of(card)}
+    emails = {identity_key(e) for e in review.approvers_of(card)} - {""}
     try:
         members = await roster.members(turn_context)
     except Exception as exc:  # ErrorResponseException, network: degrade to buttons for all

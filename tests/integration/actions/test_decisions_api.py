@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
@@ -83,6 +84,33 @@ class TestRefusals:
         assert "you requested this action" in response.json()["detail"]
         assert (await _events(runtime, created["id"]))[-1] == "refused_vote"
         assert (await api.get("bob", created["id"])).json()["status"] == "pending"
+
+    @pytest.mark.parametrize(
+        "spelling",
+        ["Carol <carol@example.org>", "car\u200bol@example.org", "carol\uff20example.org"],
+    )
+    async def test_another_spelling_of_on_behalf_of_cannot_approve(
+        self, api: ApiClient, spelling: str
+    ) -> None:
+        created = await api.create(on_behalf_of=spelling)
+        assert created["on_behalf_of"] == "carol@example.org"
+        response = await api.decide("carol", created["id"], "approve")
+        assert response.status_code == 403
+        assert response.json()["error"] == "self_approval"
+        assert (await api.get("bob", created["id"])).json()["status"] == "pending"
+
+    @pytest.mark.parametrize(
+        "value",
+        ["\u0441arol@example.org", "Carol Smith", "carol@@example.org", "Carol <>", "\u200b"],
+    )
+    async def test_an_identity_that_is_not_one_is_refused_without_echo(
+        self, api: ApiClient, value: str
+    ) -> None:
+        for field in ("on_behalf_of", "requester"):
+            response = await api.submit(**{field: value})
+            assert response.status_code == 422, response.text
+            assert response.json()["detail"][0]["loc"] == [field]
+            assert value not in response.text and "arol" not in response.text
 
     async def test_submitting_client_identity_cannot_approve_even_as_admin(
         self, api: ApiClient

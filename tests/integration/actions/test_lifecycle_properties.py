@@ -18,7 +18,6 @@ from approvals import migrate
 from approvals.actions import decisions, repository
 from approvals.actions import service as actions_service
 from approvals.actions.models import ActionRequest
-from approvals.actions.rules import normalise_identity
 from approvals.actions.schemas import ActionCreate
 from approvals.actions.states import TRANSITIONS, Status
 from approvals.audit import service as audit_service
@@ -27,6 +26,7 @@ from approvals.clients.models import Client
 from approvals.clients.schemas import Scope
 from approvals.errors import ApprovalsError
 from approvals.kit.clock import utc_now
+from approvals.kit.identity import identity_key
 from approvals.kit.ids import new_id
 from approvals.runtime import Runtime
 from tests.conftest import make_settings
@@ -145,8 +145,8 @@ class Lifecycle(RuleBasedStateMachine):
                 voters = [v.approver for v in votes]
                 assert len(voters) == len(set(voters)), "one vote per person"
                 barred = {
-                    normalise_identity(action.requester),
-                    normalise_identity(action.on_behalf_of),
+                    identity_key(action.requester),
+                    identity_key(action.on_behalf_of),
                     action.submitted_by,
                 }
                 assert not barred & set(voters), "no self-approval, ever"

@@ -164,3 +164,30 @@ def test_the_command_teaches_its_client_config_and_needs_a_key(tmp_path: Path) -
     )
     assert keyless.exit_code == 1
     assert "APPROVALS_KEY" in keyless.stderr
+
+
+async def test_invalid_arguments_are_refused_naming_fields_not_values(
+    caplog: Any,
+) -> None:
+    caplog.set_level("DEBUG")
+    # Invalid arguments are refused before any call to the service, so none is running here.
+    async with (
+        AsyncApprovalsClient("http://127.0.0.1:9", "apv_unused") as agent,
+        Client(build_server(agent)) as session,
+    ):
+        result = await session.call_tool(
+            "request_approval",
+            {
+                "action": "sql.execute",
+                "resource": {"ssn": "123-45-6789"},
+                "justification": "for Margaret Whitfield",
+                "params": "SELECT * FROM patients WHERE ssn = '123-45-6789'",
+                "wait_seconds": "Margaret Whitfield",
+            },
+        )
+    assert result.is_error
+    text = " ".join(getattr(part, "text", "") for part in result.content)
+    assert "resource" in text and "params" in text and "wait_seconds" in text
+    for planted in ("123-45-6789", "Margaret", "Whitfield", "SELECT"):
+        assert planted not in text
+        assert planted not in caplog.text

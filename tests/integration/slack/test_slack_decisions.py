@@ -55,6 +55,26 @@ class TestApprove:
         assert "Approved" in message_text(card)
         assert "ana@example.org" in message_text(card)
 
+    async def test_the_profile_email_is_resolved_to_the_one_identity_spelling(self, slack):
+        slack.fake.add_user(APPROVER[0], "\u200bAna@EXAMPLE.org")
+        ref = await slack.show(make_card())
+
+        await slack.click(APPROVER[0], ref)
+
+        await slack.fake.wait_for("chat.update")
+        (attempt,) = slack.review.attempts
+        assert attempt.approver_email == "ana@example.org"
+
+    async def test_a_profile_email_that_is_no_identity_cannot_decide(self, slack):
+        slack.fake.add_user("U0ODD", "ana smith@example.org")
+        ref = await slack.show(make_card())
+
+        await slack.click("U0ODD", ref)
+
+        (ephemeral,) = await slack.fake.wait_for("chat.postEphemeral")
+        assert "no email address" in ephemeral.body["text"]
+        assert slack.review.attempts == []
+
     async def test_first_of_two_votes_keeps_the_buttons_and_shows_progress(self, slack):
         ref = await slack.show(make_card(approvals_required=2))
 

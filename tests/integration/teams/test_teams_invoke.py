@@ -122,6 +122,27 @@ async def test_refusals_answer_a_card_that_says_why(client, bf, ref, review, aad
     assert review.cards[ACTION_ID].approvals_so_far == 0
 
 
+async def test_the_roster_email_is_resolved_to_the_one_identity_spelling(client, bf, ref, review):
+    # Not an approver, so the module's roster keeps the same approvers for the other tests.
+    bf.add_member(CONVERSATION, aad_object_id="aad-spelt", email="\u200bVisitor2\uff20Example.org")
+    response = await client.post(
+        "/teams/messages", json=click(bf, ref, aad="aad-spelt"), headers=bearer(bf)
+    )
+    assert response.status_code == 200
+    [attempt] = review.attempts
+    assert attempt.approver_email == "visitor2@example.org"
+
+
+async def test_a_roster_email_that_is_no_identity_cannot_decide(client, bf, ref, review):
+    bf.add_member(CONVERSATION, aad_object_id="aad-odd", email="dba smith@example.org")
+    response = await client.post(
+        "/teams/messages", json=click(bf, ref, aad="aad-odd"), headers=bearer(bf)
+    )
+    assert response.status_code == 200
+    assert "no email address" in " ".join(texts(response.json()["value"]))
+    assert review.attempts == []
+
+
 async def test_reference_for_another_action_is_refused(client, bf, settings, review):
     # A reference signed for act_other, with the action id swapped for ours: forged.
     other = sign_action_ref("act_other", TENANT, card_signing_key(settings)).split(".")

@@ -8,7 +8,6 @@ from approvals.actions.rules import (
     Ballot,
     Refusal,
     Tally,
-    normalise_identity,
     refusal_for,
     tally,
 )
@@ -91,6 +90,12 @@ class TestTally:
         assert result is expected
 
 
-def test_normalise_identity() -> None:
-    assert normalise_identity(" MailTo:Bob@Example.ORG ") == "bob@example.org"
-    assert normalise_identity(None) == ""
+@pytest.mark.parametrize(
+    "spelling",
+    ["Alice <alice@example.org>", "ali\u200bce@example.org", "alice\uff20example.org"],
+)
+def test_another_spelling_of_the_requester_is_still_self_approval(spelling: str) -> None:
+    refusal = refusal_for(
+        "alice@example.org", verdict="approve", requester_identities=[spelling], eligible=ELIGIBLE
+    )
+    assert refusal is Refusal.SELF_APPROVAL

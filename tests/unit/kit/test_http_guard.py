@@ -150,6 +150,25 @@ class TestCheckUrl:
     def test_returns_the_parsed_url(self):
         assert check_url("https://hooks.example.org/cb").host == "hooks.example.org"
 
+    @pytest.mark.parametrize(
+        "url",
+        ["https://ci:s3cret@hooks.example.org/cb", "https://ci@hooks.example.org/cb"],
+    )
+    def test_refuses_credentials_in_the_url_without_repeating_them(self, url):
+        with pytest.raises(BlockedDestination, match="carries credentials") as caught:
+            check_url(url, ["hooks.example.org"])
+        assert "s3cret" not in str(caught.value) and "ci@" not in str(caught.value)
+
+
+class TestCredentialsNeverSent:
+    async def test_a_stored_url_with_credentials_is_never_contacted(self):
+        backend = AsyncRecordingBackend()
+        guard = Guard(resolver=fake_resolver({"hooks.example.org": [PUBLIC_V4]}))
+        async with build_async_client(guard=guard, network_backend=backend) as client:
+            with pytest.raises(BlockedDestination, match="carries credentials"):
+                await client.post("https://ci:s3cret@hooks.example.org/cb", content=b"{}")
+        assert backend.connected == []
+
 
 class TestGuardVet:
     def test_name_resolving_to_a_private_address_is_refused(self):

@@ -12,7 +12,7 @@ from policy_texts import BASE
 from approvals.actions.facts import InvalidBody, request_facts, validate_body
 from approvals.policy.decision import Outcome, RequestFacts, Risk
 from approvals.policy.explain import Explanation, explain
-from approvals.policy.loader import load_policy, parse_policy
+from approvals.policy.loader import PolicyError, load_policy, parse_policy
 
 POLICY = parse_policy(BASE, "base")
 
@@ -91,6 +91,23 @@ class TestDefaultsAndQuorum:
     def test_members_are_lower_case_and_unknown_groups_empty(self) -> None:
         assert POLICY.members("dba-oncall") == {"bob@example.org", "carol@example.org"}
         assert POLICY.members("nobody") == frozenset()
+
+
+class TestGroupMembers:
+    def test_members_are_stored_in_the_one_identity_spelling(self) -> None:
+        text = BASE.replace(
+            "[Bob@Example.org, carol@example.org]",
+            '["Bob <Bob@Example.org>", "mailto:car\u200bol\uff20example.org"]',
+        )
+        assert parse_policy(text).members("dba-oncall") == {
+            "bob@example.org",
+            "carol@example.org",
+        }
+
+    def test_a_member_that_is_no_identity_fails_the_policy(self) -> None:
+        text = BASE.replace("[Bob@Example.org, carol@example.org]", "[Bob Smith]")
+        with pytest.raises(PolicyError, match="not a valid identity"):
+            parse_policy(text)
 
 
 class TestDemoPolicy:
