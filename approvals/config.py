@@ -14,6 +14,23 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from approvals.kit.extras import missing_extra
 
+# The example values shipped in deploy/ (and any value built like them): a service started with
+# one of these is using a secret printed in a public repository.
+PLACEHOLDER_SECRETS = frozenset(
+    {"change-me-to-a-long-random-string", "change-me-to-64-random-hex-characters"}
+)
+_PLACEHOLDER_WORDS = (
+    "change-me",
+    "changeme",
+    "change_me",
+    "replace-me",
+    "replaceme",
+    "placeholder",
+)
+MIN_SECRET_BYTES = 32
+SECRET_KEY_FILE = "secret.key"  # noqa: S105  (a file name, not a secret)
+_HOW = "set it to a random value, e.g. APPROVALS_SECRET_KEY=$(openssl rand -hex 32)"
+
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
@@ -45,6 +62,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: SecretStr | None = None
+    # Earlier secret keys, comma separated: they still open stored secrets sealed before a
+    # rotation until `approvals migrate` has re-sealed them (docs/operations.md).
+    previous_secret_keys: SecretStr | None = None
 
     # --- intake limits ---
     max_body_bytes: int = Field(256 * 1024, ge=1024)
@@ -122,6 +142,15 @@ class Settings(BaseSettings):
                 raise ValueError(message)
         return self
 
+    @model_validator(mode="after")
+    def _production_secret_key(self) -> Settings:
+        """Production refuses a missing, placeholder or short APPROVALS_SECRET_KEY."""
+        if self.environment is Environment.PRODUCTION:
+            problem = secret_key_problem(self.secret_key)
+            if problem is not None:
+                raise ValueError(problem)
+        return self
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -149,6 +178,22 @@ class Settings(BaseSettings):
     @property
     def slack_enabled(self) -> bool:
         return self.slack_bot_token is not None and self.slack_signing_secret is not None
+
+
+def secret_key_problem(secret: SecretStr | None) -> str | None:
+    """Why `secret` may not be the production secret key, in one line; None when it may."""
+    if secret is None or not secret.get_secret_value().strip():
+        return f"APPROVALS_SECRET_KEY is not set; production needs one: {_HOW}"
+    value = secret.get_secret_value().strip()
+    lowered = value.lower()
+    if lowered in PLACEHOLDER_SECRETS or any(word in lowered for word in _PLACEHOLDER_WORDS):
+        return f"APPROVALS_SECRET_KEY is the placeholder from the examples; {_HOW}"
+    if len(value.encode("utf-8")) < MIN_SECRET_BYTES or len(set(value)) < 8:
+        return (
+            f"APPROVALS_SECRET_KEY is too short or too repetitive (needs {MIN_SECRET_BYTES}+ "
+            f"random bytes); {_HOW}"
+        )
+    return None
 
 
 def load_settings(**overrides: object) -> Settings:

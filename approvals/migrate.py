@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 
 import approvals
+from approvals.kit.db import private_sqlite_file
 
 
 def migrations_dir() -> Path:
@@ -23,4 +24,5 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
+    private_sqlite_file(database_url)  # before Alembic's engine makes SQLite create it 0644
     command.upgrade(alembic_config(database_url), revision)

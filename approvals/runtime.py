@@ -20,13 +20,15 @@ from approvals.api.ratelimit import SubmitBudget, submit_budget
 from approvals.channels.base import Channel
 from approvals.channels.registry import build_platforms
 from approvals.channels.review import CoreReview
-from approvals.config import Settings
+from approvals.config import SECRET_KEY_FILE, Settings
 from approvals.jobs import reconciler, tasks
 from approvals.jobs.queue import InProcessQueue, JobQueue, RQQueue
 from approvals.jobs.relay import Relay, relay_once
 from approvals.kit.changes import ChangeFeed, feed_for
 from approvals.kit.db import create_engine, session_factory
 from approvals.kit.http import Guard
+from approvals.kit.private_files import load_or_create_secret, private_dir
+from approvals.kit.secretbox import SecretBox
 from approvals.policy.engine import LoadedPolicy, RedactionSettings
 from approvals.policy.loader import PolicyStore
 from approvals.redaction import RedactionConfig, Redactor
@@ -34,6 +36,18 @@ from approvals.release import callbacks
 from approvals.release.keys import Keyring
 
 log = structlog.get_logger(__name__)
+
+
+def secret_box(settings: Settings) -> SecretBox:
+    """Seals stored secrets with APPROVALS_SECRET_KEY (required in production); in development
+    without one, with a key generated once under the data directory (0600)."""
+    if settings.secret_key is not None and settings.secret_key.get_secret_value().strip():
+        current = settings.secret_key.get_secret_value().strip()
+    else:
+        current = load_or_create_secret(settings.data_dir / SECRET_KEY_FILE)
+    raw = settings.previous_secret_keys
+    previous = [k.strip() for k in (raw.get_secret_value() if raw else "").split(",") if k.strip()]
+    return SecretBox(current, previous)
 
 
 def redaction_config(settings: RedactionSettings) -> RedactionConfig:
@@ -79,12 +93,13 @@ class Runtime:
         its process's policies); otherwise they are built from `settings`."""
         self.settings = settings
         if settings.is_embedded:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(settings.data_dir)
         telemetry.configure(settings)
         self.engine = engine or create_engine(settings.resolved_database_url)
         if engine is None:
             telemetry.instrument_engine(self.engine)
-        self._db = session_factory(self.engine)
+        self.secrets = secret_box(settings)
+        self._db = session_factory(self.engine, secrets=self.secrets)
         self._policies = policies or Policies(PolicyStore(settings.policy_file))
         self.keyring = Keyring.load_or_create(settings.keys_dir)
         self._callback_guard = Guard(allowed_addresses=settings.callback_allowed_networks)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from approvals.actions import repository
 from approvals.actions.models import ActionRequest
+from approvals.policy.decision import Risk
 from approvals.policy.suggest import HistoryRecord
 
 
@@ -30,6 +31,7 @@ async def decided_since(
         votes = await repository.votes_for(session, [row.id for row in rows])
     return [
         HistoryRecord(
+            id=row.id,
             action=row.action,
             resource=row.resource,
             environment=row.environment,
@@ -37,6 +39,7 @@ async def decided_since(
             approvers=tuple(sorted(v.approver for v in votes[row.id] if v.verdict == "approve")),
             guardrail_codes=tuple(g["code"] for g in row.guardrails),
             decided_at=row.decided_at or row.updated_at,
+            risk=Risk(row.risk),
         )
         for row in rows
     ]

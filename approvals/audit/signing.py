@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from approvals.kit.canonical import canonical_json
+from approvals.kit.private_files import private_dir
 
 KEY_FILE_NAME = "audit-signing-key.pem"
 ALGORITHM = "Ed25519"
@@ -66,7 +67,7 @@ def load_or_create(path: Path) -> Signer:
             raise ValueError(f"{path} does not hold an Ed25519 private key")
     else:
         key = Ed25519PrivateKey.generate()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         pem = key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,

@@ -7,6 +7,7 @@ cancelled, 4 `request --wait` timed out.
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
 
 from approvals.cli import (
     audit,
@@ -20,7 +21,7 @@ from approvals.cli import (
     serve,
     worker,
 )
-from approvals.config import load_settings
+from approvals.config import Settings, load_settings
 from approvals.kit.logging import configure_logging
 
 app = typer.Typer(
@@ -39,8 +40,15 @@ app = typer.Typer(
 
 @app.callback()
 def _setup() -> None:
-    """Logs go to stderr for every command, so stdout is only the command's own output."""
-    configure_logging(load_settings())
+    """Logs go to stderr for every command, so stdout is only the command's own output.
+
+    Invalid settings do not stop commands that need none (`policy check`, `request`); the
+    commands that do read them exit with the one-line error (`settings_or_exit`)."""
+    try:
+        settings = load_settings()
+    except ValidationError:
+        settings = Settings.model_construct()
+    configure_logging(settings)
 
 
 app.command("serve")(serve.serve)

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from approvals.cli.common import fail, print_json, with_runtime
-from approvals.config import load_settings
+from approvals.cli.common import fail, print_json, settings_or_exit, with_runtime
 
 if TYPE_CHECKING:
     from approvals.audit.export import ExportSummary
@@ -71,7 +70,7 @@ def export_(
     from approvals.audit.api import utc
     from approvals.audit.export import export
 
-    settings = load_settings()
+    settings = settings_or_exit()
     signer = checkpoints.signer_for(settings.data_dir)
     partial = output.with_name(output.name + ".partial")
 
@@ -148,7 +147,7 @@ def checkpoint(
     from approvals.audit import checkpoints
     from approvals.audit.api import checkpoint_sinks
 
-    settings = load_settings()
+    settings = settings_or_exit()
     sinks = checkpoint_sinks(settings, output)
     if not sinks:
         fail(
@@ -173,6 +172,6 @@ def public_key() -> None:
     """Print the checkpoint signing public key (PEM), for auditors to pin."""
     from approvals.audit import checkpoints
 
-    signer = checkpoints.signer_for(load_settings().data_dir)
+    signer = checkpoints.signer_for(settings_or_exit().data_dir)
     typer.echo(signer.public_pem().rstrip())
     typer.echo(f"# kid {signer.kid}", err=True)

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from approvals.config import Settings, load_settings
 from approvals.errors import ApprovalsError
@@ -51,6 +52,24 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def settings_problem(exc: ValidationError) -> str:
+    """The settings errors on one line, by setting name, never with the offending value."""
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False):
+        message = str(error["msg"]).removeprefix("Value error, ")
+        where = ".".join(str(part) for part in error["loc"])
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+def settings_or_exit() -> Settings:
+    """The settings, or a one-line error and exit 2 when they are invalid."""
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        fail(settings_problem(exc), code=2)
+
+
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
 
@@ -63,7 +82,7 @@ def with_runtime(
 ) -> T:
     """Run `work` against a short-lived Runtime; ApprovalsError and database failures become a
     one-line error and exit 1. `prepare`: first make sure the database is there (see below)."""
-    settings = settings or load_settings()
+    settings = settings or settings_or_exit()
     if prepare:
         prepare_database(settings)
 

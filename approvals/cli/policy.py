@@ -207,6 +207,7 @@ def suggest_rules(
                         "approvers": list(s.approvers),
                         "first_at": s.first_at.isoformat(),
                         "last_at": s.last_at.isoformat(),
+                        "would_auto_approve": list(s.would_auto_approve),
                         "snippet": s.snippet,
                     }
                     for s in found
@@ -217,12 +218,8 @@ def suggest_rules(
     if not found:
         typer.echo(
             f"No pattern was approved {min_approvals}+ times by {min_approvers}+ people "
-            f"without a denial or guardrail finding in the last {days} days."
+            f"without a denial, guardrail finding or raised risk in the last {days} days."
         )
         return
     for item in found:
-        typer.echo(
-            f"# {item.approvals} approvals by {', '.join(item.approvers)}, "
-            f"{item.first_at:%Y-%m-%d} to {item.last_at:%Y-%m-%d}; no denials"
-        )
         typer.echo(item.snippet)

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from approvals.cli.common import with_runtime
-from approvals.config import load_settings
+from approvals.cli.common import settings_or_exit, with_runtime
+from approvals.cli.migrate import seal_stored_secrets
 from approvals.kit.logging import configure_logging
+from approvals.kit.private_files import private_dir
 
 if TYPE_CHECKING:
     from approvals.clients.schemas import CreatedClient
@@ -32,15 +33,16 @@ def serve(
     from approvals import migrate as migrations
     from approvals.app import create_app
 
-    settings = load_settings()
+    settings = settings_or_exit()
     if host:
         settings = settings.model_copy(update={"host": host})
     if port:
         settings = settings.model_copy(update={"port": port})
     configure_logging(settings)
     if settings.is_embedded:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         migrations.upgrade(settings.resolved_database_url)
+        seal_stored_secrets(settings)
         created = with_runtime(_first_admin, settings, prepare=False)
         if created is not None:
             _welcome(created, settings.base_url)

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import structlog
 import typer
 
-from approvals.cli.common import with_runtime
-from approvals.config import load_settings
+from approvals.cli.common import settings_or_exit, with_runtime
 from approvals.kit.logging import configure_logging
 
 if TYPE_CHECKING:
@@ -32,7 +31,7 @@ def worker(
     from approvals.jobs.queue import InProcessQueue
     from approvals.jobs.worker import run_worker
 
-    settings = load_settings()
+    settings = settings_or_exit()
     configure_logging(settings)
     if settings.redis_url:
         if burst:  # relay what is due first, so a burst run also picks up un-relayed rows

@@ -1,4 +1,4 @@
-"""The clients table: an API key is stored only as its SHA-256 hash."""
+"""The clients table: an API key is stored only as its SHA-256 hash, the webhook secret sealed."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ class Client(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     key_prefix: Mapped[str] = mapped_column(String(16))
     callback_hosts: Mapped[list[str]] = mapped_column(JSONType)
-    # Signs this client's callbacks (HMAC); shown once at creation, needed here to sign.
-    webhook_secret: Mapped[str | None] = mapped_column(String(100))
+    # Signs this client's callbacks (HMAC); shown once at creation, needed here to sign, so
+    # stored sealed (`sealed:v1:…`, kit.secretbox); older rows in clear until `migrate` seals them.
+    webhook_secret: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

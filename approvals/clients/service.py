@@ -2,7 +2,8 @@
 
 A key is shown once, at creation; only its SHA-256 is stored. Keys carry 256 random bits,
 so a fast hash is enough (no password stretching), and the lookup is by the hash through
-a unique index: timing reveals nothing about the key itself.
+a unique index: timing reveals nothing about the key itself. The webhook signing secret must be
+read back to sign callbacks, so it is sealed instead (`kit.secretbox`, bound to the client id).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from approvals.clients.models import Client
 from approvals.clients.schemas import CreatedClient, Scope
 from approvals.errors import Conflict, InvalidRequest, NotFound
 from approvals.kit.clock import utc_now
-from approvals.kit.db import transaction
+from approvals.kit.db import secrets_of, transaction
 from approvals.kit.identity import InvalidIdentity, normalise
 from approvals.kit.ids import new_id
 
@@ -79,7 +80,9 @@ async def create(
                     key_hash=hash_key(api_key),
                     key_prefix=api_key[: len(KEY_PREFIX) + 6],
                     callback_hosts=callback_hosts or [],
-                    webhook_secret=webhook_secret,
+                    webhook_secret=secrets_of(session).seal(
+                        webhook_secret, context=_webhook_context(client_id)
+                    ),
                     created_at=utc_now(),
                     revoked_at=None,
                 )
@@ -110,6 +113,33 @@ async def create(
         identity=who,
         scopes=scopes,
     )
+
+
+def _webhook_context(client_id: str) -> str:
+    return f"clients.webhook_secret:{client_id}"
+
+
+def webhook_secret(session: AsyncSession, client: Client) -> str:
+    """The client's callback signing secret in clear, from its sealed (or legacy) column."""
+    if client.webhook_secret is None:
+        return ""
+    return secrets_of(session).open(client.webhook_secret, context=_webhook_context(client.id))
+
+
+async def seal_stored_secrets(db: async_sessionmaker[AsyncSession]) -> int:
+    """Seal rows stored in clear (before sealing existed) or under a previous secret key with
+    the current key; `approvals migrate` runs it. Returns how many rows changed."""
+    async with transaction(db) as session:
+        box = secrets_of(session)
+        rows = (await session.execute(select(Client.id, Client.webhook_secret))).all()
+        stale = [(cid, stored) for cid, stored in rows if stored and not box.is_current(stored)]
+        for client_id, stored in stale:
+            context = _webhook_context(client_id)
+            sealed = box.seal(box.open(stored, context=context), context=context)
+            await session.execute(
+                update(Client).where(Client.id == client_id).values(webhook_secret=sealed)
+            )
+    return len(stale)
 
 
 async def list_clients(db: async_sessionmaker[AsyncSession]) -> list[Client]:

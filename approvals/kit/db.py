@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, event
@@ -20,6 +21,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+from approvals.kit.private_files import private_file
+from approvals.kit.secretbox import SecretBox
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -71,7 +75,26 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def private_sqlite_file(url: str) -> Path | None:
+    """Create a SQLite database file (and its directory) owner-only before SQLite does.
+
+    SQLite would create it with the process umask (0644 as a rule) and gives its -wal and
+    -shm files the database file's mode, so creating the file 0600 first keeps all three
+    owner-only. An existing file we own is tightened. Not SQLite, or in memory: None.
+    """
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    private_file(path)
+    for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if companion.exists():
+            private_file(companion)
+    return path
+
+
 def create_engine(url: str, *, pool: bool = True, echo: bool = False) -> AsyncEngine:
+    private_sqlite_file(url)
     url = async_url(url)
     # Bound parameters are request values (PHI): never in an exception's text, so never in
     # a traceback or log line, nor in echo output.
@@ -108,8 +131,24 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+SECRETS = "secrets"
+
+
+def session_factory(
+    engine: AsyncEngine, *, secrets: SecretBox | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """`secrets` rides in every session's `info`: the few columns holding secrets (webhook
+    signing secrets) are sealed and opened where they are written and read, by any command
+    that got a session from the Runtime, without every signature passing the box along."""
+    info = {SECRETS: secrets} if secrets is not None else {}
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
+
+
+def secrets_of(session: AsyncSession) -> SecretBox:
+    box = session.info.get(SECRETS)
+    if not isinstance(box, SecretBox):
+        raise RuntimeError("this session was not made by the Runtime: no secret box to seal with")
+    return box
 
 
 @asynccontextmanager

@@ -23,12 +23,14 @@ from approvals.actions.models import ActionRequest
 from approvals.actions.ports import ActionsDeps
 from approvals.audit import service as audit_service
 from approvals.audit.service import NewEvent
+from approvals.clients import service as clients_service
 from approvals.clients.models import Client
 from approvals.config import Settings
 from approvals.kit.canonical import canonical_json
 from approvals.kit.clock import utc_now
 from approvals.kit.db import transaction
 from approvals.kit.http import BlockedDestination, build_async_client
+from approvals.kit.secretbox import SecretBoxError
 from approvals.outbox.service import RetryLater
 from approvals.release.models import CallbackDelivery, ReleaseToken
 from approvals.release.webhooks import build_headers
@@ -82,8 +84,17 @@ async def deliver(deps: CallbackDeps, delivery_id: str) -> None:
         delivery, action, client, token = loaded
         if delivery.state != "pending":
             return  # delivered or dead already: a duplicate run
+        unsealable: str | None = None
+        try:
+            secret = clients_service.webhook_secret(session, client) if client else ""
+        except SecretBoxError as exc:  # a rotated key missing from the settings: fixable
+            secret, unsealable = "", str(exc)
     if action is None or client is None or not action.callback_url:
         log.error("callback.no_destination", delivery_id=delivery_id)
+        return
+    if unsealable is not None:
+        log.error("callback.secret_unreadable", delivery_id=delivery_id, detail=unsealable)
+        await _retry(deps, delivery, None, unsealable, None)
         return
     body = canonical_json(
         {
@@ -98,9 +109,7 @@ async def deliver(deps: CallbackDeps, delivery_id: str) -> None:
             "release_expires_at": token.expires_at.isoformat() if token else None,
         }
     )
-    headers = build_headers(
-        delivery.id, body, client.webhook_secret or "", utc_now(), event=f"action.{delivery.event}"
-    )
+    headers = build_headers(delivery.id, body, secret, utc_now(), event=f"action.{delivery.event}")
     guard = deps.callback_guard
     status: int | None = None
     try:

@@ -11,12 +11,18 @@ import posixpath
 import re
 import shlex
 from collections.abc import Iterable
-from fnmatch import fnmatchcase
-from urllib.parse import urlsplit
 
 from approvals.policy.decision import Risk
+from approvals.policy.guardrails import network
+from approvals.policy.guardrails.files import (
+    RM_DATABASE_FILES,
+    database_files,
+    find_deletes,
+    permissions,
+)
 from approvals.policy.guardrails.findings import GuardrailFinding
 from approvals.policy.guardrails.kubectl import analyze_kubectl
+from approvals.policy.guardrails.network import DEV_TCP, pipe_to_network
 from approvals.policy.guardrails.sql import analyze_sql
 
 F = GuardrailFinding
@@ -33,11 +39,6 @@ RM_VARIABLE = F(
 )
 PIPE_TO_SHELL = F(
     "shell.pipe_to_shell", Risk.CRITICAL, "Downloads a script and runs it unseen (curl | sh)."
-)
-EXFILTRATION = F(
-    "shell.exfiltration",
-    Risk.HIGH,
-    "Copies data to a host or bucket outside the policy's allowed destinations.",
 )
 BUCKET_DELETE = F(
     "shell.bucket_delete", Risk.HIGH, "Deletes a storage bucket or all objects in it."
@@ -72,91 +73,49 @@ _CRITICAL_DIRS = {
 _DUMPERS = {"mysqldump": DB_DUMP, "mongodump": DB_DUMP, "mongoexport": DB_DUMP}
 
 
-def _allowed(target: str, allowed: tuple[str, ...]) -> bool:
-    target = target.lower()
-    for entry in (e.lower() for e in allowed):
-        stem = entry.rstrip("/*")
-        if fnmatchcase(target, entry) or target == stem or target.startswith(stem + "/"):
-            return True
-    return False
-
-
-def _remote_target(word: str) -> str | None:
-    """The host or bucket of a copy destination; None for a local path."""
-    if "://" in word:
-        parts = urlsplit(word)
-        if parts.scheme in {"s3", "gs", "gcs", "az", "abfs", "abfss", "wasbs"}:
-            return f"{parts.scheme}://{parts.netloc}{parts.path}"
-        return parts.hostname or word
-    match = re.match(r"^(?:[^@/:]+@)?([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):", word)
-    if match and not re.match(r"^[A-Za-z]:\\", word):
-        return match.group(1)
-    return None
-
-
-def _positionals(args: list[str], value_flags: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
-    words: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg.startswith("-") and arg != "-":
-            skip = arg in value_flags
-        else:
-            words.append(arg)
-    return words
-
-
-def _exfil(destination: str | None, allowed: tuple[str, ...]) -> list[F]:
-    if destination is None:
-        return []
-    target = _remote_target(destination)
-    return [EXFILTRATION] if target is not None and not _allowed(target, allowed) else []
-
-
 def _rm(args: list[str]) -> list[F]:
     recursive = any(
         a in {"--recursive", "-R"} or (re.match(r"^-[a-zA-Z]+$", a) and "r" in a.lower())
         for a in args
     )
+    found: list[F] = database_files(network.positionals(args))
     if not recursive:
-        return []
+        return found
     if "--no-preserve-root" in args:
-        return [RM_ROOT]
-    found: list[F] = []
-    for path in _positionals(args):
+        return [*found, RM_ROOT]
+    for path in network.positionals(args):
         clean = path.rstrip("/") or "/"
         clean = clean[:-2] if clean.endswith("/*") else clean
         home = clean in {"~", "$HOME", "${HOME}", ".", "..", "*", "/*", "/"} or clean == ""
         top = bool(re.match(r"^/[^/]+$", clean)) or posixpath.normpath(clean) in _CRITICAL_DIRS
         if home or top or (clean.startswith("~/") and clean.count("/") <= 1):
             found.append(RM_ROOT)
-        elif re.match(r"^\"?\$\{?[A-Za-z_]", path) and "/" in path:
+        elif re.match(r"^\"?\$\{?[A-Za-z_]", path) and "/" in path and not found:
             found.append(RM_VARIABLE)
     return found
 
 
 def _copy_tool(prog: str, args: list[str], allowed: tuple[str, ...]) -> list[F]:
     if prog == "aws":
-        words = _positionals(args, {"--profile", "--region", "--endpoint-url", "--exclude",
+        words = network.positionals(args, {"--profile", "--region", "--endpoint-url", "--exclude",
                                     "--include", "--storage-class", "--sse", "--acl"})  # fmt: skip
         if words[:1] != ["s3"] or len(words) < 2:
             return []
         if words[1] in {"rb"} or (words[1] == "rm" and "--recursive" in args):
             return [BUCKET_DELETE]
         if words[1] in {"cp", "sync", "mv"} and len(words) >= 4:
-            return _exfil(words[-1], allowed)
+            return network.exfil(words[-1], allowed)
         return []
     if prog == "gsutil":
-        words = _positionals(args, {"-o", "-h"})
+        words = network.positionals(args, {"-o", "-h"})
         if (words and words[0] == "rb") or (words[:1] == ["rm"] and ("-r" in args or "-R" in args)):
             return [BUCKET_DELETE]
         if words and words[0] in {"cp", "rsync", "mv"} and len(words) >= 3:
-            return _exfil(words[-1], allowed)
+            return network.exfil(words[-1], allowed)
         return []
-    words = _positionals(args, {"-i", "-P", "-p", "-o", "-F", "-e", "-J", "-l", "--rsh"})
+    words = network.positionals(args, {"-i", "-P", "-p", "-o", "-F", "-e", "-J", "-l", "--rsh"})
     if len(words) >= 2:
-        return _exfil(words[-1], allowed)
+        return network.exfil(words[-1], allowed)
     return []
 
 
@@ -175,7 +134,9 @@ def _upload(args: list[str], allowed: tuple[str, ...]) -> list[F]:
         return []
     urls = [a for a in args if re.match(r"^(https?|ftp)://", a)]
     return (
-        [EXFILTRATION] if any(not _allowed(_remote_target(u) or u, allowed) for u in urls) else []
+        [network.EXFILTRATION]
+        if any(not network.allowed(network.remote_target(u) or u, allowed) for u in urls)
+        else []
     )
 
 
@@ -207,13 +168,21 @@ def _simple(argv: list[str], allowed: tuple[str, ...], phi: tuple[str, ...], dep
                 return _text(args[index + 1], allowed, phi, depth + 1)
         return []
     if prog == "ssh":
-        words = _positionals(args, {"-i", "-p", "-l", "-o", "-F", "-J", "-L", "-R", "-D", "-W"})
+        words = network.positionals(
+            args, {"-i", "-p", "-l", "-o", "-F", "-J", "-L", "-R", "-D", "-W"}
+        )
         return _text(" ".join(words[1:]), allowed, phi, depth + 1) if len(words) > 1 else []
     if prog == "kubectl":
         found, tail = analyze_kubectl(args)
         return found + (_simple(tail, allowed, phi, depth + 1) if tail else [])
     if prog == "rm":
         return _rm(args)
+    if prog in {"chmod", "chown", "chgrp"}:
+        return permissions(prog, args)
+    if prog == "find":
+        return find_deletes(args)
+    if prog == "pg_dropcluster":
+        return [RM_DATABASE_FILES]
     if prog in {"aws", "gsutil", "scp", "rsync"}:
         return _copy_tool(prog, args, allowed)
     if prog in _DOWNLOADERS:
@@ -261,7 +230,11 @@ def _segments(text: str) -> list[tuple[list[str], str]]:
         elif token in _REDIRECTS or (token.endswith((">", "<")) and set(token) <= set("<>&|")):
             redirect = True
         elif redirect:
-            if re.match(r"^/dev/(sd|nvme|xvd|hd|vd|disk)", token):
+            network = re.match(r"^/dev/(tcp|udp)/([^/]+)", token)
+            if network and current:  # `> /dev/tcp/HOST/PORT`: bash sends the output there
+                segments.append((current, joined))
+                current, joined = [DEV_TCP, network.group(2)], "|"
+            elif re.match(r"^/dev/(sd|nvme|xvd|hd|vd|disk)", token):
                 current.append("of=" + token)
                 current.insert(0, "dd") if current[:1] != ["dd"] else None
             redirect = False
@@ -284,8 +257,11 @@ def _text(text: str, allowed: tuple[str, ...], phi: tuple[str, ...], depth: int)
     except ValueError:  # shlex: unbalanced quotes or a dangling escape
         return [*found, UNPARSEABLE]
     previous: list[str] = []
+    pipeline: list[list[str]] = []
     for argv, joined in segments:
         unwrapped = _unwrap(argv)
+        pipeline = [*pipeline, unwrapped] if joined in {"|", "|&"} else [unwrapped]
+        found += pipe_to_network(pipeline, allowed)
         if (
             joined in {"|", "|&"}
             and previous[:1]
@@ -300,12 +276,25 @@ def _text(text: str, allowed: tuple[str, ...], phi: tuple[str, ...], depth: int)
 
 
 def analyze_command(
-    command: object, *, allowed_destinations: Iterable[str] = (), phi_tables: Iterable[str] = ()
+    command: object,
+    *,
+    allowed_destinations: Iterable[str] = (),
+    phi_tables: Iterable[str] = (),
+    strict: bool = True,
 ) -> list[GuardrailFinding]:
-    """Findings for a command line (str) or an argv list; anything else is unparseable."""
+    """Findings for a command line (str) or an argv list; anything else is unparseable.
+
+    `strict=False` is for command-shaped text found in other params (it may be prose such as
+    "ssh isn't working"): a line that cannot be tokenised is read again with its open quote
+    closed and with its quotes ignored, so `sh -c 'rm -rf /etc` and `rm -rf / '` are still
+    seen, and is never reported as unparseable."""
     allowed, phi = tuple(allowed_destinations), tuple(phi_tables)
     if isinstance(command, str):
         found = _text(command, allowed, phi, 0)
+        if not strict and UNPARSEABLE in found:
+            readings = [command + "'", command + '"', re.sub(r"[\"'\\]", " ", command)]
+            found = [f for text in readings for f in _text(text, allowed, phi, 0)]
+            found = [f for f in found if f is not UNPARSEABLE]
     elif isinstance(command, list) and all(isinstance(a, str) for a in command):
         found = _simple(list(command), allowed, phi, 0)
     else:

@@ -53,6 +53,13 @@ EXPORT = F("sql.export", Risk.HIGH, "Exports data to an external location (UNLOA
 SERVER_FILE = F(
     "sql.server_file_access", Risk.HIGH, "Reads or writes files on the database server."
 )
+DISABLE_TRIGGER = F(
+    "sql.disable_trigger",
+    Risk.HIGH,
+    "Disables or drops triggers (such as an audit table's append-only guard): changes then go "
+    "unchecked and unrecorded.",
+)
+_REPLICA_ROLE = re.compile(r"\bsession_replication_role\s*=\s*'?(replica|local)\b", re.I)
 
 # Patterns sqlglot cannot parse in every dialect; checked on the raw text before parsing.
 _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], GuardrailFinding], ...] = (
@@ -62,9 +69,17 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], GuardrailFinding], ...] = (
     (re.compile(r"\bCOPY\s+INTO\s+('?(@|s3://|gcs://|gs://|azure://|https?://))", re.I), EXPORT),
     (re.compile(r"\blo_export\s*\(", re.I), EXPORT),
     (re.compile(r"\bpg_(read|write)_(binary_)?file\s*\(|\bLOAD_FILE\s*\(", re.I), SERVER_FILE),
+    (re.compile(r"^\s*DISABLE\s+TRIGGER\b", re.I | re.M), DISABLE_TRIGGER),  # SQL Server
 )
 # Statements sqlglot keeps as opaque `Command`s; judged by their leading words.
 _COMMAND_PATTERNS: tuple[tuple[re.Pattern[str], GuardrailFinding], ...] = (
+    (
+        re.compile(
+            r"^ALTER\s+(TABLE\b.*\bDISABLE\s+(TRIGGER|RULE)|EVENT\s+TRIGGER\b.*\bDISABLE)\b",
+            re.I | re.S,
+        ),
+        DISABLE_TRIGGER,
+    ),
     (re.compile(r"^(ALTER|CREATE|DROP)\s+(ROLE|USER|GROUP)\b", re.I), ALTER_ROLE),
     (re.compile(r"^(GRANT\b|ALTER\s+DEFAULT\s+PRIVILEGES\b)", re.I), GRANT),
     (re.compile(r"^REVOKE\b", re.I), REVOKE),
@@ -155,6 +170,8 @@ def _drop(node: exp.Drop) -> F:
         return DROP_SCHEMA
     if kind == "COLUMN":
         return DROP_COLUMN
+    if kind in {"TRIGGER", "EVENT TRIGGER", "RULE"}:
+        return DISABLE_TRIGGER
     if kind in {"ROLE", "USER"}:
         return ALTER_ROLE
     return DROP_OBJECT
@@ -219,6 +236,8 @@ def _statement(statement: exp.Expr, phi_tables: tuple[str, ...]) -> list[F]:
             found += _copy(node)
         elif isinstance(node, exp.Export):
             found.append(EXPORT)
+        elif isinstance(node, exp.Set) and _REPLICA_ROLE.search(node.sql(dialect="postgres")):
+            found.append(DISABLE_TRIGGER)
     return found + _phi_reads(statement, phi_tables) if phi_tables else found
 
 
@@ -236,10 +255,30 @@ def _text(sql: str, dialect: str, phi_tables: tuple[str, ...]) -> tuple[list[F],
     return found, len(statements)
 
 
+def _leniently(sql: str, dialect: str, phi_tables: tuple[str, ...]) -> tuple[list[F], int]:
+    """Each `;`-separated piece on its own; a piece that does not parse is judged by its leading
+    words alone (`DROP TABLE …`), never reported as unparseable."""
+    found: list[F] = [finding for pattern, finding in _TEXT_PATTERNS if pattern.search(sql)]
+    pieces = [piece.strip() for piece in sql.split(";") if piece.strip()]
+    for piece in pieces:
+        more, _ = _text(piece, dialect, phi_tables)
+        if UNPARSEABLE in more:
+            more = [f for _p, f in _COMMAND_PATTERNS if _p.search(piece)][:1]
+        found += more
+    return [f for f in found if f is not UNPARSEABLE], len(pieces)
+
+
 def analyze_sql(
-    sql: object, *, dialect: str = DEFAULT_DIALECT, phi_tables: Iterable[str] = ()
+    sql: object,
+    *,
+    dialect: str = DEFAULT_DIALECT,
+    phi_tables: Iterable[str] = (),
+    strict: bool = True,
 ) -> list[GuardrailFinding]:
-    """Findings for one SQL text or a list of them; anything else is unparseable."""
+    """Findings for one SQL text or a list of them; anything else is unparseable.
+
+    `strict=False` is for SQL-shaped text found in other params (it may be prose that starts
+    like SQL): what does not parse is read piece by piece instead of flagged as unparseable."""
     texts = [sql] if isinstance(sql, str) else sql
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         return [UNPARSEABLE]
@@ -251,6 +290,8 @@ def analyze_sql(
         if not isinstance(text, str) or not text.strip():
             continue
         more, statements = _text(text, chosen, tables)
+        if not strict and UNPARSEABLE in more:
+            more, statements = _leniently(text, chosen, tables)
         found += more
         count += statements
     if count > 1:

@@ -45,6 +45,17 @@ class TestSubmit:
         assert blocked["risk"] == "critical"
         assert "never runs in prod" in blocked["decision_reason"]
 
+    async def test_sql_under_any_params_key_is_guarded_like_params_sql(
+        self, api: ApiClient
+    ) -> None:
+        query = await api.create(environment="prod", params={"query": "DROP TABLE patients"})
+        statement = await api.create(
+            environment="prod", params={"job": {"statement": "TRUNCATE patients"}}
+        )
+        for blocked, code in ((query, "sql.drop_table"), (statement, "sql.truncate")):
+            assert blocked["status"] == "blocked"
+            assert [g["code"] for g in blocked["guardrails"]] == [code]
+
     async def test_context_is_stored_redacted_with_findings(
         self, api: ApiClient, runtime: Runtime
     ) -> None:

@@ -237,3 +237,22 @@ class _Rewriting(httpx.HTTPTransport):
         if body.get("release_token"):
             body["release_token"] = self._forge(body["release_token"])
         return httpx.Response(response.status_code, json=body)
+
+
+def test_sql_in_a_decorated_functions_argument_is_analysed_by_guardrails(live: Live) -> None:
+    """The decorator sends argument names as keys (`query`, not `sql`); the guardrails still
+    read it, so a DROP TABLE in dev is not auto-approved like a harmless call."""
+    calls: list[str] = []
+    with live.agent() as agent:
+
+        @require_approval(agent, action="sql.execute", resource="db.dev.clinic", environment="dev")
+        def run_query(query: str) -> None:
+            calls.append(query)
+
+        live.decide_when_pending("deny", "not on the shared dev database", action="sql.execute")
+        with pytest.raises(ApprovalDenied):
+            run_query("DROP TABLE patients")
+    assert calls == []
+    [asked] = [a for a in _mine(live) if a.resource == "db.dev.clinic"]
+    assert asked.risk == "critical"
+    assert asked.verdict == "denied"
