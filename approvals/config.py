@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: SecretStr | None = None
+    # Connections each process keeps open, the extra ones it may open under load, how long a
+    # request waits for one, and how long for a lock, before it is answered 503 + Retry-After.
+    database_pool_size: int = Field(10, ge=1, le=500)
+    database_pool_overflow: int = Field(20, ge=0, le=500)
+    database_pool_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    database_lock_timeout_seconds: float = Field(10.0, gt=0, le=120)
 
     # --- intake limits ---
     max_body_bytes: int = Field(256 * 1024, ge=1024)

@@ -24,7 +24,7 @@ from approvals.jobs import reconciler, tasks
 from approvals.jobs.queue import InProcessQueue, JobQueue, RQQueue
 from approvals.jobs.relay import Relay, relay_once
 from approvals.kit.changes import ChangeFeed, feed_for
-from approvals.kit.db import create_engine, session_factory
+from approvals.kit.db import DatabaseLimits, create_engine, session_factory
 from approvals.kit.http import Guard
 from approvals.policy.engine import LoadedPolicy, RedactionSettings
 from approvals.policy.loader import PolicyStore
@@ -79,7 +79,15 @@ class Runtime:
         self.settings = settings
         if settings.is_embedded:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.engine = engine or create_engine(settings.resolved_database_url)
+        self.engine = engine or create_engine(
+            settings.resolved_database_url,
+            limits=DatabaseLimits(
+                pool_size=settings.database_pool_size,
+                pool_overflow=settings.database_pool_overflow,
+                pool_timeout_seconds=settings.database_pool_timeout_seconds,
+                lock_timeout_seconds=settings.database_lock_timeout_seconds,
+            ),
+        )
         self._db = session_factory(self.engine)
         self._policies = policies or Policies(PolicyStore(settings.policy_file))
         self.keyring = Keyring.load_or_create(settings.keys_dir)
