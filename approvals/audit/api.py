@@ -89,13 +89,14 @@ def checkpoint_sinks(settings: Settings, path: Path | None = None) -> Sequence[s
 
 async def chain_status(runtime: RuntimeDep) -> ChainStatusRead:
     settings = runtime.settings
+    stores = checkpoint_sinks(settings)
     async with runtime.db() as session:
         status = await checkpoints.verify(
             session,
-            sinks=checkpoint_sinks(settings),
+            sinks=stores,
             signer=checkpoints.signer_for(settings.data_dir),
         )
-    return reports.chain_read(status, utc_now())
+    return reports.chain_read(status, utc_now(), stores=len(stores))
 
 
 async def evidence(runtime: RuntimeDep, start: datetime, end: datetime) -> EvidenceReport:
