@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from approvals.actions import service as actions_service
-from approvals.actions.schemas import ActionRead, CallbackRead
+from approvals.actions.schemas import ActionRead, CallbackRead, Execution
 from approvals.api.deps import RuntimeDep
 from approvals.clients.auth import Submitter
 from approvals.clients.models import Client
@@ -33,7 +33,7 @@ class ExecutedIn(BaseModel):
     )
 
     token: str = Field(min_length=1, max_length=8192)
-    outcome: Literal["succeeded", "failed"]
+    outcome: Execution
     detail: str | None = Field(None, max_length=2000)
 
 

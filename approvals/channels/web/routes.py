@@ -73,6 +73,7 @@ class _SecureRoute(APIRoute):
 router = APIRouter(prefix="/ui", include_in_schema=False, route_class=_SecureRoute)
 _templates = Jinja2Templates(directory=str(_HERE / "templates"))
 _templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
+_templates.env.filters["label"] = queries.label
 
 SessionKey = Annotated[str | None, Cookie(alias=COOKIE)]
 
@@ -180,9 +181,9 @@ async def history(
     who = await _signed_in(runtime, key)
     if who is None:
         return _login(request)
-    chosen = Status(status) if status in {s.value for s in Status} else None
+    chosen = status if status in queries.LABELS else None
     found = await queries.history(
-        runtime, status=chosen, action=action.strip() or None, before_id=before or None
+        runtime, shown=chosen, action=action.strip() or None, before_id=before or None
     )
     return _page(
         request,
@@ -190,8 +191,8 @@ async def history(
         who,
         items=found.items,
         next_cursor=found.next_cursor,
-        statuses=[s.value for s in Status],
-        status=chosen.value if chosen else "",
+        statuses=queries.LABELS,
+        status=chosen or "",
         action=action,
     )
 
