@@ -75,6 +75,28 @@ _templates = Jinja2Templates(directory=str(_HERE / "templates"))
 _templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
 _templates.env.filters["label"] = queries.label
 
+
+def when(at: datetime) -> str:
+    """A date a reviewer can act on: absolute (UTC) and relative to the page's rendering,
+    "2026-12-03 16:05 UTC · in 2 h 5 min". The page runs no script, so the relative part is
+    as of the moment it was served."""
+    seconds = (at - utc_now()).total_seconds()
+    minutes = round(abs(seconds) / 60)
+    hours, rest = divmod(minutes, 60)
+    if minutes < 1:
+        span = "less than a minute"
+    elif hours == 0:
+        span = f"{minutes} min"
+    elif hours < 48:
+        span = f"{hours} h {rest} min" if rest else f"{hours} h"
+    else:
+        span = f"{round(hours / 24)} days"
+    relative = f"in {span}" if seconds >= 0 else f"{span} ago"
+    return f"{at:%Y-%m-%d %H:%M} UTC · {relative}"
+
+
+_templates.env.filters["when"] = when
+
 SessionKey = Annotated[str | None, Cookie(alias=COOKIE)]
 
 
