@@ -14,6 +14,7 @@ from approvals.actions.api import router as actions_router
 from approvals.api import errors
 from approvals.api.deps import RuntimeDep
 from approvals.api.middleware import BodyLimits
+from approvals.api.responses import errors as error_responses
 from approvals.api.tracing import RequestContext
 from approvals.audit.api import router as audit_router
 from approvals.channels.web.pages import router as web_pages_router
@@ -68,7 +69,14 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], summary="Database and queue reachable")
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Database and queue reachable",
+        responses=error_responses(
+            s503="The database is unreachable; `Retry-After` says when to retry."
+        ),
+    )
     async def readyz(rt: RuntimeDep) -> dict[str, str]:
         return await readiness(rt, queue_required=False)
 

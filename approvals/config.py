@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     # Earlier secret keys, comma separated: they still open stored secrets sealed before a
     # rotation until `approvals migrate` has re-sealed them (docs/operations.md).
     previous_secret_keys: SecretStr | None = None
+    # Connections each process keeps open, the extra ones it may open under load, how long a
+    # request waits for one, and how long for a lock, before it is answered 503 + Retry-After.
+    database_pool_size: int = Field(10, ge=1, le=500)
+    database_pool_overflow: int = Field(20, ge=0, le=500)
+    database_pool_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    database_lock_timeout_seconds: float = Field(10.0, gt=0, le=120)
 
     # --- intake limits ---
     max_body_bytes: int = Field(256 * 1024, ge=1024)

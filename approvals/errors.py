@@ -15,7 +15,11 @@
     │   └── IdempotencyConflict (409 idempotency_conflict)
     ├── PayloadTooLarge (413 payload_too_large)
     ├── RateLimited (429 rate_limited)
-    └── Unavailable (503 unavailable)
+    └── Unavailable (503 unavailable, with Retry-After)
+        └── DatabaseBusy (503 database_busy): pool, lock or connection failure
+
+Database failures a retry can cure (kit.db.outage) are rendered as DatabaseBusy by the same
+handler, whichever layer they surface in; they are never a 500.
 
 Messages are for humans and never contain request values (PHI).
 """
@@ -98,3 +102,11 @@ class RateLimited(ApprovalsError):
 class Unavailable(ApprovalsError):
     code = "unavailable"
     status = 503
+
+    def __init__(self, detail: str, retry_after: float = 5.0) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class DatabaseBusy(Unavailable):
+    code = "database_busy"

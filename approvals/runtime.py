@@ -25,7 +25,7 @@ from approvals.jobs import reconciler, tasks
 from approvals.jobs.queue import InProcessQueue, JobQueue, RQQueue
 from approvals.jobs.relay import Relay, relay_once
 from approvals.kit.changes import ChangeFeed, feed_for
-from approvals.kit.db import create_engine, session_factory
+from approvals.kit.db import DatabaseLimits, create_engine, session_factory
 from approvals.kit.http import Guard
 from approvals.kit.private_files import load_or_create_secret, private_dir
 from approvals.kit.secretbox import SecretBox
@@ -95,7 +95,15 @@ class Runtime:
         if settings.is_embedded:
             private_dir(settings.data_dir)
         telemetry.configure(settings)
-        self.engine = engine or create_engine(settings.resolved_database_url)
+        self.engine = engine or create_engine(
+            settings.resolved_database_url,
+            limits=DatabaseLimits(
+                pool_size=settings.database_pool_size,
+                pool_overflow=settings.database_pool_overflow,
+                pool_timeout_seconds=settings.database_pool_timeout_seconds,
+                lock_timeout_seconds=settings.database_lock_timeout_seconds,
+            ),
+        )
         if engine is None:
             telemetry.instrument_engine(self.engine)
         self.secrets = secret_box(settings)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
@@ -12,6 +12,7 @@ from approvals.actions import service as actions_service
 from approvals.actions.schemas import ActionCreate, ActionPage, ActionRead, DecisionIn
 from approvals.actions.states import Status
 from approvals.api.deps import RuntimeDep
+from approvals.api.responses import WITH_BODY, errors
 from approvals.clients.auth import CurrentClient, Reviewer, Submitter
 from approvals.clients.models import Client
 from approvals.errors import RateLimited
@@ -24,19 +25,6 @@ router = APIRouter(prefix="/v1/actions", tags=["actions"])
 ActionId = Annotated[str, Path(min_length=1, max_length=64, description="The request's id.")]
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    descriptions = {
-        401: "Missing, unknown or revoked API key.",
-        403: "The key lacks a scope, or the reviewer may not decide this request.",
-        404: "No such request.",
-        409: "Conflict: already decided, expired, or idempotency key reused.",
-        413: "Body too large.",
-        422: "Invalid request.",
-        429: "Rate limited.",
-    }
-    return {code: {"description": descriptions[code]} for code in codes}
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -47,7 +35,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
             "Idempotency-Key and body.",
             "model": ActionRead,
         },
-        **_errors(401, 403, 409, 413, 422, 429),
+        **errors(*WITH_BODY, 401, 403, 409, 429),
     },
     summary="Submit a privileged action for approval",
 )
@@ -74,7 +62,7 @@ async def submit_action(
 @router.get(
     "",
     response_model=ActionPage,
-    responses=_errors(401, 422),
+    responses=errors(401, 422),
     summary="List requests, newest first",
 )
 async def list_actions(
@@ -89,7 +77,7 @@ async def list_actions(
     )
 
 
-@router.get("/{action_id}", response_model=ActionRead, responses=_errors(401, 404))
+@router.get("/{action_id}", response_model=ActionRead, responses=errors(401, 404, 422))
 async def get_action(action_id: ActionId, runtime: RuntimeDep, client: CurrentClient) -> ActionRead:
     return await with_release(
         runtime, await actions_service.get(runtime, action_id, client), client
@@ -105,7 +93,7 @@ WAITED_ON = frozenset({Status.PENDING, Status.APPROVED, Status.AUTO_APPROVED})
 @router.get(
     "/{action_id}/wait",
     response_model=ActionRead,
-    responses=_errors(401, 404),
+    responses=errors(401, 404, 422),
     summary="Long-poll until the request is decided and, if approved, released",
 )
 async def wait_for_action(
@@ -140,7 +128,9 @@ async def wait_for_action(
 
 
 @router.post(
-    "/{action_id}/cancel", response_model=ActionRead, responses=_errors(401, 403, 404, 409)
+    "/{action_id}/cancel",
+    response_model=ActionRead,
+    responses=errors(401, 403, 404, 409, 422),
 )
 async def cancel_action(
     action_id: ActionId, runtime: RuntimeDep, client: CurrentClient
@@ -151,7 +141,7 @@ async def cancel_action(
 @router.post(
     "/{action_id}/decisions",
     response_model=ActionRead,
-    responses=_errors(401, 403, 404, 409, 422),
+    responses=errors(*WITH_BODY, 401, 403, 404, 409),
     summary="Approve or deny as the API client's identity",
 )
 async def decide_action(

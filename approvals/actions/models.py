@@ -55,6 +55,8 @@ class ActionRequest(Base):
     # The decision itself (approved, denied, expired, ...): stays when status moves on to
     # released / rejected / executed, so a requester always learns why.
     verdict: Mapped[str | None] = mapped_column(String(20))
+    # What the requester reported after running it (succeeded | failed), set with `executed`.
+    execution: Mapped[str | None] = mapped_column(String(20))
     # Reminders and escalation (from the policy rule); *_done_at set once, by compare-and-set.
     remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

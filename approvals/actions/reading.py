@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from approvals.actions.models import ActionRequest, Vote
 from approvals.actions.schemas import (
     ActionRead,
+    Execution,
     FindingRead,
     GuardrailRead,
     PolicyRead,
@@ -63,6 +65,7 @@ def to_read(action: ActionRequest, votes: Sequence[Vote]) -> ActionRead:
         expires_at=action.expires_at,
         decided_at=action.decided_at,
         verdict=action.verdict,
+        execution=cast(Execution | None, action.execution),  # the column holds only these
         decided_by=action.decided_by,
         decision_reason=action.decision_reason,
     )

@@ -150,6 +150,9 @@ class CallbackRead(BaseModel):
     last_status: int | None
 
 
+Execution = Literal["succeeded", "failed"]
+
+
 class ActionRead(BaseModel):
     id: str
     status: Status
@@ -180,6 +183,11 @@ class ActionRead(BaseModel):
     verdict: str | None = Field(
         description="The decision (approved, auto_approved, denied, expired, cancelled, "
         "blocked); it stays when `status` moves on to released, rejected or executed."
+    )
+    execution: Execution | None = Field(
+        None,
+        description="The outcome the requester reported with POST /v1/actions/{id}/executed, "
+        "once `status` is executed; None before that.",
     )
     decided_by: str | None
     decision_reason: str | None

@@ -12,9 +12,11 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from approvals.errors import ApprovalsError, RateLimited, Unauthorized
+from approvals.errors import ApprovalsError, DatabaseBusy, RateLimited, Unauthorized, Unavailable
+from approvals.kit.db import outage
 from approvals.kit.validation import declared_names, describe
 
 log = structlog.get_logger(__name__)
@@ -48,11 +50,19 @@ def install(app: FastAPI) -> None:
         headers: dict[str, str] | None = None
         if isinstance(exc, Unauthorized):
             headers = {"WWW-Authenticate": "Bearer"}
-        elif isinstance(exc, RateLimited):
+        elif isinstance(exc, RateLimited | Unavailable):
             headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
         return JSONResponse(
             error_body(exc.code, exc.detail), status_code=exc.status, headers=headers
         )
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        found = outage(exc)
+        if found is None:
+            raise exc  # a bug, not an outage: the catch-all below answers 500 and logs it
+        log.warning("http.database_unavailable", path=request.url.path, error=type(exc).__name__)
+        return await _approvals(request, DatabaseBusy(found.detail, found.retry_after))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

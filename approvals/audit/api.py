@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Query, Response
 
 from approvals.api.deps import RuntimeDep
+from approvals.api.responses import errors
 from approvals.audit import checkpoints, render, reports, sinks
 from approvals.audit import service as audit_service
 from approvals.audit.render import Format
@@ -55,11 +56,9 @@ async def _checkpoint_writer(app: FastAPI) -> AsyncIterator[None]:
 
 router = APIRouter(lifespan=_checkpoint_writer)
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing, unknown or revoked API key."},
-    403: {"description": "The key lacks the audit scope."},
-    422: {"description": "Invalid filter, period or cursor."},
-}
+_ERRORS = errors(
+    401, 403, 422, s403="The key lacks the audit scope.", s422="Invalid filter, period or cursor."
+)
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -89,13 +88,14 @@ def checkpoint_sinks(settings: Settings, path: Path | None = None) -> Sequence[s
 
 async def chain_status(runtime: RuntimeDep) -> ChainStatusRead:
     settings = runtime.settings
+    stores = checkpoint_sinks(settings)
     async with runtime.db() as session:
         status = await checkpoints.verify(
             session,
-            sinks=checkpoint_sinks(settings),
+            sinks=stores,
             signer=checkpoints.signer_for(settings.data_dir),
         )
-    return reports.chain_read(status, utc_now())
+    return reports.chain_read(status, utc_now(), stores=len(stores))
 
 
 async def evidence(runtime: RuntimeDep, start: datetime, end: datetime) -> EvidenceReport:

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import hashlib
 import io
+import logging
 import shutil
 import subprocess
 import tempfile
+import threading
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -52,10 +56,12 @@ CSV_COLUMNS = [
     "created_at",
     "action",
     "environment",
+    "resource",
     "requester",
     "on_behalf_of",
     "submitted_by",
     "outcome",
+    "execution",
     "status",
     "risk",
     "policy_rule",
@@ -94,10 +100,12 @@ def to_csv(report: EvidenceReport) -> str:
                 row.created_at.isoformat(),
                 row.action,
                 row.environment,
+                row.resource,
                 row.requester,
                 row.on_behalf_of,
                 row.submitted_by,
                 row.outcome,
+                row.execution,
                 row.status,
                 row.risk,
                 row.policy_rule,
@@ -149,8 +157,25 @@ def to_pdf(html: str) -> bytes:
         from weasyprint import HTML  # type: ignore[import-untyped]  # optional, heavy
     except (ImportError, OSError):  # OSError: WeasyPrint installed but pango libs missing
         return _chromium_pdf(html)
-    pdf: bytes = HTML(string=html).write_pdf()
+    # WeasyPrint logs each step ("Step 4 - Creating formatting structure") and fontTools each
+    # subset table at INFO: noise in a server's log and on the CLI's terminal.
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    with _RENDERING:  # one shared font configuration (Pango's font map is not thread-safe)
+        pdf: bytes = HTML(string=html).render(font_config=_font_config()).write_pdf()
     return pdf
+
+
+_CHATTY_LOGGERS = ("weasyprint", "weasyprint.progress", "fontTools")
+_RENDERING = threading.Lock()
+
+
+@functools.cache
+def _font_config() -> Any:
+    """Built once per process: reading the system's font configuration costs every render."""
+    from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
+
+    return FontConfiguration()
 
 
 def _chromium_pdf(html: str) -> bytes:

@@ -35,7 +35,7 @@ BUCKETS: list[tuple[str, float | None]] = [
 ]
 
 
-def chain_read(status: ChainStatus, at: datetime) -> s.ChainStatusRead:
+def chain_read(status: ChainStatus, at: datetime, stores: int = 0) -> s.ChainStatusRead:
     broken = status.broken
     return s.ChainStatusRead(
         intact=status.intact,
@@ -43,6 +43,7 @@ def chain_read(status: ChainStatus, at: datetime) -> s.ChainStatusRead:
         head_seq=status.head_seq,
         head_hash=status.head_hash,
         checkpoints_matched=status.checkpoints_matched,
+        checkpoint_stores=stores,
         broken=s.ChainBreakRead(seq=broken.seq, kind=broken.kind.value, problem=broken.problem)
         if broken
         else None,
@@ -134,23 +135,30 @@ async def build(
     ).scalars():
         votes[vote.action_id].append(vote)
     decided: dict[str, AuditEvent] = {}
+    executions: dict[str, str] = {}
     refused_self = 0
     for event in (
         await session.execute(
             select(AuditEvent)
             .where(
                 AuditEvent.action_id.in_(in_period),
-                AuditEvent.event_type.in_([*DECISIONS, "refused_vote"]),
+                AuditEvent.event_type.in_([*DECISIONS, "refused_vote", "executed"]),
             )
             .order_by(AuditEvent.seq)
         )
     ).scalars():
         if event.event_type == "refused_vote":
             refused_self += event.payload.get("refusal") == "self_approval"
+        elif event.event_type == "executed":
+            if event.action_id is not None:
+                executions[event.action_id] = str(event.payload.get("outcome", ""))
         elif event.action_id is not None:
             decided[event.action_id] = event
 
-    rows = [_row(request, votes[request.id], decided.get(request.id)) for request in requests]
+    rows = [
+        _row(request, votes[request.id], decided.get(request.id), executions.get(request.id))
+        for request in requests
+    ]
     waits = [
         row.time_to_decision_seconds for row in rows if row.time_to_decision_seconds is not None
     ]
@@ -177,6 +185,7 @@ async def build(
                 id=row.id,
                 action=row.action,
                 environment=row.environment,
+                resource=row.resource,
                 requester=row.requester,
                 denied_by=by_id[row.id].decided_by,
                 reason=by_id[row.id].decision_reason,
@@ -190,6 +199,7 @@ async def build(
                 id=row.id,
                 action=row.action,
                 environment=row.environment,
+                resource=row.resource,
                 requester=row.requester,
                 rule=row.policy_rule,
                 reason=by_id[row.id].policy_message,
@@ -203,6 +213,7 @@ async def build(
                 id=row.id,
                 action=row.action,
                 environment=row.environment,
+                resource=row.resource,
                 requester=row.requester,
                 rule=row.policy_rule,
                 policy_version=row.policy_version,
@@ -215,6 +226,7 @@ async def build(
                 id=row.id,
                 action=row.action,
                 environment=row.environment,
+                resource=row.resource,
                 requester=row.requester,
                 created_at=row.created_at,
                 expires_at=by_id[row.id].expires_at,
@@ -231,7 +243,9 @@ async def build(
     )
 
 
-def _row(request: ActionRequest, votes: list[Vote], decision: AuditEvent | None) -> s.ActionRow:
+def _row(
+    request: ActionRequest, votes: list[Vote], decision: AuditEvent | None, execution: str | None
+) -> s.ActionRow:
     outcome = decision.event_type if decision else "pending"
     decided_at = decision.occurred_at if decision else None
     wait = (
@@ -257,6 +271,7 @@ def _row(request: ActionRequest, votes: list[Vote], decision: AuditEvent | None)
         created_at=request.created_at,
         decided_at=decided_at,
         time_to_decision_seconds=wait,
+        execution=execution or None,
     )
 
 

@@ -38,6 +38,9 @@ class ChainStatusRead(BaseModel):
     head_seq: int
     head_hash: str
     checkpoints_matched: int = Field(description="Signed external checkpoints that agreed.")
+    checkpoint_stores: int = Field(
+        0, description="External checkpoint stores configured (0: none, e.g. the embedded default)."
+    )
     broken: ChainBreakRead | None
     verified_at: datetime
 
@@ -70,6 +73,11 @@ class ActionRow(BaseModel):
     time_to_decision_seconds: float | None = Field(
         None, description="Human decisions only (approved or denied)."
     )
+    execution: str | None = Field(
+        None,
+        description="What the requester reported after running it: succeeded | failed; "
+        "None when nothing was reported.",
+    )
 
 
 class Totals(BaseModel):
@@ -96,6 +104,7 @@ class Denial(BaseModel):
     id: str
     action: str
     environment: str
+    resource: str
     requester: str
     denied_by: str | None
     reason: str | None
@@ -112,6 +121,7 @@ class Blocked(BaseModel):
     id: str
     action: str
     environment: str
+    resource: str
     requester: str
     rule: str
     reason: str | None
@@ -122,6 +132,7 @@ class AutoApproved(BaseModel):
     id: str
     action: str
     environment: str
+    resource: str
     requester: str
     rule: str
     policy_version: str
@@ -131,6 +142,7 @@ class Expired(BaseModel):
     id: str
     action: str
     environment: str
+    resource: str
     requester: str
     created_at: datetime
     expires_at: datetime

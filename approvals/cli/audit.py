@@ -44,10 +44,12 @@ def verify(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     if as_json:
         print_json(status.model_dump(mode="json"))
     elif status.broken is None:
-        typer.echo(
-            f"intact: {status.events_checked} events up to {status.head_seq}, "
+        checkpoints = (
             f"{status.checkpoints_matched} signed checkpoints agree"
+            if status.checkpoint_stores
+            else "no external checkpoint store configured"
         )
+        typer.echo(f"intact: {status.events_checked} events up to {status.head_seq}, {checkpoints}")
     else:
         typer.secho(
             f"BROKEN at event {status.broken.seq} ({status.broken.kind}): {status.broken.problem}",

@@ -39,6 +39,7 @@ class Action(BaseModel):
     votes: list[Vote] = []
     expires_at: datetime
     verdict: str | None = None
+    execution: str | None = None  # succeeded | failed, as reported once executed
     decided_by: str | None = None
     release_token: str | None = None
     release_expires_at: datetime | None = None

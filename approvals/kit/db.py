@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy import JSON, DateTime, MetaData, event, exc
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -75,6 +76,20 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+@dataclass(frozen=True, slots=True)
+class DatabaseLimits:
+    """How long a request may wait on the database before it is told to retry (503).
+
+    `pool_*`: connections kept, extra ones under load, the wait for a free one.
+    `lock_timeout_seconds`: the wait for a lock (SQLite busy_timeout, PostgreSQL lock_timeout).
+    """
+
+    pool_size: int = 10
+    pool_overflow: int = 20
+    pool_timeout_seconds: float = 10.0
+    lock_timeout_seconds: float = 10.0
+
+
 def private_sqlite_file(url: str) -> Path | None:
     """Create a SQLite database file (and its directory) owner-only before SQLite does.
 
@@ -93,23 +108,35 @@ def private_sqlite_file(url: str) -> Path | None:
     return path
 
 
-def create_engine(url: str, *, pool: bool = True, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool: bool = True, echo: bool = False, limits: DatabaseLimits | None = None
+) -> AsyncEngine:
     private_sqlite_file(url)
     url = async_url(url)
+    limits = limits or DatabaseLimits()
+    lock_ms = max(1, round(limits.lock_timeout_seconds * 1000))
     # Bound parameters are request values (PHI): never in an exception's text, so never in
     # a traceback or log line, nor in echo output.
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+    if not url.startswith("sqlite"):
+        kwargs["connect_args"] = {"options": f"-c lock_timeout={lock_ms}"}
     if not pool:
         kwargs["poolclass"] = NullPool
-    elif not url.startswith("sqlite"):
-        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+    else:
+        kwargs.update(
+            pool_size=limits.pool_size,
+            max_overflow=limits.pool_overflow,
+            pool_timeout=limits.pool_timeout_seconds,
+        )
+        if not url.startswith("sqlite"):
+            kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        _serialise_sqlite_writers(engine)
+        _serialise_sqlite_writers(engine, lock_ms)
     return engine
 
 
-def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
+def _serialise_sqlite_writers(engine: AsyncEngine, busy_ms: int) -> None:
     """SQLite: every transaction starts with BEGIN IMMEDIATE.
 
     A deferred transaction that read a WAL snapshot and then writes after another writer
@@ -122,7 +149,7 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -160,3 +187,40 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
 
 def is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """Why the database could not serve a request right now, in words safe to show anyone."""
+
+    detail: str
+    retry_after: int
+
+
+_LOCKED = ("database is locked", "database table is locked", "database is busy")
+# PostgreSQL SQLSTATEs a retry can clear: serialization failure, deadlock, lock timeout,
+# statement or idle timeouts, too many connections, shutdown and start-up, connection loss.
+_TRANSIENT_SQLSTATES = ("40001", "40P01", "55P03", "57014", "53300", "57P01", "57P02", "57P03")
+
+
+def outage(error: BaseException) -> Outage | None:
+    """A database failure that retrying later can cure (pool exhausted, lock wait timed out,
+    connection refused or lost), or None for anything else (a bug, bad data).
+
+    The detail never quotes the driver's message: it can carry SQL and bound values.
+    """
+    if isinstance(error, exc.TimeoutError):  # QueuePool: no connection free in time
+        return Outage("the service is busy (no database connection free in time); retry", 2)
+    if not isinstance(error, exc.DBAPIError):
+        return None
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    message = str(error.orig).lower()
+    if sqlstate in _TRANSIENT_SQLSTATES[:4] or any(m in message for m in _LOCKED):
+        return Outage("the database is busy (a lock wait timed out); retry", 2)
+    if (
+        error.connection_invalidated
+        or isinstance(error, exc.OperationalError | exc.InterfaceError)
+        or sqlstate in _TRANSIENT_SQLSTATES
+    ):
+        return Outage("the database is unavailable right now; retry shortly", 5)
+    return None

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from approvals.actions import service as actions_service
-from approvals.actions.schemas import ActionRead, CallbackRead
+from approvals.actions.schemas import ActionRead, CallbackRead, Execution
 from approvals.api.deps import RuntimeDep
+from approvals.api.responses import WITH_BODY, errors
 from approvals.clients.auth import Submitter
 from approvals.clients.models import Client
 from approvals.release import service as release_service
@@ -33,7 +34,7 @@ class ExecutedIn(BaseModel):
     )
 
     token: str = Field(min_length=1, max_length=8192)
-    outcome: Literal["succeeded", "failed"]
+    outcome: Execution
     detail: str | None = Field(None, max_length=2000)
 
 
@@ -45,10 +46,17 @@ async def keys(runtime: RuntimeDep) -> dict[str, Any]:
 @router.post(
     "/v1/actions/{action_id}/executed",
     response_model=ActionRead,
-    responses={
-        403: {"description": "Invalid token, or bound to another request or payload."},
-        409: {"description": "The token was already used."},
-    },
+    responses=errors(
+        *WITH_BODY,
+        401,
+        403,
+        404,
+        409,
+        s403="The key lacks the submit scope, or the token is invalid or bound to another "
+        "request or payload.",
+        s404="No such request, or not this key's.",
+        s409="The token was already used, or the request is not released.",
+    ),
     summary="Report the outcome of a released action (the token works once)",
 )
 async def executed(

@@ -211,7 +211,7 @@ async def mark_executed(
         if (used.rowcount or 0) != 1:  # type: ignore[attr-defined]
             raise Conflict("this release token was already used; a token works once")
         if not await repository.transition(
-            session, action_id, expected=Status.RELEASED, to=Status.EXECUTED
+            session, action_id, expected=Status.RELEASED, to=Status.EXECUTED, execution=outcome
         ):
             raise AlreadyDecided(f"the request is {action.status}, not released")
         await audit_service.append(

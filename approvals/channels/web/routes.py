@@ -73,6 +73,29 @@ class _SecureRoute(APIRoute):
 router = APIRouter(prefix="/ui", include_in_schema=False, route_class=_SecureRoute)
 _templates = Jinja2Templates(directory=str(_HERE / "templates"))
 _templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
+_templates.env.filters["label"] = queries.label
+
+
+def when(at: datetime) -> str:
+    """A date a reviewer can act on: absolute (UTC) and relative to the page's rendering,
+    "2026-12-03 16:05 UTC · in 2 h 5 min". The page runs no script, so the relative part is
+    as of the moment it was served."""
+    seconds = (at - utc_now()).total_seconds()
+    minutes = round(abs(seconds) / 60)
+    hours, rest = divmod(minutes, 60)
+    if minutes < 1:
+        span = "less than a minute"
+    elif hours == 0:
+        span = f"{minutes} min"
+    elif hours < 48:
+        span = f"{hours} h {rest} min" if rest else f"{hours} h"
+    else:
+        span = f"{round(hours / 24)} days"
+    relative = f"in {span}" if seconds >= 0 else f"{span} ago"
+    return f"{at:%Y-%m-%d %H:%M} UTC · {relative}"
+
+
+_templates.env.filters["when"] = when
 
 SessionKey = Annotated[str | None, Cookie(alias=COOKIE)]
 
@@ -180,9 +203,9 @@ async def history(
     who = await _signed_in(runtime, key)
     if who is None:
         return _login(request)
-    chosen = Status(status) if status in {s.value for s in Status} else None
+    chosen = status if status in queries.LABELS else None
     found = await queries.history(
-        runtime, status=chosen, action=action.strip() or None, before_id=before or None
+        runtime, shown=chosen, action=action.strip() or None, before_id=before or None
     )
     return _page(
         request,
@@ -190,8 +213,8 @@ async def history(
         who,
         items=found.items,
         next_cursor=found.next_cursor,
-        statuses=[s.value for s in Status],
-        status=chosen.value if chosen else "",
+        statuses=queries.LABELS,
+        status=chosen or "",
         action=action,
     )
 

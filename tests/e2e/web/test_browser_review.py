@@ -3,6 +3,8 @@ a form without its CSRF token is refused; a <script> in a justification stays te
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,49 @@ class TestReviewInTheBrowser:
         assert h2.value_of_css_property("border-bottom-style") == "solid"
         assert len(browser.find_elements(By.CSS_SELECTOR, "svg")) == 2
         assert "sql.execute" in browser.find_element(By.ID, "actions").text
+
+
+class TestOnAPhone:
+    """390 CSS pixels wide, as an iPhone 12-15 in portrait: nothing scrolls sideways."""
+
+    def test_no_page_scrolls_sideways_at_390_px(
+        self, browser: WebDriver, live_server: LiveServer
+    ) -> None:
+        created = live_server.submit(
+            resource="db.staging.encounters_with_a_rather_long_table_name_for_the_export",
+            justification="Backfill the encounter rows that the nightly job duplicated on "
+            "2026-11-30; ticket OPS-4711 has the row counts and the rollback plan.",
+        )
+        _sign_in(browser, live_server, "bob")
+        browser.execute_cdp_cmd(  # type: ignore[attr-defined]
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": True},
+        )
+        try:
+            for path in ("/ui", "/ui/history", f"/ui/actions/{created['id']}", "/ui/audit"):
+                browser.get(f"{live_server.url}{path}")
+                width = browser.execute_script("return document.documentElement.scrollWidth;")
+                assert width <= 390, (path, width)
+        finally:
+            browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})  # type: ignore[attr-defined]
+
+
+class TestQueueRows:
+    def test_the_queue_shows_the_justification_and_when_it_expires(
+        self, browser: WebDriver, live_server: LiveServer
+    ) -> None:
+        created = live_server.submit(
+            resource="db.staging.appointments",
+            justification="Call Jane Roe at 555-867-5309 about the duplicate rows",
+        )
+        _sign_in(browser, live_server, "bob")
+        row = browser.find_element(
+            By.XPATH,
+            f"//section[@id='for-me']//a[@href='/ui/actions/{created['id']}']/ancestor::tr",
+        ).text
+        # As stored: redacted at intake, so the name and number never reach the page.
+        assert "about the duplicate rows" in row
+        assert "Jane Roe" not in row and "555-867-5309" not in row
+        expires = datetime.fromisoformat(created["expires_at"])
+        assert expires.strftime("%Y-%m-%d %H:%M UTC") in row
+        assert re.search(r"in (\d+ h( \d+ min)?|\d+ min)", row), row

@@ -1,4 +1,6 @@
-"""Schemathesis drives every documented route with generated input: never a 500."""
+"""Schemathesis drives every documented operation with generated input, one call at a time and
+then as stateful sequences (submit → read → wait → decide → cancel → report, following the
+links it infers from the schema): never a 5xx, never a status the operation does not document."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import status_code_conformance
 
 from approvals import migrate
 from approvals.app import create_app
@@ -22,7 +25,13 @@ _DIR = Path(tempfile.mkdtemp(prefix="approvals-fuzz-"))
 _URL = f"sqlite:///{_DIR / 'fuzz.db'}"
 migrate.upgrade(_URL)
 # NullPool: Starlette's test client runs each call on its own event loop.
-_RUNTIME = Runtime(make_settings(_URL, _DIR), engine=create_engine(_URL, pool=False))
+_RUNTIME = Runtime(
+    # No rate limit, and /wait answers within a second: the fuzzer's timeouts reach 900 s.
+    make_settings(
+        _URL, _DIR, submit_rate_per_minute=100_000, submit_burst=100_000, max_wait_seconds=1
+    ),
+    engine=create_engine(_URL, pool=False),
+)
 
 
 async def _admin_key() -> str:
@@ -33,6 +42,7 @@ async def _admin_key() -> str:
 
 
 _HEADERS = {"Authorization": f"Bearer {asyncio.run(_admin_key())}"}
+_CHECKS = [not_a_server_error, status_code_conformance]
 schema = schemathesis.openapi.from_asgi(
     "/openapi.json", create_app(_RUNTIME.settings, runtime=_RUNTIME)
 )
@@ -40,5 +50,38 @@ schema = schemathesis.openapi.from_asgi(
 
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-def test_generated_requests_never_get_a_server_error(case: schemathesis.Case) -> None:
-    case.call_and_validate(headers=_HEADERS, checks=[not_a_server_error])
+def test_generated_requests_never_get_a_server_error_or_an_undocumented_status(
+    case: schemathesis.Case,
+) -> None:
+    case.call_and_validate(headers=_HEADERS, checks=_CHECKS)
+
+
+class Workflows(schema.as_state_machine()):  # type: ignore[misc]
+    def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+        return {"headers": _HEADERS}
+
+    def validate_response(self, response, case, additional_checks=(), **kwargs) -> None:  # type: ignore[no-untyped-def]
+        case.validate_response(response, checks=_CHECKS, headers=_HEADERS)
+
+
+TestStatefulWorkflows = Workflows.TestCase
+TestStatefulWorkflows.settings = settings(
+    max_examples=25,
+    stateful_step_count=8,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def test_the_stateful_phase_follows_links_from_a_submit() -> None:
+    """The workflows are only as deep as the links schemathesis infers: a created request's id
+    must feed its read, wait, decision, cancel and execution report."""
+    steps = [name for name in dir(Workflows) if name.startswith("POST_v1_actions___201_")]
+    targets = {step.rsplit("__", 1)[1] for step in steps}
+    assert {
+        "GET_v1_actions_action_id_",
+        "GET_v1_actions_action_id_wait",
+        "POST_v1_actions_action_id_decisions",
+        "POST_v1_actions_action_id_cancel",
+        "POST_v1_actions_action_id_executed",
+    } <= targets, targets

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +20,9 @@ import pytest
 from freezegun import freeze_time
 
 from approvals.actions import decisions
+from approvals.audit.api import render_report
+from approvals.audit.render import Format
+from approvals.audit.schemas import EvidenceReport
 from approvals.runtime import Runtime
 from tests.builders import ApiClient, settle
 from tests.integration.audit.conftest import sql
@@ -107,6 +112,7 @@ class TestEvidenceJson:
                 "id": history["A2"],
                 "action": "sql.execute",
                 "environment": "staging",
+                "resource": "db.prod.encounters",
                 "requester": "svc:etl@example.org",
                 "denied_by": "carol@example.org",
                 "reason": "use the read replica",
@@ -286,3 +292,86 @@ class TestEvidenceHtmlAndPdf:
             darkest, lightest = image.convert("L").getextrema()
         assert png.stat().st_size > 1000
         assert darkest < 100 < lightest  # dark text on a light page, not a blank sheet
+
+
+async def _report_execution(api: ApiClient, action_id: str, outcome: str, when: datetime) -> None:
+    with freeze_time(when):
+        token = (await api.get("etl", action_id)).json()["release_token"]
+        assert token, "the request was released to etl"
+        reported = await api.http.post(
+            f"/v1/actions/{action_id}/executed",
+            json={"token": token, "outcome": outcome},
+            headers=api.auth("etl"),
+        )
+        assert reported.status_code == 200, reported.text
+
+
+class TestEvidenceReportNamesEachRequest:
+    async def test_every_request_is_shown_by_its_whole_id_with_its_resource(
+        self, api: ApiClient, history: dict[str, str]
+    ) -> None:
+        html = (await _report(api, "html")).text
+        in_period = [v for k, v in history.items() if k != "A8"]
+        # UUIDv7 ids made within a few ms share their first 8 characters: only whole ids are
+        # unique, and each appears in the full list and in its outcome's section.
+        for action_id in in_period:
+            assert html.count(action_id) >= 1, action_id
+        assert html.count(history["A4"]) == 2  # "Expired" and "Every privileged action"
+        assert "s3://exports/2026-11" in html
+        assert "<th>Resource</th>" in html
+
+    async def test_csv_has_resource_and_the_reported_execution(
+        self, api: ApiClient, history: dict[str, str]
+    ) -> None:
+        await _report_execution(api, history["A1"], "failed", _at(2, 9, 6))
+        await _report_execution(api, history["A6"], "succeeded", _at(3, 9, 6))
+        rows = {
+            row["id"]: row for row in csv.DictReader(io.StringIO((await _report(api, "csv")).text))
+        }
+        assert rows[history["A3"]]["resource"] == "s3://exports/2026-11"
+        assert rows[history["A1"]]["execution"] == "failed"
+        assert rows[history["A6"]]["execution"] == "succeeded"
+        assert rows[history["A2"]]["execution"] == ""
+        report = (await _report(api, "json")).json()
+        by_id = {row["id"]: row for row in report["actions"]}
+        assert by_id[history["A1"]]["execution"] == "failed"
+        html = (await _report(api, "html")).text
+        assert "<th>Execution</th>" in html and ">failed</td>" in html
+
+    async def test_the_embedded_default_says_no_checkpoint_store_is_configured(
+        self, api: ApiClient, history: dict[str, str]
+    ) -> None:
+        html = (await _report(api, "html")).text
+        assert "no external checkpoint store is configured" in html
+        assert "0 signed" not in html
+
+
+class TestEvidencePdfPages:
+    async def test_pages_are_numbered_and_weasyprint_stays_quiet(
+        self, api: ApiClient, history: dict[str, str], tmp_path: Path, caplog
+    ) -> None:
+        require_tool("pdftotext", "poppler-utils")
+        caplog.set_level(logging.DEBUG)
+        response = await _report(api, "pdf")
+        assert response.status_code == 200
+        pdf = tmp_path / "report.pdf"
+        pdf.write_bytes(response.content)
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True
+        ).stdout
+        pages = text.count("\f")
+        assert pages >= 2
+        for page in range(1, pages + 1):
+            assert f"Page {page} of {pages}" in text
+        chatty = [r for r in caplog.records if r.name.split(".")[0] in ("weasyprint", "fontTools")]
+        assert [r for r in chatty if r.levelno < logging.WARNING] == []
+
+    async def test_a_warm_render_costs_under_two_seconds_of_cpu(
+        self, api: ApiClient, history: dict[str, str]
+    ) -> None:
+        report = EvidenceReport.model_validate((await _report(api, "json")).json())
+        render_report(report, Format.PDF)  # the first render in a process imports WeasyPrint
+        started = time.process_time()
+        body, _ = render_report(report, Format.PDF)
+        assert body.startswith(b"%PDF")
+        assert time.process_time() - started < 2.0

@@ -8,7 +8,7 @@ import re
 from sqlalchemy import text
 
 from approvals.runtime import Runtime
-from tests.builders import ApiClient
+from tests.builders import ApiClient, settle
 
 
 async def _sign_in(api: ApiClient, who: str) -> None:
@@ -77,6 +77,69 @@ class TestHistory:
         assert export["id"] in page and approved["id"] not in page
         page = (await api.http.get("/ui/history")).text
         assert all(x["id"] in page for x in (approved, denied, export))
+
+
+async def _executed(api: ApiClient, outcome: str) -> str:
+    created = await api.create()
+    assert (await api.decide("bob", created["id"], "approve")).status_code == 200
+    await settle(api.runtime)
+    token = (await api.get("etl", created["id"])).json()["release_token"]
+    reported = await api.http.post(
+        f"/v1/actions/{created['id']}/executed",
+        json={"token": token, "outcome": outcome},
+        headers=api.auth("etl"),
+    )
+    assert reported.status_code == 200, reported.text
+    return str(created["id"])
+
+
+def _labels(page: str) -> dict[str, str]:
+    """Request id → the status label its history row shows."""
+    found = {}
+    for row in page.split("<tr>")[1:]:
+        link = re.search(r'href="/ui/actions/([^"]+)"', row)
+        shown = re.search(r'<span class="status[^"]*">([^<]+)</span>', row)
+        if link and shown:
+            found[link.group(1)] = shown.group(1)
+    return found
+
+
+class TestExecutionOutcome:
+    async def test_api_shows_the_reported_outcome(self, api: ApiClient) -> None:
+        failed = await _executed(api, "failed")
+        read = (await api.get("carol", failed)).json()
+        assert (read["status"], read["verdict"], read["execution"]) == (
+            "executed",
+            "approved",
+            "failed",
+        )
+        listed = await api.http.get(
+            "/v1/actions", params={"status": "executed"}, headers=api.auth("carol")
+        )
+        assert [(a["id"], a["execution"]) for a in listed.json()["items"]] == [(failed, "failed")]
+
+    async def test_history_labels_and_filters_agree(self, api: ApiClient) -> None:
+        succeeded = await _executed(api, "succeeded")
+        failed = await _executed(api, "failed")
+        approved = await api.create()
+        assert (await api.decide("bob", approved["id"], "approve")).status_code == 200
+        await settle(api.runtime)  # released, not yet reported
+        await _sign_in(api, "carol")
+        everything = _labels((await api.http.get("/ui/history")).text)
+        assert everything == {
+            succeeded: "executed: succeeded",
+            failed: "executed: failed",
+            approved["id"]: "released",
+        }
+        for chosen, expected in [
+            ("executed", {succeeded, failed}),
+            ("failed", {failed}),
+            ("succeeded", {succeeded}),
+            ("released", {approved["id"]}),
+            ("approved", set()),
+        ]:
+            page = (await api.http.get("/ui/history", params={"status": chosen})).text
+            assert set(_labels(page)) == expected, chosen
 
 
 class TestAuditPage:
