@@ -33,10 +33,12 @@ from approvals.errors import (
     RedactionFailed,
     RequestExpired,
     SelfApproval,
+    StepUpRequired,
 )
 from approvals.kit.clock import utc_now
 from approvals.kit.db import transaction
 from approvals.kit.ids import new_id
+from approvals.policy.decision import StepUp
 from approvals.redaction import RedactionError
 
 log = structlog.get_logger(__name__)
@@ -73,11 +75,17 @@ async def decide(
     verdict: str,
     reason: str | None,
     platform: str,
+    stepped_up: str | None = None,
 ) -> ActionRead:
     """Record one reviewer's verdict. Repeating one's own verdict is a harmless no-op.
 
-    Raises NotFound, AlreadyDecided, RequestExpired, SelfApproval, NotEligible, or Conflict
-    (a vote cannot be changed), each with a sentence a reviewer can act on.
+    `stepped_up` is the confirmation the approver gave just now (passkey or oidc), if any: an
+    approval of a request whose rule demands step-up counts only with the right one, so no
+    plain path (API key, chat button, one-click web form) can approve it. Denials never need it.
+
+    Raises NotFound, AlreadyDecided, RequestExpired, SelfApproval, NotEligible,
+    StepUpRequired, or Conflict (a vote cannot be changed), each with a sentence a reviewer
+    can act on.
     """
     who = normalise_identity(approver)
     clean_reason = _redact_reason(deps, reason)
@@ -107,7 +115,9 @@ async def decide(
                 "a vote cannot be changed"
             )
         else:
-            refusal = _refusal(deps, action, who, verdict)
+            refusal = _refusal(deps, action, who, verdict) or _step_up_refusal(
+                action, verdict, stepped_up
+            )
             if refusal is None:
                 await _vote(session, action, votes, who, verdict, clean_reason, platform, events)
                 changed = True
@@ -153,6 +163,21 @@ def _refusal(
         groups = ", ".join(action.approver_groups) or "(none: this request takes no votes)"
         return NotEligible(f"you are not in group {groups}; ask one of its members")
     return None
+
+
+def _step_up_refusal(
+    action: ActionRequest, verdict: str, stepped_up: str | None
+) -> StepUpRequired | None:
+    if verdict != "approve" or action.step_up is None:
+        return None
+    needed = StepUp(action.step_up)
+    if needed.accepts(stepped_up):
+        return None
+    return StepUpRequired(
+        f"approving this request needs step-up confirmation ({needed.words}): open "
+        f"/ui/actions/{action.id} on the approvals web page and approve there; chat buttons, "
+        "API keys and a plain web vote can only deny it"
+    )
 
 
 async def _vote(

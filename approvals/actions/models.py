@@ -47,6 +47,8 @@ class ActionRequest(Base):
     approver_groups: Mapped[list[str]] = mapped_column(JSONType)
     channels: Mapped[list[str]] = mapped_column(JSONType)
     deny_ends: Mapped[bool]
+    # The step-up (any | passkey | oidc) the rule demands before an approval counts; None: none.
+    step_up: Mapped[str | None] = mapped_column(String(10))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

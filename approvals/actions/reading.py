@@ -47,6 +47,7 @@ def to_read(action: ActionRequest, votes: Sequence[Vote]) -> ActionRead:
         approver_groups=action.approver_groups,
         channels=action.channels,
         escalate_to=action.escalate_to,
+        step_up=action.step_up,
         approvals=len(approvers),
         votes=[
             VoteRead(

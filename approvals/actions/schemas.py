@@ -161,6 +161,11 @@ class ActionRead(BaseModel):
     approver_groups: list[str]
     channels: list[str]
     escalate_to: list[str]
+    step_up: str | None = Field(
+        None,
+        description="any (a passkey or a fresh single sign-on), passkey or oidc: an approval "
+        "counts only after that confirmation on the web page; null: a plain vote counts.",
+    )
     approvals: int
     votes: list[VoteRead]
     created_at: datetime

@@ -15,7 +15,7 @@ from approvals.actions.schemas import ActionRead
 from approvals.actions.states import Status
 from approvals.channels.base import DecisionAttempt, DecisionResult
 from approvals.channels.cards import Card, build_card
-from approvals.errors import ApprovalsError, NotFound
+from approvals.errors import ApprovalsError, NotFound, StepUpRequired
 from approvals.kit.clock import utc_now
 
 # How many of the newest pending requests a "waiting for you" list looks through. A queue
@@ -99,6 +99,14 @@ class CoreReview:
                 reason=attempt.reason,
                 platform=attempt.platform,
             )
+        except StepUpRequired:
+            # Chat gets the full link: the reviewer's next step is one click away.
+            message = (
+                "Approving this request needs step-up confirmation: open "
+                f"{self._public_url.rstrip('/')}/ui/actions/{attempt.action_id} and approve "
+                "there. Deny still works here."
+            )
+            return DecisionResult(False, message, await self.card(attempt.action_id))
         except ApprovalsError as exc:
             return DecisionResult(False, _sentence(exc.detail), await self.card(attempt.action_id))
         card = build_card(action, self._public_url)

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from approvals.policy.check import check_text
+from approvals.policy.decision import StepUp
 from approvals.policy.explain import explain
 from approvals.policy.loader import parse_policy
 
@@ -35,6 +36,6 @@ class TestDocumentedExample:
             },
         )
         staging = explain(policy, {"environment": "staging", "params": {"sql": "SELECT 1"}})
-        assert (grant.decision.rule_id, grant.decision.step_up) == ("prod-privileges", True)
+        assert (grant.decision.rule_id, grant.decision.step_up) == ("prod-privileges", StepUp.ANY)
         assert etl.decision.rule_id == "etl-phi-reads"
         assert staging.decision.rule_id == "non-prod-auto"
