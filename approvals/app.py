@@ -9,6 +9,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import text
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from approvals import __version__, metrics
 from approvals.actions.api import router as actions_router
@@ -19,6 +20,7 @@ from approvals.audit.api import router as audit_router
 from approvals.channels.web.routes import router as web_router
 from approvals.config import Settings
 from approvals.errors import Unavailable
+from approvals.identity.api import router as sessions_router
 from approvals.outbox import service as outbox_service
 from approvals.release.api import router as release_router
 from approvals.runtime import Runtime
@@ -52,6 +54,10 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.add_middleware(
         BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth
     )
+    if settings.trusted_proxy_list:
+        # The one place forwarded headers are believed: the scheme (and so the cookie's
+        # Secure flag) and the client address come from these proxies only.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     errors.install(app)
     app.include_router(actions_router)
     app.include_router(release_router)
@@ -59,6 +65,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     for router in rt.platforms.routers:
         app.include_router(router)
     app.include_router(audit_router)
+    app.include_router(sessions_router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     async def healthz() -> dict[str, str]:

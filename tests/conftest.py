@@ -38,6 +38,7 @@ TABLES = [
     "action_requests",
     "outbox",
     "audit_events",
+    "web_sessions",
     "clients",
     "teams_conversations",
 ]

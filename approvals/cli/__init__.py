@@ -17,6 +17,7 @@ from approvals.cli import (
     report,
     request,
     serve,
+    sessions,
     worker,
 )
 from approvals.config import load_settings
@@ -47,6 +48,7 @@ app.command("redact")(redact.redact)
 app.add_typer(clients.app, name="clients")
 app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")
+app.add_typer(sessions.app, name="sessions")
 app.command("report")(report.report)
 app.command("mcp")(mcp.mcp)
 

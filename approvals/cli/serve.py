@@ -50,6 +50,9 @@ def serve(
         port=settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # Forwarded headers are honoured by create_app, from APPROVALS_TRUSTED_PROXIES only;
+        # uvicorn's own default would believe any proxy on 127.0.0.1.
+        proxy_headers=False,
     )
 
 

@@ -1,4 +1,4 @@
-"""Reviewer identity: the step-up a request's policy rule demands.
+"""Reviewer identity: the step-up a request's policy rule demands, server-side web sessions.
 
 Revision ID: 5b1c9e7d4f20
 Revises: 3d7e1f0a2b64
@@ -9,18 +9,48 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "5b1c9e7d4f20"
 down_revision: str | None = "3d7e1f0a2b64"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
 
 def upgrade() -> None:
     with op.batch_alter_table("action_requests", schema=None) as batch_op:
         batch_op.add_column(sa.Column("step_up", sa.String(length=10), nullable=True))
+    op.create_table(
+        "web_sessions",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("identity", sa.String(length=320), nullable=False),
+        sa.Column("method", sa.String(length=20), nullable=False),
+        sa.Column("client_id", sa.String(length=36), nullable=True),
+        sa.Column("scopes", JSON_TYPE, nullable=False),
+        sa.Column("groups", JSON_TYPE, nullable=False),
+        sa.Column("issuer", sa.String(length=300), nullable=True),
+        sa.Column("authenticated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_by", sa.String(length=320), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["client_id"], ["clients.id"], name=op.f("fk_web_sessions_client_id_clients")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_web_sessions")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_web_sessions_token_hash")),
+    )
+    with op.batch_alter_table("web_sessions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_web_sessions_identity"), ["identity"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("web_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_web_sessions_identity"))
+    op.drop_table("web_sessions")
     with op.batch_alter_table("action_requests", schema=None) as batch_op:
         batch_op.drop_column("step_up")

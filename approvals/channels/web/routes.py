@@ -1,7 +1,8 @@
 """Server-rendered reviewer pages under /ui.
 
-Sign-in is an API key with the `review` (or `audit`) scope, kept in an HttpOnly,
-SameSite=Strict cookie; every form carries a CSRF token derived from that key. Everything
+Sign-in is single sign-on (OpenID Connect, `sso.py`) or, in development, an API key with the
+`review` (or `audit`) scope; either opens a server-side session (`session.py`) whose opaque id
+is the cookie, and every form carries a CSRF token bound to that session. Everything
 shown is the stored, redacted form of a request, and Jinja2 autoescapes it. Every /ui
 response carries a strict Content-Security-Policy: no script at all, styles only from
 /ui/static/app.css.
@@ -10,7 +11,6 @@ response carries a strict Content-Security-Policy: no script at all, styles only
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import json
 from collections.abc import Callable, Coroutine
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Cookie, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -33,14 +33,20 @@ from approvals.audit import render
 from approvals.audit.render import Format, PdfUnavailable
 from approvals.channels.review import can_vote
 from approvals.channels.web import queries
+from approvals.channels.web.session import (
+    SessionToken,
+    clear_cookie,
+    set_cookie,
+    viewer,
+)
 from approvals.clients import service as clients_service
 from approvals.clients.auth import has_scope
 from approvals.clients.models import Client
 from approvals.clients.schemas import Scope
 from approvals.errors import ApprovalsError
+from approvals.identity import service as identity_service
 from approvals.kit.clock import utc_now
 
-COOKIE = "approvals_session"
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
@@ -73,22 +79,6 @@ class _SecureRoute(APIRoute):
 router = APIRouter(prefix="/ui", include_in_schema=False, route_class=_SecureRoute)
 _templates = Jinja2Templates(directory=str(_HERE / "templates"))
 _templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
-
-SessionKey = Annotated[str | None, Cookie(alias=COOKIE)]
-
-
-def csrf_token(api_key: str) -> str:
-    return hashlib.sha256(b"approvals-csrf:" + api_key.encode()).hexdigest()[:32]
-
-
-async def _signed_in(runtime: RuntimeDep, api_key: str | None) -> Client | None:
-    if not api_key:
-        return None
-    async with runtime.db() as session:
-        client = await clients_service.authenticate(session, api_key)
-    if client is None or not (has_scope(client, Scope.REVIEW) or has_scope(client, Scope.AUDIT)):
-        return None
-    return client
 
 
 def _page(
@@ -123,11 +113,12 @@ async def stylesheet() -> Response:
 
 @router.get("", response_class=HTMLResponse)
 async def index(
-    request: Request, runtime: RuntimeDep, key: SessionKey = None, notice: str | None = None
+    request: Request, runtime: RuntimeDep, token: SessionToken = None, notice: str | None = None
 ) -> Response:
-    who = await _signed_in(runtime, key)
-    if who is None or key is None:
+    me = await viewer(runtime, token)
+    if me is None:
         return _login(request)
+    who = me.client
     pending = await actions_service.list_page(
         runtime, who, status=Status.PENDING, cursor=None, limit=200
     )
@@ -146,25 +137,36 @@ async def index(
 async def login(
     request: Request, runtime: RuntimeDep, api_key: Annotated[str, Form(max_length=200)]
 ) -> Response:
-    if await _signed_in(runtime, api_key.strip()) is None:
+    """Development sign-in with an API key; production refuses it unless enabled."""
+    settings = runtime.settings
+    if not settings.key_login_allowed:
+        return _login(
+            request,
+            "Signing in with an API key is turned off here; use single sign-on.",
+            403,
+        )
+    async with runtime.db() as session:
+        client = await clients_service.authenticate(session, api_key.strip())
+    if client is None or not (has_scope(client, Scope.REVIEW) or has_scope(client, Scope.AUDIT)):
         return _login(request, "That key is unknown, revoked, or lacks the review scope.", 401)
-    response = RedirectResponse("/ui", status_code=303)
-    response.set_cookie(
-        COOKIE,
-        api_key.strip(),
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        max_age=8 * 3600,
-        path="/ui",
+    opened = await identity_service.open_session(
+        runtime.db,
+        identity_service.limits(settings),
+        identity=client.identity,
+        method="api_key",
+        scopes=list(client.scopes),
+        client_id=client.id,
     )
+    response = RedirectResponse("/ui", status_code=303)
+    set_cookie(response, request, settings, opened.token)
     return response
 
 
 @router.post("/logout")
-async def logout() -> Response:
+async def logout(request: Request, runtime: RuntimeDep, token: SessionToken = None) -> Response:
+    await identity_service.close(runtime.db, token)
     response = RedirectResponse("/ui", status_code=303)
-    response.delete_cookie(COOKIE, path="/ui")
+    clear_cookie(response, request, runtime.settings)
     return response
 
 
@@ -172,14 +174,15 @@ async def logout() -> Response:
 async def history(
     request: Request,
     runtime: RuntimeDep,
-    key: SessionKey = None,
+    token: SessionToken = None,
     status: Annotated[str, Query(max_length=20)] = "",
     action: Annotated[str, Query(max_length=200)] = "",
     before: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    who = await _signed_in(runtime, key)
-    if who is None:
+    me = await viewer(runtime, token)
+    if me is None:
         return _login(request)
+    who = me.client
     chosen = Status(status) if status in {s.value for s in Status} else None
     found = await queries.history(
         runtime, status=chosen, action=action.strip() or None, before_id=before or None
@@ -197,10 +200,11 @@ async def history(
 
 
 @router.get("/audit", response_class=HTMLResponse)
-async def audit(request: Request, runtime: RuntimeDep, key: SessionKey = None) -> Response:
-    who = await _signed_in(runtime, key)
-    if who is None:
+async def audit(request: Request, runtime: RuntimeDep, token: SessionToken = None) -> Response:
+    me = await viewer(runtime, token)
+    if me is None:
         return _login(request)
+    who = me.client
     chain = await audit_api.chain_status(runtime)
     today = utc_now().date()
     return _page(
@@ -217,15 +221,16 @@ async def audit(request: Request, runtime: RuntimeDep, key: SessionKey = None) -
 async def evidence(
     request: Request,
     runtime: RuntimeDep,
-    key: SessionKey = None,
+    token: SessionToken = None,
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
     fmt: Annotated[Format, Query(alias="format")] = Format.HTML,
 ) -> Response:
     """The evidence report for a signed-in auditor (the browser has a cookie, not a bearer)."""
-    who = await _signed_in(runtime, key)
-    if who is None:
+    me = await viewer(runtime, token)
+    if me is None:
         return _login(request)
+    who = me.client
     if not has_scope(who, Scope.AUDIT):
         return _error(request, who, "Evidence reports need a key with the audit scope.", 403)
     try:
@@ -248,12 +253,13 @@ async def detail(
     request: Request,
     action_id: str,
     runtime: RuntimeDep,
-    key: SessionKey = None,
+    token: SessionToken = None,
     notice: str | None = None,
 ) -> Response:
-    who = await _signed_in(runtime, key)
-    if who is None or key is None:
+    me = await viewer(runtime, token)
+    if me is None:
         return _login(request)
+    who = me.client
     try:
         action = await actions_service.get(runtime, action_id, who)
     except ApprovalsError as exc:
@@ -264,7 +270,7 @@ async def detail(
         who,
         action=action,
         notice=notice,
-        csrf=csrf_token(key),
+        csrf=me.csrf,
         for_me=can_vote(action, who.identity, runtime.policies),
     )
 
@@ -277,12 +283,13 @@ async def decide(
     verdict: Annotated[str, Form(pattern="^(approve|deny)$")],
     csrf: Annotated[str, Form(max_length=64)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
-    key: SessionKey = None,
+    token: SessionToken = None,
 ) -> Response:
-    who = await _signed_in(runtime, key)
-    if who is None or key is None:
+    me = await viewer(runtime, token)
+    if me is None:
         return _login(request, "Sign in again to decide.", 401)
-    if not csrf or not hmac.compare_digest(csrf, csrf_token(key)):
+    who = me.client
+    if not csrf or not hmac.compare_digest(csrf, me.csrf):
         return _error(
             request,
             who,

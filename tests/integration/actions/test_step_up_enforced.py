@@ -97,7 +97,6 @@ class TestStepUpEnforced:
     async def test_the_web_pages_one_click_approve_is_refused_too(self, api: ApiClient) -> None:
         created = await api.create(action="s3.export")
         assert (await api.http.post("/ui/login", data={"api_key": api.keys["bob"]})).is_redirect
-        api.http.cookies.set("approvals_session", api.keys["bob"])
         page = await api.http.get(f"/ui/actions/{created['id']}")
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
         assert csrf

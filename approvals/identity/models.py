@@ -1,0 +1,34 @@
+"""Tables of the identity domain. A session's cookie value is stored only as its SHA-256."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from approvals.kit.db import Base, JSONType, UTCDateTime
+
+
+class WebSession(Base):
+    """One signed-in browser. Valid while not revoked, before `expires_at` (absolute) and
+    within the idle limit of `last_seen_at`."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    identity: Mapped[str] = mapped_column(String(320), index=True)
+    method: Mapped[str] = mapped_column(String(20))  # api_key | sso
+    # The API key a development sign-in used; its revocation ends the session too.
+    client_id: Mapped[str | None] = mapped_column(ForeignKey("clients.id"))
+    scopes: Mapped[list[str]] = mapped_column(JSONType)
+    groups: Mapped[list[str]] = mapped_column(JSONType)
+    issuer: Mapped[str | None] = mapped_column(String(300))
+    # When the person last proved who they are (the id token's auth_time, or the key sign-in).
+    authenticated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(320))
