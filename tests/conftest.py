@@ -39,6 +39,7 @@ TABLES = [
     "outbox",
     "audit_events",
     "web_sessions",
+    "sign_in_attempts",
     "clients",
     "teams_conversations",
 ]

@@ -32,3 +32,25 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by: Mapped[str | None] = mapped_column(String(320))
+
+
+class SignInAttempt(Base):
+    """One single sign-on in flight: what the callback must check, used once.
+
+    Kept server-side (not in a signed cookie) so any replica can finish the sign-in without a
+    shared secret, and so a state value can never be replayed: the callback deletes the row.
+    The browser holds the state itself in a cookie, binding the callback to the browser that
+    started the sign-in.
+    """
+
+    __tablename__ = "sign_in_attempts"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(100))
+    code_verifier: Mapped[str] = mapped_column(String(200))
+    next_path: Mapped[str] = mapped_column(String(500))
+    # sign_in, or step_up (a fresh sign-in that confirms an approval for `session_id`).
+    purpose: Mapped[str] = mapped_column(String(20))
+    session_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -1,4 +1,4 @@
-"""Reviewer identity: the step-up a request's policy rule demands, server-side web sessions.
+"""Reviewer identity: the step-up a request's policy rule demands, server-side web sessions, single sign-on attempts in flight.
 
 Revision ID: 5b1c9e7d4f20
 Revises: 3d7e1f0a2b64
@@ -46,9 +46,28 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_web_sessions_identity"), ["identity"], unique=False)
+    op.create_table(
+        "sign_in_attempts",
+        sa.Column("state_hash", sa.String(length=64), nullable=False),
+        sa.Column("nonce", sa.String(length=100), nullable=False),
+        sa.Column("code_verifier", sa.String(length=200), nullable=False),
+        sa.Column("next_path", sa.String(length=500), nullable=False),
+        sa.Column("purpose", sa.String(length=20), nullable=False),
+        sa.Column("session_id", sa.String(length=36), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("state_hash", name=op.f("pk_sign_in_attempts")),
+    )
+    with op.batch_alter_table("sign_in_attempts", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_sign_in_attempts_expires_at"), ["expires_at"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sign_in_attempts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sign_in_attempts_expires_at"))
+    op.drop_table("sign_in_attempts")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_sessions_identity"))
     op.drop_table("web_sessions")

@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
-from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
-from fastapi.templating import Jinja2Templates
 
 from approvals.actions import decisions
 from approvals.actions import service as actions_service
@@ -32,7 +28,8 @@ from approvals.audit import api as audit_api
 from approvals.audit import render
 from approvals.audit.render import Format, PdfUnavailable
 from approvals.channels.review import can_vote
-from approvals.channels.web import queries
+from approvals.channels.web import queries, sso
+from approvals.channels.web.pages import SecureRoute, error_page, login_page, page
 from approvals.channels.web.session import (
     SessionToken,
     clear_cookie,
@@ -41,65 +38,14 @@ from approvals.channels.web.session import (
 )
 from approvals.clients import service as clients_service
 from approvals.clients.auth import has_scope
-from approvals.clients.models import Client
 from approvals.clients.schemas import Scope
 from approvals.errors import ApprovalsError
 from approvals.identity import service as identity_service
 from approvals.kit.clock import utc_now
 
-CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
-_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
+router = APIRouter(prefix="/ui", include_in_schema=False, route_class=SecureRoute)
+router.include_router(sso.router)
 _HERE = Path(__file__).parent
-
-
-class _SecureRoute(APIRoute):
-    """Adds the security headers to every /ui response unless the route set its own CSP."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def secured(request: Request) -> Response:
-            response = await handler(request)
-            for name, value in _HEADERS.items():
-                response.headers.setdefault(name, value)
-            return response
-
-        return secured
-
-
-router = APIRouter(prefix="/ui", include_in_schema=False, route_class=_SecureRoute)
-_templates = Jinja2Templates(directory=str(_HERE / "templates"))
-_templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
-
-
-def _page(
-    request: Request, name: str, who: Client | None, status_code: int = 200, **values: Any
-) -> Response:
-    context = {
-        "reviewer": who,
-        "can_review": who is not None and has_scope(who, Scope.REVIEW),
-        "can_audit": who is not None and has_scope(who, Scope.AUDIT),
-        "notice": None,
-        **values,
-    }
-    return _templates.TemplateResponse(request, name, context, status_code=status_code)
-
-
-def _login(request: Request, message: str | None = None, status_code: int = 200) -> Response:
-    return _page(request, "login.html", None, status_code, message=message)
-
-
-def _error(request: Request, who: Client | None, message: str, status_code: int) -> Response:
-    return _page(request, "error.html", who, status_code, message=message)
 
 
 @router.get("/static/app.css")
@@ -117,13 +63,13 @@ async def index(
 ) -> Response:
     me = await viewer(runtime, token)
     if me is None:
-        return _login(request)
+        return login_page(request)
     who = me.client
     pending = await actions_service.list_page(
         runtime, who, status=Status.PENDING, cursor=None, limit=200
     )
     mine = [a for a in pending.items if can_vote(a, who.identity, runtime.policies)]
-    return _page(
+    return page(
         request,
         "index.html",
         who,
@@ -140,7 +86,7 @@ async def login(
     """Development sign-in with an API key; production refuses it unless enabled."""
     settings = runtime.settings
     if not settings.key_login_allowed:
-        return _login(
+        return login_page(
             request,
             "Signing in with an API key is turned off here; use single sign-on.",
             403,
@@ -148,7 +94,7 @@ async def login(
     async with runtime.db() as session:
         client = await clients_service.authenticate(session, api_key.strip())
     if client is None or not (has_scope(client, Scope.REVIEW) or has_scope(client, Scope.AUDIT)):
-        return _login(request, "That key is unknown, revoked, or lacks the review scope.", 401)
+        return login_page(request, "That key is unknown, revoked, or lacks the review scope.", 401)
     opened = await identity_service.open_session(
         runtime.db,
         identity_service.limits(settings),
@@ -181,13 +127,13 @@ async def history(
 ) -> Response:
     me = await viewer(runtime, token)
     if me is None:
-        return _login(request)
+        return login_page(request)
     who = me.client
     chosen = Status(status) if status in {s.value for s in Status} else None
     found = await queries.history(
         runtime, status=chosen, action=action.strip() or None, before_id=before or None
     )
-    return _page(
+    return page(
         request,
         "history.html",
         who,
@@ -203,11 +149,11 @@ async def history(
 async def audit(request: Request, runtime: RuntimeDep, token: SessionToken = None) -> Response:
     me = await viewer(runtime, token)
     if me is None:
-        return _login(request)
+        return login_page(request)
     who = me.client
     chain = await audit_api.chain_status(runtime)
     today = utc_now().date()
-    return _page(
+    return page(
         request,
         "audit.html",
         who,
@@ -229,17 +175,17 @@ async def evidence(
     """The evidence report for a signed-in auditor (the browser has a cookie, not a bearer)."""
     me = await viewer(runtime, token)
     if me is None:
-        return _login(request)
+        return login_page(request)
     who = me.client
     if not has_scope(who, Scope.AUDIT):
-        return _error(request, who, "Evidence reports need a key with the audit scope.", 403)
+        return error_page(request, who, "Evidence reports need a key with the audit scope.", 403)
     try:
         first, last = audit_api.period(start, end)
         report = await audit_api.evidence(runtime, first, last)
         # PDF rendering takes seconds of CPU: keep it off the event loop.
         body, media_type = await asyncio.to_thread(audit_api.render_report, report, fmt)
     except (ApprovalsError, PdfUnavailable) as exc:
-        return _error(request, who, getattr(exc, "detail", str(exc)), 422)
+        return error_page(request, who, getattr(exc, "detail", str(exc)), 422)
     name = f"evidence-{first:%Y%m%d}-{last:%Y%m%d}.{fmt.value}"
     disposition = "inline" if fmt is Format.HTML else "attachment"
     headers = {"Content-Disposition": f'{disposition}; filename="{name}"'}
@@ -258,13 +204,13 @@ async def detail(
 ) -> Response:
     me = await viewer(runtime, token)
     if me is None:
-        return _login(request)
+        return login_page(request)
     who = me.client
     try:
         action = await actions_service.get(runtime, action_id, who)
     except ApprovalsError as exc:
-        return _error(request, who, exc.detail, exc.status)
-    return _page(
+        return error_page(request, who, exc.detail, exc.status)
+    return page(
         request,
         "detail.html",
         who,
@@ -287,17 +233,17 @@ async def decide(
 ) -> Response:
     me = await viewer(runtime, token)
     if me is None:
-        return _login(request, "Sign in again to decide.", 401)
+        return login_page(request, "Sign in again to decide.", 401)
     who = me.client
     if not csrf or not hmac.compare_digest(csrf, me.csrf):
-        return _error(
+        return error_page(
             request,
             who,
             "This form expired or came from another site; reload and try again.",
             403,
         )
     if not has_scope(who, Scope.REVIEW):
-        return _error(request, who, "Deciding needs a key with the review scope.", 403)
+        return error_page(request, who, "Deciding needs a key with the review scope.", 403)
     if verdict == "deny" and not reason.strip():
         notice = "A deny needs a reason: the requester is told why."
     else:

@@ -1,0 +1,91 @@
+"""How /ui pages are rendered: templates, the security headers every response carries, and
+the sign-in, error and ordinary page helpers the route modules share."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+
+from approvals.clients.auth import has_scope
+from approvals.clients.models import Client
+from approvals.clients.schemas import Scope
+from approvals.config import Settings
+
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+_HERE = Path(__file__).parent
+
+
+class SecureRoute(APIRoute):
+    """Adds the security headers to every /ui response unless the route set its own CSP."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def secured(request: Request) -> Response:
+            response = await handler(request)
+            for name, value in _HEADERS.items():
+                response.headers.setdefault(name, value)
+            return response
+
+        return secured
+
+
+_templates = Jinja2Templates(directory=str(_HERE / "templates"))
+_templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.runtime.settings
+    return settings
+
+
+def page(
+    request: Request, name: str, who: Client | None, status_code: int = 200, **values: Any
+) -> Response:
+    context = {
+        "reviewer": who,
+        "can_review": who is not None and has_scope(who, Scope.REVIEW),
+        "can_audit": who is not None and has_scope(who, Scope.AUDIT),
+        "notice": None,
+        **values,
+    }
+    return _templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def login_page(request: Request, message: str | None = None, status_code: int = 200) -> Response:
+    """The sign-in page; single sign-on returns the reviewer to the page they asked for."""
+    settings = settings_of(request)
+    here = request.url.path
+    if request.method != "GET" or here.startswith("/ui/auth"):
+        here = "/ui"
+    return page(
+        request,
+        "login.html",
+        None,
+        status_code,
+        message=message,
+        sso=settings.oidc_enabled,
+        key_login=settings.key_login_allowed,
+        next_path=here,
+    )
+
+
+def error_page(request: Request, who: Client | None, message: str, status_code: int) -> Response:
+    return page(request, "error.html", who, status_code, message=message)
