@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from approvals.actions.rules import normalise_identity
 from approvals.audit import service as audit_service
+from approvals.clients import service as clients_service
 from approvals.clients.models import Client
 from approvals.config import Settings
 from approvals.identity.models import WebSession
@@ -123,7 +124,9 @@ async def find(
         if row is None or not _alive(row, limits, now):
             return None
         client = await session.get(Client, row.client_id) if row.client_id else None
-    if row.client_id and (client is None or client.revoked_at is not None):
+    if row.client_id and (
+        client is None or client.revoked_at is not None or clients_service.is_expired(client)
+    ):
         return None
     if now - row.last_seen_at >= _TOUCH_EVERY:
         async with transaction(db) as session:

@@ -1,4 +1,4 @@
-"""Reviewer identity: the step-up a request's policy rule demands, server-side web sessions, single sign-on attempts in flight.
+"""Reviewer identity: the step-up a request's policy rule demands, server-side web sessions, single sign-on attempts in flight, API key expiry, last use and rotation.
 
 Revision ID: 5b1c9e7d4f20
 Revises: 3d7e1f0a2b64
@@ -22,6 +22,10 @@ JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 def upgrade() -> None:
     with op.batch_alter_table("action_requests", schema=None) as batch_op:
         batch_op.add_column(sa.Column("step_up", sa.String(length=10), nullable=True))
+    with op.batch_alter_table("clients", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("rotated_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "web_sessions",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -71,5 +75,9 @@ def downgrade() -> None:
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_sessions_identity"))
     op.drop_table("web_sessions")
+    with op.batch_alter_table("clients", schema=None) as batch_op:
+        batch_op.drop_column("rotated_at")
+        batch_op.drop_column("last_used_at")
+        batch_op.drop_column("expires_at")
     with op.batch_alter_table("action_requests", schema=None) as batch_op:
         batch_op.drop_column("step_up")
