@@ -7,6 +7,7 @@ is audited and committed before its error is raised.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
@@ -76,12 +77,15 @@ async def decide(
     reason: str | None,
     platform: str,
     stepped_up: str | None = None,
+    auth: str | None = None,
 ) -> ActionRead:
     """Record one reviewer's verdict. Repeating one's own verdict is a harmless no-op.
 
-    `stepped_up` is the confirmation the approver gave just now (passkey or oidc), if any: an
-    approval of a request whose rule demands step-up counts only with the right one, so no
-    plain path (API key, chat button, one-click web form) can approve it. Denials never need it.
+    `stepped_up` is the confirmation the approver gave just now (oidc, or passkey:<credential
+    id>), if any: an approval of a request whose rule demands step-up counts only with the
+    right one, so no plain path (API key, chat button, one-click web form) can approve it.
+    Denials never need it. `auth` is how the voter was authenticated (api_key, sso, slack,
+    teams; default: the platform's own), kept on the vote for the evidence report.
 
     Raises NotFound, AlreadyDecided, RequestExpired, SelfApproval, NotEligible,
     StepUpRequired, or Conflict (a vote cannot be changed), each with a sentence a reviewer
@@ -119,7 +123,10 @@ async def decide(
                 action, verdict, stepped_up
             )
             if refusal is None:
-                await _vote(session, action, votes, who, verdict, clean_reason, platform, events)
+                how = _Auth(auth or _PLATFORM_AUTH.get(platform, platform), stepped_up)
+                await _vote(
+                    session, action, votes, who, verdict, clean_reason, platform, how, events
+                )
                 changed = True
         if refusal is not None:
             events.append(
@@ -165,13 +172,22 @@ def _refusal(
     return None
 
 
+_PLATFORM_AUTH = {"api": "api_key"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Auth:
+    method: str
+    step_up: str | None
+
+
 def _step_up_refusal(
     action: ActionRequest, verdict: str, stepped_up: str | None
 ) -> StepUpRequired | None:
     if verdict != "approve" or action.step_up is None:
         return None
     needed = StepUp(action.step_up)
-    if needed.accepts(stepped_up):
+    if needed.accepts(stepped_up.split(":", 1)[0] if stepped_up else None):
         return None
     return StepUpRequired(
         f"approving this request needs step-up confirmation ({needed.words}): open "
@@ -188,6 +204,7 @@ async def _vote(
     verdict: str,
     reason: str | None,
     platform: str,
+    how: _Auth,
     events: list[NewEvent],
 ) -> None:
     now = utc_now()
@@ -198,6 +215,8 @@ async def _vote(
         verdict=verdict,
         reason=reason,
         platform=platform,
+        auth=how.method,
+        step_up=how.step_up,
         created_at=now,
     )
     session.add(vote)
@@ -207,7 +226,13 @@ async def _vote(
             "vote",
             who,
             action.id,
-            {"verdict": verdict, "platform": platform, "has_reason": reason is not None},
+            {
+                "verdict": verdict,
+                "platform": platform,
+                "auth": how.method,
+                "step_up": how.step_up,
+                "has_reason": reason is not None,
+            },
         )
     )
     ballots = [Ballot(v.approver, v.verdict) for v in [*votes, vote]]

@@ -55,6 +55,8 @@ def to_read(action: ActionRequest, votes: Sequence[Vote]) -> ActionRead:
                 verdict=v.verdict,
                 reason=v.reason,
                 platform=v.platform,
+                auth=v.auth,
+                step_up=v.step_up,
                 at=v.created_at,
             )
             for v in votes

@@ -105,6 +105,12 @@ class VoteRead(BaseModel):
     verdict: str
     reason: str | None
     platform: str
+    auth: str | None = Field(
+        None, description="How the voter was authenticated: api_key, sso, slack or teams."
+    )
+    step_up: str | None = Field(
+        None, description="The step-up confirmed for this vote: oidc or passkey:<credential id>."
+    )
     at: datetime
 
 

@@ -43,6 +43,7 @@ class SignedIn:
     next_path: str
     purpose: str
     session_id: str | None
+    started_at: datetime  # when the attempt began: a step-up's sign-in must be later
 
 
 def _hash(state: str) -> str:
@@ -151,6 +152,7 @@ class SingleSignOn:
             next_path=attempt.next_path,
             purpose=attempt.purpose,
             session_id=attempt.session_id,
+            started_at=attempt.created_at,
         )
 
     async def _consume(self, db: async_sessionmaker[AsyncSession], state: str) -> SignInAttempt:

@@ -1,4 +1,4 @@
-"""Reviewer identity: the step-up a request's policy rule demands, server-side web sessions, single sign-on attempts in flight, API key expiry, last use and rotation.
+"""Reviewer identity: the step-up a request's policy rule demands, server-side web sessions, single sign-on attempts in flight, API key expiry, last use and rotation, how each vote was authenticated.
 
 Revision ID: 5b1c9e7d4f20
 Revises: 3d7e1f0a2b64
@@ -22,6 +22,9 @@ JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 def upgrade() -> None:
     with op.batch_alter_table("action_requests", schema=None) as batch_op:
         batch_op.add_column(sa.Column("step_up", sa.String(length=10), nullable=True))
+    with op.batch_alter_table("votes", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("auth", sa.String(length=20), nullable=True))
+        batch_op.add_column(sa.Column("step_up", sa.String(length=200), nullable=True))
     with op.batch_alter_table("clients", schema=None) as batch_op:
         batch_op.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True))
@@ -79,5 +82,8 @@ def downgrade() -> None:
         batch_op.drop_column("rotated_at")
         batch_op.drop_column("last_used_at")
         batch_op.drop_column("expires_at")
+    with op.batch_alter_table("votes", schema=None) as batch_op:
+        batch_op.drop_column("step_up")
+        batch_op.drop_column("auth")
     with op.batch_alter_table("action_requests", schema=None) as batch_op:
         batch_op.drop_column("step_up")

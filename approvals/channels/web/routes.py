@@ -42,6 +42,7 @@ from approvals.clients.schemas import Scope
 from approvals.errors import ApprovalsError
 from approvals.identity import service as identity_service
 from approvals.kit.clock import utc_now
+from approvals.policy.decision import StepUp
 
 router = APIRouter(prefix="/ui", include_in_schema=False, route_class=SecureRoute)
 router.include_router(sso.router)
@@ -210,7 +211,8 @@ async def detail(
         action = await actions_service.get(runtime, action_id, who)
     except ApprovalsError as exc:
         return error_page(request, who, exc.detail, exc.status)
-    return page(
+    needed = StepUp(action.step_up) if action.step_up else None
+    response = page(
         request,
         "detail.html",
         who,
@@ -218,7 +220,13 @@ async def detail(
         notice=notice,
         csrf=me.csrf,
         for_me=can_vote(action, who.identity, runtime.policies),
+        step_up_words=needed.words if needed else "",
+        step_up_oidc=needed is not None and needed.accepts("oidc") and runtime.sso is not None,
     )
+    if runtime.sso is not None:
+        # The step-up form redirects to the provider: let the form go there, nowhere else.
+        response.headers["Content-Security-Policy"] = sso.csp_with_provider(runtime.sso.issuer)
+    return response
 
 
 @router.post("/actions/{action_id}/decide")
@@ -255,6 +263,7 @@ async def decide(
                 verdict=verdict,
                 reason=reason or None,
                 platform="web",
+                auth=me.session.method,
             )
             notice = f"Recorded. The request is now {result.status.value}."
         except ApprovalsError as exc:

@@ -26,6 +26,20 @@ from tests.live_service import serving
 
 pytestmark = pytest.mark.timeout(120)
 CLIENT_ID = "approvals-web"
+POLICY = """
+version: 1
+groups:
+  dba-oncall: {members: [bob@example.org, carol@example.org]}
+defaults:
+  ttl: 1h
+  decision:
+    require: {approvals: 1, from: [dba-oncall], channels: [web]}
+rules:
+  - id: exports-step-up
+    match: {action: "*.export"}
+    decision:
+      require: {approvals: 1, from: [dba-oncall], channels: [web], step_up: oidc}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +49,7 @@ def provider() -> Iterator[str]:
         for sub, claims in {
             "bob": {"email": "Bob@example.org", "email_verified": True, "groups": ["dba"]},
             "eve": {"email": "eve@elsewhere.example", "email_verified": True},
+            "carol": {"email": "carol@example.org", "email_verified": True},
         }.items():
             assert httpx.put(f"{url}/users/{sub}", json=claims).status_code == 204
         yield url
@@ -52,9 +67,12 @@ def expired_provider() -> Iterator[str]:
 
 
 def _server(folder: Path, issuer: str) -> Iterator[LiveServer]:
+    policy = folder / "policy.yaml"
+    policy.write_text(POLICY)
     with serving(
         folder,
         PEOPLE,
+        policy_file=policy,
         host_name="localhost",
         oidc_issuer=issuer,
         oidc_client_id=CLIENT_ID,
@@ -193,3 +211,53 @@ class TestRefusals:
             f"{sso_server.url}/ui/login", data={"api_key": sso_server.keys["bob"]}
         )
         assert response.status_code == 403
+
+
+class TestStepUpByFreshSignIn:
+    def _signed_in(self, browser: WebDriver, server: LiveServer, path: str) -> None:
+        _to_provider(browser, server, path)
+        _authorize(browser, "bob")
+        assert _signed_in_as(browser) == "bob@example.org"
+
+    def test_a_fresh_sign_in_approves_and_the_evidence_shows_it(
+        self, browser: WebDriver, sso_server: LiveServer, shots: Path
+    ) -> None:
+        created = sso_server.submit(action="s3.export", resource="s3://exports/2026-12")
+        self._signed_in(browser, sso_server, f"/ui/actions/{created['id']}")
+        assert "Approving needs step-up: a fresh single sign-on" in browser.page_source
+        assert not browser.find_elements(By.CSS_SELECTOR, "button[value='approve']")
+        browser.execute_script("document.getElementById('decide').scrollIntoView()")
+        browser.save_screenshot(str(shots / "step-up-1-request.png"))
+
+        _go(browser, browser.find_element(By.ID, "approve-step-up"))
+        assert "Authorize Client" in browser.page_source  # the provider asks again
+        parts = dict(parse_qsl(urlsplit(browser.current_url).query))
+        assert (parts["prompt"], parts["max_age"]) == ("login", "0")
+        _authorize(browser, "bob")
+
+        assert _notice(browser) == ("Recorded with a fresh sign-in. The request is now approved.")
+        browser.execute_script("document.querySelector('.card h3').scrollIntoView()")
+        browser.save_screenshot(str(shots / "step-up-2-approved.png"))
+        auditor = {"Authorization": f"Bearer {sso_server.keys['auditor']}"}
+        state = httpx.get(f"{sso_server.url}/v1/actions/{created['id']}", headers=auditor).json()
+        [vote] = state["votes"]
+        assert (vote["approver"], vote["auth"], vote["step_up"]) == (
+            "bob@example.org",
+            "sso",
+            "oidc",
+        )
+        report = httpx.get(f"{sso_server.url}/v1/reports/evidence", headers=auditor).json()
+        rows = [r for r in report["step_up"]["approvals"] if r["action_id"] == created["id"]]
+        assert [(r["step_up_required"], r["step_up"]) for r in rows] == [("oidc", "oidc")]
+        assert report["step_up"]["passed"] is True
+
+    def test_another_person_at_the_provider_does_not_count(
+        self, browser: WebDriver, sso_server: LiveServer, shots: Path
+    ) -> None:
+        created = sso_server.submit(action="s3.export", resource="s3://exports/2026-11")
+        self._signed_in(browser, sso_server, f"/ui/actions/{created['id']}")
+        _go(browser, browser.find_element(By.ID, "approve-step-up"))
+        _authorize(browser, "carol")
+        assert "not you (bob@example.org)" in _notice(browser)
+        browser.save_screenshot(str(shots / "step-up-refused-other-person.png"))
+        assert sso_server.status(created["id"]) == "pending"
