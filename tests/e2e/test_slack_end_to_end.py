@@ -234,6 +234,11 @@ async def test_a_step_up_request_is_not_approved_by_a_click_but_denied_by_one(wo
     created = await api.create(action="s3.export")
     await _drain(runtime)
     (ref,) = await messages.posted(runtime.db, created["id"])
+    posted = slack.message(CHANNEL_ID, ref.message_id)
+    assert posted is not None
+    assert "Approving needs step-up (a passkey or a fresh single sign-on)" in json.dumps(
+        posted["blocks"]
+    )
 
     clicked = await _click(api, BOB[0], created["id"], ref.message_id)
 

@@ -358,6 +358,8 @@ async def test_deny_with_reason_is_recorded(world) -> None:
 async def test_a_step_up_request_is_not_approved_by_a_button_but_denied_by_one(world) -> None:
     runtime, _, bf = world
     action_id, activity_id, card_ref = await _submit(world, action="s3.export")
+    posted = _card_of(bf.activity(CONVERSATION, activity_id) or {})
+    assert "Approving needs step-up (a passkey or a fresh single sign-on)" in _texts(posted)
 
     answer = await _invoke(world, card_ref, aad="aad-bob")
 
