@@ -40,6 +40,7 @@ TABLES = [
     "audit_events",
     "web_sessions",
     "sign_in_attempts",
+    "passkeys",
     "clients",
     "teams_conversations",
 ]

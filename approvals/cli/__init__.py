@@ -16,6 +16,7 @@ from approvals.cli import (
     redact,
     report,
     request,
+    reviewers,
     serve,
     sessions,
     worker,
@@ -49,6 +50,7 @@ app.add_typer(clients.app, name="clients")
 app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")
 app.add_typer(sessions.app, name="sessions")
+app.add_typer(reviewers.app, name="reviewers")
 app.command("report")(report.report)
 app.command("mcp")(mcp.mcp)
 

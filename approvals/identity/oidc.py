@@ -160,7 +160,7 @@ class SingleSignOn:
             attempt = await session.get(SignInAttempt, _hash(state))
             if attempt is not None:
                 await session.delete(attempt)
-        if attempt is None:
+        if attempt is None or attempt.purpose not in ("sign_in", "step_up"):
             raise Unauthorized("this sign-in link was already used or is unknown; start again")
         if utc_now() >= attempt.expires_at:
             raise Unauthorized("this sign-in took longer than 10 minutes; start again")

@@ -1,4 +1,4 @@
-"""Reviewer identity: the step-up a request's policy rule demands, server-side web sessions, single sign-on attempts in flight, API key expiry, last use and rotation, how each vote was authenticated.
+"""Reviewer identity: the step-up a request's policy rule demands, server-side web sessions, single sign-on attempts in flight, API key expiry, last use and rotation, how each vote was authenticated, passkeys.
 
 Revision ID: 5b1c9e7d4f20
 Revises: 3d7e1f0a2b64
@@ -65,6 +65,23 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("state_hash", name=op.f("pk_sign_in_attempts")),
     )
+    op.create_table(
+        "passkeys",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("identity", sa.String(length=320), nullable=False),
+        sa.Column("credential_id", sa.String(length=400), nullable=False),
+        sa.Column("public_key", sa.Text(), nullable=False),
+        sa.Column("sign_count", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_by", sa.String(length=320), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_passkeys")),
+        sa.UniqueConstraint("credential_id", name=op.f("uq_passkeys_credential_id")),
+    )
+    with op.batch_alter_table("passkeys", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_passkeys_identity"), ["identity"], unique=False)
     with op.batch_alter_table("sign_in_attempts", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_sign_in_attempts_expires_at"), ["expires_at"], unique=False
@@ -72,6 +89,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("passkeys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_passkeys_identity"))
+    op.drop_table("passkeys")
     with op.batch_alter_table("sign_in_attempts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sign_in_attempts_expires_at"))
     op.drop_table("sign_in_attempts")

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -30,6 +31,22 @@ _HEADERS = {
     "Cache-Control": "no-store",
 }
 _HERE = Path(__file__).parent
+
+
+def csp(*, scripts: bool = False, provider: str | None = None) -> str:
+    """The page CSP, widened only as a page needs: our own script (passkeys) and fetches to
+    ourselves, or the single sign-on provider as a place a form may lead (step-up)."""
+    policy = CSP
+    if scripts:
+        policy = policy.replace(
+            "default-src 'none';", "default-src 'none'; script-src 'self'; connect-src 'self';"
+        )
+    if provider:
+        parts = urlsplit(provider)
+        policy = policy.replace(
+            "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}"
+        )
+    return policy
 
 
 class SecureRoute(APIRoute):

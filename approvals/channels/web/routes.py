@@ -4,8 +4,8 @@ Sign-in is single sign-on (OpenID Connect, `sso.py`) or, in development, an API 
 `review` (or `audit`) scope; either opens a server-side session (`session.py`) whose opaque id
 is the cookie, and every form carries a CSRF token bound to that session. Everything
 shown is the stored, redacted form of a request, and Jinja2 autoescapes it. Every /ui
-response carries a strict Content-Security-Policy: no script at all, styles only from
-/ui/static/app.css.
+response carries a strict Content-Security-Policy: styles only from /ui/static/app.css, and no
+script except /ui/static/passkeys.js on the pages that run a passkey ceremony (`pages.csp`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from approvals.audit import api as audit_api
 from approvals.audit import render
 from approvals.audit.render import Format, PdfUnavailable
 from approvals.channels.review import can_vote
-from approvals.channels.web import queries, sso
-from approvals.channels.web.pages import SecureRoute, error_page, login_page, page
+from approvals.channels.web import passkeys, queries, sso
+from approvals.channels.web.pages import SecureRoute, csp, error_page, login_page, page
 from approvals.channels.web.session import (
     SessionToken,
     clear_cookie,
@@ -46,6 +46,7 @@ from approvals.policy.decision import StepUp
 
 router = APIRouter(prefix="/ui", include_in_schema=False, route_class=SecureRoute)
 router.include_router(sso.router)
+router.include_router(passkeys.router)
 _HERE = Path(__file__).parent
 
 
@@ -55,6 +56,15 @@ async def stylesheet() -> Response:
         _HERE / "static" / "app.css",
         media_type="text/css",
         headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+@router.get("/static/passkeys.js")
+async def passkeys_script() -> Response:
+    return FileResponse(
+        _HERE / "static" / "passkeys.js",
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache"},
     )
 
 
@@ -222,10 +232,14 @@ async def detail(
         for_me=can_vote(action, who.identity, runtime.policies),
         step_up_words=needed.words if needed else "",
         step_up_oidc=needed is not None and needed.accepts("oidc") and runtime.sso is not None,
+        step_up_passkey=needed is not None and needed.accepts("passkey"),
     )
-    if runtime.sso is not None:
-        # The step-up form redirects to the provider: let the form go there, nowhere else.
-        response.headers["Content-Security-Policy"] = sso.csp_with_provider(runtime.sso.issuer)
+    # Step-up widens this page's CSP just enough: the form may lead to the provider, and the
+    # passkey button runs our one script.
+    response.headers["Content-Security-Policy"] = csp(
+        scripts=needed is not None and needed.accepts("passkey"),
+        provider=runtime.sso.issuer if runtime.sso is not None else None,
+    )
     return response
 
 

@@ -16,7 +16,7 @@ import hmac
 import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from fastapi import APIRouter, Cookie, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -24,7 +24,6 @@ from fastapi.responses import RedirectResponse, Response
 from approvals.actions import decisions
 from approvals.api.deps import RuntimeDep
 from approvals.channels.web.pages import (
-    CSP,
     SecureRoute,
     error_page,
     login_page,
@@ -89,12 +88,6 @@ def _to_provider(request: Request, settings: Settings, url: str, state: str) -> 
         path=STATE_PATH,
     )
     return response
-
-
-def csp_with_provider(issuer: str) -> str:
-    """The page CSP, with the provider's origin as a place a form may lead (step-up)."""
-    parts = urlsplit(issuer)
-    return CSP.replace("form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}")
 
 
 @router.post("/actions/{action_id}/step-up")
