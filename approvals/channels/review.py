@@ -16,6 +16,7 @@ from approvals.actions.states import Status
 from approvals.channels.base import DecisionAttempt, DecisionResult
 from approvals.channels.cards import Card, build_card
 from approvals.errors import ApprovalsError, NotFound, StepUpRequired
+from approvals.identity import links
 from approvals.kit.clock import utc_now
 
 # How many of the newest pending requests a "waiting for you" list looks through. A queue
@@ -100,11 +101,14 @@ class CoreReview:
                 platform=attempt.platform,
             )
         except StepUpRequired:
-            # Chat gets the full link: the reviewer's next step is one click away.
+            # Chat gets a link only the clicking person can use, once, for ten minutes.
+            token = await links.mint(
+                self._deps.db, action_id=attempt.action_id, identity=attempt.approver_email
+            )
             message = (
                 "Approving this request needs step-up confirmation: open "
-                f"{self._public_url.rstrip('/')}/ui/actions/{attempt.action_id} and approve "
-                "there. Deny still works here."
+                f"{self._public_url.rstrip('/')}/ui/step-up/{token} (yours only, once, within "
+                "10 minutes) and approve there. Deny still works here."
             )
             return DecisionResult(False, message, await self.card(attempt.action_id))
         except ApprovalsError as exc:

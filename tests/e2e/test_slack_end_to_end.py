@@ -246,7 +246,7 @@ async def test_a_step_up_request_is_not_approved_by_a_click_but_denied_by_one(wo
     (ephemeral,) = await slack.wait_for("chat.postEphemeral")
     said = ephemeral.body["text"]
     assert "needs step-up confirmation" in said
-    assert f"http://approvals.test/ui/actions/{created['id']}" in said
+    assert "http://approvals.test/ui/step-up/" in said
     assert "Deny still works here" in said
     await _drain(runtime)
     state = (await api.get("etl", created["id"])).json()

@@ -366,7 +366,7 @@ async def test_a_step_up_request_is_not_approved_by_a_button_but_denied_by_one(w
     assert answer.status_code == 200, answer.text
     said = _texts(answer.json()["value"])
     assert "needs step-up confirmation" in said
-    assert f"http://approvals.test/ui/actions/{action_id}" in said
+    assert "http://approvals.test/ui/step-up/" in said
     await settle(runtime)
     state = await _state(world, action_id)
     assert (state["status"], state["votes"]) == ("pending", [])

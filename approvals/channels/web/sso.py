@@ -33,6 +33,7 @@ from approvals.channels.web.session import SessionToken, secure_cookie, set_cook
 from approvals.clients.schemas import Scope
 from approvals.config import Settings
 from approvals.errors import ApprovalsError, Unavailable
+from approvals.identity import links
 from approvals.identity import service as identity_service
 from approvals.identity.oidc import ATTEMPT_TTL, SignedIn
 from approvals.kit.clock import utc_now
@@ -88,6 +89,24 @@ def _to_provider(request: Request, settings: Settings, url: str, state: str) -> 
         path=STATE_PATH,
     )
     return response
+
+
+@router.get("/step-up/{link}")
+async def chat_link(
+    request: Request,
+    link: Annotated[str, Path(max_length=100)],
+    runtime: RuntimeDep,
+    token: SessionToken = None,
+) -> Response:
+    """A chat Approve click's link: sign in first (the link waits), then it is spent."""
+    me = await viewer(runtime, token)
+    if me is None:
+        return login_page(request, "Sign in to continue to the request you approved in chat.")
+    try:
+        target = await links.redeem(runtime.db, link, identity=me.session.identity)
+    except ApprovalsError as exc:
+        return error_page(request, me.client, exc.detail[:1].upper() + exc.detail[1:] + ".", 403)
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/actions/{action_id}/step-up")
