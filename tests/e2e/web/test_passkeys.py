@@ -15,7 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.virtual_authenticator import VirtualAuthenticatorOptions
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 from typer.testing import CliRunner
@@ -50,21 +49,6 @@ def passkey_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[L
         folder, PEOPLE, host_name="localhost", policy_file=folder / "policy.yaml"
     ) as running:
         yield LiveServer(running.url, running.keys), folder
-
-
-@pytest.fixture
-def authenticator(browser: WebDriver) -> Iterator[None]:
-    options = VirtualAuthenticatorOptions()
-    options.protocol = VirtualAuthenticatorOptions.Protocol.CTAP2
-    options.transport = VirtualAuthenticatorOptions.Transport.INTERNAL
-    options.has_resident_key = True
-    options.has_user_verification = True
-    options.is_user_verified = True
-    browser.add_virtual_authenticator(options)
-    try:
-        yield
-    finally:
-        browser.remove_virtual_authenticator()
 
 
 @pytest.fixture
