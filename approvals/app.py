@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from approvals import __version__, metrics, telemetry
 from approvals.actions.api import router as actions_router
@@ -17,10 +18,11 @@ from approvals.api.middleware import BodyLimits
 from approvals.api.responses import errors as error_responses
 from approvals.api.tracing import RequestContext
 from approvals.audit.api import router as audit_router
-from approvals.channels.web.pages import router as web_pages_router
+from approvals.channels.web.public import router as web_pages_router
 from approvals.channels.web.routes import router as web_router
 from approvals.config import Settings
 from approvals.health import readiness, refresh_gauges
+from approvals.identity.api import router as sessions_router
 from approvals.release.api import router as release_router
 from approvals.runtime import Runtime
 
@@ -54,6 +56,10 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.add_middleware(
         BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth
     )
+    if settings.trusted_proxy_list:
+        # The one place forwarded headers are believed: the scheme (and so the cookie's
+        # Secure flag) and the client address come from these proxies only.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     app.add_middleware(RequestContext)  # added last = outermost: ids cover every layer
     errors.install(app)
     telemetry.instrument_app(app)
@@ -64,6 +70,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     for router in rt.platforms.routers:
         app.include_router(router)
     app.include_router(audit_router)
+    app.include_router(sessions_router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     async def healthz() -> dict[str, str]:

@@ -99,6 +99,29 @@ class Settings(BaseSettings):
     audit_s3_endpoint_url: str | None = None
     audit_checkpoint_interval_seconds: float = Field(300.0, gt=0)
 
+    # --- web sign-in (docs/identity.md) ---
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    session_max_hours: int = Field(12, ge=1, le=24 * 30)
+    # None: Secure in production, and in development whenever the request arrived over https
+    # (directly, or as X-Forwarded-Proto from a trusted proxy).
+    session_cookie_secure: bool | None = None
+    # Comma list of proxy addresses (IPs or CIDRs) whose X-Forwarded-Proto/-For are believed.
+    trusted_proxies: str = ""
+    # Sign in to the web page by pasting an API key. None: allowed in development only.
+    web_key_login: bool | None = None
+    # OpenID Connect single sign-on; enabled when issuer and client id are set.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid email profile"
+    # Comma lists; empty allows every email domain (the issuer is always checked).
+    oidc_allowed_domains: str = ""
+    oidc_groups_claim: str | None = None
+    # Members of these groups (from the groups claim) may also read the audit pages.
+    oidc_audit_groups: str = ""
+    # How recent a sign-in must be to count as the fresh sign-in of step_up: oidc.
+    step_up_max_age_seconds: int = Field(300, ge=30, le=3600)
+
     # --- logging and tracing ---
     log_level: str = "INFO"
     log_json: bool = False
@@ -174,7 +197,24 @@ class Settings(BaseSettings):
 
     @property
     def callback_allowed_networks(self) -> list[str]:
-        return [part.strip() for part in self.callback_allow_addresses.split(",") if part.strip()]
+        return _comma(self.callback_allow_addresses)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _comma(self.trusted_proxies)
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @property
+    def key_login_allowed(self) -> bool:
+        """Pasting an API key into the web page: a development convenience, not a sign-in."""
+        return self.web_key_login if self.web_key_login is not None else not self.is_production
 
     @property
     def is_embedded(self) -> bool:
@@ -200,6 +240,10 @@ def secret_key_problem(secret: SecretStr | None) -> str | None:
             f"random bytes); {_HOW}"
         )
     return None
+
+
+def _comma(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -7,7 +7,8 @@
     ├── Unauthorized (401 unauthorized)
     ├── Forbidden (403 forbidden)
     │   ├── SelfApproval (403 self_approval)
-    │   └── NotEligible (403 not_eligible)
+    │   ├── NotEligible (403 not_eligible)
+    │   └── StepUpRequired (403 step_up_required)
     ├── NotFound (404 not_found)
     ├── Conflict (409 conflict)
     │   ├── AlreadyDecided (409 already_decided)
@@ -61,6 +62,12 @@ class SelfApproval(Forbidden):
 
 class NotEligible(Forbidden):
     code = "not_eligible"
+
+
+class StepUpRequired(Forbidden):
+    """An approval on a request whose policy demands step-up, cast without it."""
+
+    code = "step_up_required"
 
 
 class NotFound(ApprovalsError):

@@ -21,6 +21,7 @@ from approvals.channels.base import Channel
 from approvals.channels.registry import build_platforms
 from approvals.channels.review import CoreReview
 from approvals.config import SECRET_KEY_FILE, Settings
+from approvals.identity.oidc import SingleSignOn
 from approvals.jobs import reconciler, tasks
 from approvals.jobs.queue import InProcessQueue, JobQueue, RQQueue
 from approvals.jobs.relay import Relay, relay_once
@@ -123,6 +124,8 @@ class Runtime:
         )
         self.relay = Relay(self._db, self.queue, settings.job_lease_seconds)
         self._background: list[asyncio.Task[None]] = []
+        # Web single sign-on, when configured; its provider metadata is fetched on first use.
+        self.sso: SingleSignOn | None = SingleSignOn(settings) if settings.oidc_enabled else None
 
     @property
     def db(self) -> async_sessionmaker[AsyncSession]:

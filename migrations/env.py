@@ -12,6 +12,7 @@ from approvals.actions import models as _actions_models  # noqa: F401
 from approvals.audit import models as _audit_models  # noqa: F401
 from approvals.channels.conversations import models as _conversations_models  # noqa: F401
 from approvals.clients import models as _clients_models  # noqa: F401
+from approvals.identity import models as _identity_models  # noqa: F401
 from approvals.kit.db import Base, create_engine
 from approvals.outbox import models as _outbox_models  # noqa: F401
 from approvals.release import models as _release_models  # noqa: F401

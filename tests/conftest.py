@@ -38,6 +38,9 @@ TABLES = [
     "action_requests",
     "outbox",
     "audit_events",
+    "web_sessions",
+    "sign_in_attempts",
+    "passkeys",
     "clients",
     "teams_conversations",
 ]

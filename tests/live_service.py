@@ -44,11 +44,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(folder: Path, people: Sequence[Person], **settings: object) -> Iterator[Running]:
+def serving(
+    folder: Path, people: Sequence[Person], *, host_name: str = "127.0.0.1", **settings: object
+) -> Iterator[Running]:
+    """`host_name` is how browsers reach it (bound on 127.0.0.1 either way): WebAuthn and an
+    OpenID provider's issuer need `localhost` throughout."""
     database = f"sqlite:///{folder / 'approvals.db'}"
     migrate.upgrade(database)
     port = _free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host_name}:{port}"
     config = make_settings(database, folder, **{"public_url": url, **settings})
 
     async def seed() -> dict[str, CreatedClient]:

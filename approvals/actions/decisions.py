@@ -35,12 +35,14 @@ from approvals.errors import (
     RedactionFailed,
     RequestExpired,
     SelfApproval,
+    StepUpRequired,
 )
 from approvals.kit.clock import utc_now
 from approvals.kit.db import transaction
 from approvals.kit.identity import identity_key
 from approvals.kit.ids import new_id
 from approvals.kit.validation import UNSTORABLE, unstorable
+from approvals.policy.decision import StepUp
 from approvals.redaction import RedactionError
 
 log = structlog.get_logger(__name__)
@@ -88,14 +90,30 @@ async def decide(
     verdict: str,
     reason: str | None,
     platform: str,
+    stepped_up: str | None = None,
+    auth: str | None = None,
 ) -> ActionRead:
     """Record one reviewer's verdict. Repeating one's own verdict is a harmless no-op.
 
-    Raises NotFound, AlreadyDecided, RequestExpired, SelfApproval, NotEligible, or Conflict
-    (a vote cannot be changed), each with a sentence a reviewer can act on.
+    `stepped_up` is the confirmation the approver gave just now (oidc, or passkey:<credential
+    id>), if any: an approval of a request whose rule demands step-up counts only with the
+    right one, so no plain path (API key, chat button, one-click web form) can approve it.
+    Denials never need it. `auth` is how the voter was authenticated (api_key, sso, slack,
+    teams; default: the platform's own), kept on the vote for the evidence report.
+
+    Raises NotFound, AlreadyDecided, RequestExpired, SelfApproval, NotEligible,
+    StepUpRequired, or Conflict (a vote cannot be changed), each with a sentence a reviewer
+    can act on.
     """
     cast_vote = await cast(
-        deps, action_id, approver=approver, verdict=verdict, reason=reason, platform=platform
+        deps,
+        action_id,
+        approver=approver,
+        verdict=verdict,
+        reason=reason,
+        platform=platform,
+        stepped_up=stepped_up,
+        auth=auth,
     )
     return cast_vote.action
 
@@ -108,6 +126,8 @@ async def cast(
     verdict: str,
     reason: str | None,
     platform: str,
+    stepped_up: str | None = None,
+    auth: str | None = None,
 ) -> Cast:
     """`decide`, also saying whether the vote repeated one already counted."""
     who = identity_key(approver)
@@ -139,9 +159,14 @@ async def cast(
                 "a vote cannot be changed"
             )
         else:
-            refusal = _refusal(deps, action, who, verdict)
+            refusal = _refusal(deps, action, who, verdict) or _step_up_refusal(
+                action, verdict, stepped_up
+            )
             if refusal is None:
-                await _vote(session, action, votes, who, verdict, clean_reason, platform, events)
+                how = _Auth(auth or _PLATFORM_AUTH.get(platform, platform), stepped_up)
+                await _vote(
+                    session, action, votes, who, verdict, clean_reason, platform, how, events
+                )
                 changed = True
         if refusal is not None:
             events.append(
@@ -187,6 +212,30 @@ def _refusal(
     return None
 
 
+_PLATFORM_AUTH = {"api": "api_key"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Auth:
+    method: str
+    step_up: str | None
+
+
+def _step_up_refusal(
+    action: ActionRequest, verdict: str, stepped_up: str | None
+) -> StepUpRequired | None:
+    if verdict != "approve" or action.step_up is None:
+        return None
+    needed = StepUp(action.step_up)
+    if needed.accepts(stepped_up.split(":", 1)[0] if stepped_up else None):
+        return None
+    return StepUpRequired(
+        f"approving this request needs step-up confirmation ({needed.words}): open "
+        f"/ui/actions/{action.id} on the approvals web page and approve there; chat buttons, "
+        "API keys and a plain web vote can only deny it"
+    )
+
+
 async def _vote(
     session: AsyncSession,
     action: ActionRequest,
@@ -195,6 +244,7 @@ async def _vote(
     verdict: str,
     reason: str | None,
     platform: str,
+    how: _Auth,
     events: list[NewEvent],
 ) -> None:
     now = utc_now()
@@ -205,6 +255,8 @@ async def _vote(
         verdict=verdict,
         reason=reason,
         platform=platform,
+        auth=how.method,
+        step_up=how.step_up,
         created_at=now,
     )
     session.add(vote)
@@ -214,7 +266,13 @@ async def _vote(
             "vote",
             who,
             action.id,
-            {"verdict": verdict, "platform": platform, "has_reason": reason is not None},
+            {
+                "verdict": verdict,
+                "platform": platform,
+                "auth": how.method,
+                "step_up": how.step_up,
+                "has_reason": reason is not None,
+            },
         )
     )
     ballots = [Ballot(v.approver, v.verdict) for v in [*votes, vote]]

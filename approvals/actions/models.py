@@ -47,6 +47,8 @@ class ActionRequest(Base):
     approver_groups: Mapped[list[str]] = mapped_column(JSONType)
     channels: Mapped[list[str]] = mapped_column(JSONType)
     deny_ends: Mapped[bool]
+    # The step-up (any | passkey | oidc) the rule demands before an approval counts; None: none.
+    step_up: Mapped[str | None] = mapped_column(String(10))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -83,6 +85,10 @@ class Vote(Base):
     verdict: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str | None] = mapped_column(Text)
     platform: Mapped[str] = mapped_column(String(20))
+    # How the voter was authenticated: api_key, sso, slack or teams (null before it was kept).
+    auth: Mapped[str | None] = mapped_column(String(20))
+    # The step-up confirmed for this vote (oidc, or passkey:<credential id>); null: none.
+    step_up: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     action_request: Mapped[ActionRequest] = relationship(lazy="raise", back_populates="votes")

@@ -49,6 +49,7 @@ def to_read(action: ActionRequest, votes: Sequence[Vote]) -> ActionRead:
         approver_groups=action.approver_groups,
         channels=action.channels,
         escalate_to=action.escalate_to,
+        step_up=action.step_up,
         approvals=len(approvers),
         votes=[
             VoteRead(
@@ -56,6 +57,8 @@ def to_read(action: ActionRequest, votes: Sequence[Vote]) -> ActionRead:
                 verdict=v.verdict,
                 reason=v.reason,
                 platform=v.platform,
+                auth=v.auth,
+                step_up=v.step_up,
                 at=v.created_at,
             )
             for v in votes

@@ -115,6 +115,12 @@ class VoteRead(BaseModel):
     verdict: str
     reason: str | None
     platform: str
+    auth: str | None = Field(
+        None, description="How the voter was authenticated: api_key, sso, slack or teams."
+    )
+    step_up: str | None = Field(
+        None, description="The step-up confirmed for this vote: oidc or passkey:<credential id>."
+    )
     at: datetime
 
 
@@ -174,6 +180,11 @@ class ActionRead(BaseModel):
     approver_groups: list[str]
     channels: list[str]
     escalate_to: list[str]
+    step_up: str | None = Field(
+        None,
+        description="any (a passkey or a fresh single sign-on), passkey or oidc: an approval "
+        "counts only after that confirmation on the web page; null: a plain vote counts.",
+    )
     approvals: int
     votes: list[VoteRead]
     created_at: datetime

@@ -131,6 +131,7 @@ async def submit(
         approver_groups=list(decision.approver_groups),
         channels=list(decision.channels),
         deny_ends=decision.deny_ends,
+        step_up=decision.step_up.value if decision.step_up else None,
         created_at=now,
         updated_at=now,
         expires_at=now + timedelta(seconds=ttl),

@@ -94,6 +94,30 @@ def _self_approvals(
     return found
 
 
+_HIGH_RISK = {"high", "critical"}
+
+
+def _step_up(requests: Sequence[ActionRequest], votes: dict[str, list[Vote]]) -> s.StepUpCheck:
+    rows = [
+        s.HighRiskApproval(
+            action_id=request.id,
+            action=request.action,
+            risk=request.risk,
+            step_up_required=request.step_up,
+            approver=vote.approver,
+            auth=vote.auth,
+            step_up=vote.step_up,
+            at=vote.created_at,
+        )
+        for request in requests
+        if request.step_up is not None or request.risk in _HIGH_RISK
+        for vote in votes[request.id]
+        if vote.verdict == "approve"
+    ]
+    passed = all(row.step_up for row in rows if row.step_up_required)
+    return s.StepUpCheck(passed=passed, approvals=rows)
+
+
 def _policy_versions(requests: Sequence[ActionRequest]) -> list[s.PolicyVersion]:
     grouped: dict[str, list[ActionRequest]] = defaultdict(list)
     for request in requests:
@@ -237,6 +261,7 @@ async def build(
         self_approval=s.SelfApprovalCheck(
             passed=not violations, violations=violations, refused_attempts=refused_self
         ),
+        step_up=_step_up(requests, votes),
         policy_versions=_policy_versions(requests),
         decisions_per_day=_per_day(rows),
         chain=chain,

@@ -161,6 +161,27 @@ class SelfApprovalCheck(BaseModel):
     refused_attempts: int = Field(description="Self-approvals the service refused (audited).")
 
 
+class HighRiskApproval(BaseModel):
+    action_id: str
+    action: str
+    risk: str
+    step_up_required: str | None = Field(
+        description="What the rule demanded (any, passkey, oidc); null: nothing."
+    )
+    approver: str
+    auth: str | None = Field(description="api_key, sso, slack, teams (null: before recorded).")
+    step_up: str | None = Field(description="oidc or passkey:<credential id>; null: none.")
+    at: datetime
+
+
+class StepUpCheck(BaseModel):
+    """Every approval of a request whose rule demanded step-up, and of any high or critical
+    risk request: how the approver was authenticated and whether they stepped up."""
+
+    passed: bool = Field(description="Every approval that needed step-up had it.")
+    approvals: list[HighRiskApproval]
+
+
 class PolicyVersion(BaseModel):
     version: str
     rules: list[str]
@@ -185,6 +206,7 @@ class EvidenceReport(BaseModel):
     auto_approved: list[AutoApproved]
     expired: list[Expired]
     self_approval: SelfApprovalCheck
+    step_up: StepUpCheck
     policy_versions: list[PolicyVersion]
     decisions_per_day: list[DayCount]
     chain: ChainStatusRead

@@ -12,6 +12,7 @@ from datetime import datetime
 import orjson
 
 from approvals.actions.schemas import ActionRead
+from approvals.policy.decision import StepUp
 
 FINAL_STATUSES = frozenset(
     {
@@ -69,6 +70,18 @@ class Card:
     expires_at: datetime
     decided_at: datetime | None = None
     decision_reason: str | None = None
+    # How an approver must step up (StepUp.words), when the policy rule demands it.
+    step_up: str | None = None
+
+    @property
+    def step_up_note(self) -> str | None:
+        """What a chat reviewer must know before pressing Approve on such a request."""
+        if self.step_up is None or self.is_final:
+            return None
+        return (
+            f"Approving needs step-up ({self.step_up}): approve on the web page "
+            "(the full view link); Deny works here."
+        )
 
     @property
     def is_final(self) -> bool:
@@ -110,4 +123,5 @@ def build_card(action: ActionRead, public_url: str) -> Card:
         expires_at=action.expires_at,
         decided_at=action.decided_at,
         decision_reason=action.decision_reason,
+        step_up=StepUp(action.step_up).words if action.step_up else None,
     )

@@ -14,7 +14,8 @@ from approvals.actions.schemas import ActionRead
 from approvals.actions.states import Status
 from approvals.channels.base import DecisionAttempt, DecisionResult
 from approvals.channels.cards import Card, build_card
-from approvals.errors import ApprovalsError, NotFound
+from approvals.errors import ApprovalsError, NotFound, StepUpRequired
+from approvals.identity import links
 from approvals.kit.clock import utc_now
 from approvals.kit.identity import identity_key
 
@@ -99,6 +100,17 @@ class CoreReview:
                 reason=attempt.reason,
                 platform=attempt.platform,
             )
+        except StepUpRequired:
+            # Chat gets a link only the clicking person can use, once, for ten minutes.
+            token = await links.mint(
+                self._deps.db, action_id=attempt.action_id, identity=attempt.approver_email
+            )
+            message = (
+                "Approving this request needs step-up confirmation: open "
+                f"{self._public_url.rstrip('/')}/ui/step-up/{token} (yours only, once, within "
+                "10 minutes) and approve there. Deny still works here."
+            )
+            return DecisionResult(False, message, await self.card(attempt.action_id))
         except ApprovalsError as exc:
             return DecisionResult(False, _sentence(exc.detail), await self.card(attempt.action_id))
         action = result.action

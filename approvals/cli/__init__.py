@@ -18,7 +18,9 @@ from approvals.cli import (
     redact,
     report,
     request,
+    reviewers,
     serve,
+    sessions,
     worker,
 )
 from approvals.config import Settings, load_settings
@@ -59,6 +61,8 @@ app.command("redact")(redact.redact)
 app.add_typer(clients.app, name="clients")
 app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")
+app.add_typer(sessions.app, name="sessions")
+app.add_typer(reviewers.app, name="reviewers")
 app.command("report")(report.report)
 app.command("mcp")(mcp.mcp)
 

@@ -46,6 +46,25 @@ IssuerOption = Annotated[
 ]
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 
+OperatorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--operator",
+        envvar="APPROVALS_OPERATOR",
+        help="Who runs this, for the audit trail (default: OS user@host).",
+    ),
+]
+
+
+def operator_identity(given: str | None) -> str:
+    """The person at the keyboard, as the audit trail names them: never just `cli`."""
+    if given and given.strip():
+        return given.strip()[:320]
+    import getpass
+    import socket
+
+    return f"{getpass.getuser()}@{socket.gethostname()}"[:320]
+
 
 def fail(message: str, code: int = 1) -> NoReturn:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)

@@ -54,6 +54,9 @@ def serve(
         log_level=settings.log_level.lower(),
         access_log=False,  # approvals.access logs each request with its route and request id
         log_config=None,  # uvicorn's records go through configure_logging's renderer
+        # Forwarded headers are honoured by create_app, from APPROVALS_TRUSTED_PROXIES only;
+        # uvicorn's own default would believe any proxy on 127.0.0.1.
+        proxy_headers=False,
     )
 
 

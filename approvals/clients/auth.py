@@ -1,6 +1,6 @@
 """Bearer-key authentication and scope checks for routes.
 
-401: no key, unknown key or revoked key. 403: a valid key without the needed scope.
+401: no key, or an unknown, revoked or expired key. 403: a valid key without the needed scope.
 An `admin` key holds every scope.
 """
 
@@ -34,7 +34,8 @@ async def current_client(
     async with runtime.db() as session:
         client = await clients_service.authenticate(session, credentials.credentials)
     if client is None:
-        raise Unauthorized("the API key is unknown or revoked")
+        raise Unauthorized("the API key is unknown, revoked or expired")
+    await clients_service.touch(runtime.db, client)
     request.state.client_id = client.id  # for the access log line (an id, never the key)
     return client
 

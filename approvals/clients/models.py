@@ -25,3 +25,8 @@ class Client(Base):
     webhook_secret: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Optional end of the key's life; `approvals clients rotate` issues a new key and date.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Written at most once a minute (see clients.service.touch).
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -25,6 +25,9 @@ class ClientRead(BaseModel):
     key_prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    rotated_at: datetime | None = None
 
 
 class CreatedClient(BaseModel):
@@ -34,3 +37,4 @@ class CreatedClient(BaseModel):
     name: str
     identity: str
     scopes: list[Scope]
+    expires_at: datetime | None = None

@@ -1,9 +1,11 @@
-"""Create, list, revoke and authenticate API clients.
+"""Create, list, rotate, revoke and authenticate API clients.
 
-A key is shown once, at creation; only its SHA-256 is stored. Keys carry 256 random bits,
-so a fast hash is enough (no password stretching), and the lookup is by the hash through
-a unique index: timing reveals nothing about the key itself. The webhook signing secret must be
-read back to sign callbacks, so it is sealed instead (`kit.secretbox`, bound to the client id).
+A key is shown once, at creation or rotation; only its SHA-256 is stored. Keys carry 256
+random bits, so a fast hash is enough (no password stretching), and the lookup is by the hash
+through a unique index: timing reveals nothing about the key itself. A key may expire; each
+lifecycle event is audited with the operator who caused it (`actor`), never a bare "cli". The
+webhook signing secret must be read back to sign callbacks, so it is sealed instead
+(`kit.secretbox`, bound to the client id).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +30,8 @@ from approvals.kit.identity import InvalidIdentity, normalise
 from approvals.kit.ids import new_id
 
 KEY_PREFIX = "apk_"
+# last_used_at is a hint for operators, not a log: at most one write a minute per key.
+_TOUCH_EVERY = timedelta(seconds=60)
 
 
 def hash_key(api_key: str) -> str:
@@ -59,9 +64,11 @@ async def create(
     scopes: list[Scope],
     identity: str | None = None,
     callback_hosts: list[str] | None = None,
-    actor: str = "cli",
+    actor: str = "system",
+    expires_in: timedelta | None = None,
 ) -> CreatedClient:
-    api_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = _new_key()
+    expires_at = utc_now() + expires_in if expires_in else None
     webhook_secret = "whsec_" + secrets.token_urlsafe(32)
     client_id = new_id()
     try:
@@ -85,6 +92,7 @@ async def create(
                     ),
                     created_at=utc_now(),
                     revoked_at=None,
+                    expires_at=expires_at,
                 )
             )
             await session.flush()
@@ -99,6 +107,7 @@ async def create(
                             "name": name,
                             "identity": who,
                             "scopes": [s.value for s in scopes],
+                            "expires_at": expires_at.isoformat() if expires_at else None,
                         },
                     )
                 ],
@@ -112,6 +121,7 @@ async def create(
         name=name,
         identity=who,
         scopes=scopes,
+        expires_at=expires_at,
     )
 
 
@@ -142,25 +152,84 @@ async def seal_stored_secrets(db: async_sessionmaker[AsyncSession]) -> int:
     return len(stale)
 
 
+def _new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+async def _find(session: AsyncSession, name_or_id: str) -> Client:
+    client = (
+        await session.execute(
+            select(Client).where((Client.id == name_or_id) | (Client.name == name_or_id))
+        )
+    ).scalar_one_or_none()
+    if client is None:
+        raise NotFound(f"no client named or with id {name_or_id!r}; see `approvals clients list`")
+    return client
+
+
+async def rotate(
+    db: async_sessionmaker[AsyncSession],
+    name_or_id: str,
+    *,
+    actor: str,
+    expires_in: timedelta | None = None,
+) -> CreatedClient:
+    """A new key for the same client (same id, identity, scopes and callback secret); the old
+    key stops working at once. Without `expires_in` the key keeps no expiry."""
+    api_key = _new_key()
+    now = utc_now()
+    expires_at = now + expires_in if expires_in else None
+    async with transaction(db) as session:
+        client = await _find(session, name_or_id)
+        if client.revoked_at is not None:
+            raise Conflict(f"client {client.name!r} is revoked; create a new one instead")
+        await session.execute(
+            update(Client)
+            .where(Client.id == client.id)
+            .values(
+                key_hash=hash_key(api_key),
+                key_prefix=api_key[: len(KEY_PREFIX) + 6],
+                expires_at=expires_at,
+                rotated_at=now,
+                last_used_at=None,
+            )
+        )
+        await audit_service.append(
+            session,
+            [
+                audit_service.NewEvent(
+                    "key_rotated",
+                    actor,
+                    payload={
+                        "client_id": client.id,
+                        "name": client.name,
+                        "expires_at": expires_at.isoformat() if expires_at else None,
+                    },
+                )
+            ],
+        )
+        await session.refresh(client)
+        created = CreatedClient(
+            client_id=client.id,
+            api_key=api_key,
+            webhook_secret=webhook_secret(session, client),
+            name=client.name,
+            identity=client.identity,
+            scopes=[Scope(s) for s in client.scopes],
+            expires_at=expires_at,
+        )
+    return created
+
+
 async def list_clients(db: async_sessionmaker[AsyncSession]) -> list[Client]:
     async with db() as session:
         result = await session.execute(select(Client).order_by(Client.created_at))
         return list(result.scalars())
 
 
-async def revoke(
-    db: async_sessionmaker[AsyncSession], name_or_id: str, *, actor: str = "cli"
-) -> Client:
+async def revoke(db: async_sessionmaker[AsyncSession], name_or_id: str, *, actor: str) -> Client:
     async with transaction(db) as session:
-        client = (
-            await session.execute(
-                select(Client).where((Client.id == name_or_id) | (Client.name == name_or_id))
-            )
-        ).scalar_one_or_none()
-        if client is None:
-            raise NotFound(
-                f"no client named or with id {name_or_id!r}; see `approvals clients list`"
-            )
+        client = await _find(session, name_or_id)
         if client.revoked_at is None:
             await session.execute(
                 update(Client).where(Client.id == client.id).values(revoked_at=utc_now())
@@ -178,7 +247,7 @@ async def revoke(
 
 
 async def authenticate(session: AsyncSession, api_key: str) -> Client | None:
-    """The active client owning `api_key`, or None (unknown or revoked)."""
+    """The active client owning `api_key`, or None (unknown, revoked or expired)."""
     if not api_key.startswith(KEY_PREFIX) or len(api_key) > 200:
         return None
     digest = hash_key(api_key)
@@ -187,4 +256,19 @@ async def authenticate(session: AsyncSession, api_key: str) -> Client | None:
     ).scalar_one_or_none()
     if client is None or not hmac.compare_digest(client.key_hash, digest):
         return None
-    return None if client.revoked_at is not None else client
+    if client.revoked_at is not None or is_expired(client):
+        return None
+    return client
+
+
+def is_expired(client: Client, now: datetime | None = None) -> bool:
+    return client.expires_at is not None and (now or utc_now()) >= client.expires_at
+
+
+async def touch(db: async_sessionmaker[AsyncSession], client: Client) -> None:
+    """Record that the key was just used, unless that was already recorded this minute."""
+    now = utc_now()
+    if client.last_used_at is not None and now - client.last_used_at < _TOUCH_EVERY:
+        return
+    async with transaction(db) as session:
+        await session.execute(update(Client).where(Client.id == client.id).values(last_used_at=now))

@@ -32,6 +32,32 @@ class Risk(StrEnum):
 _RISK_ORDER = [Risk.LOW, Risk.MEDIUM, Risk.HIGH, Risk.CRITICAL]
 
 
+class StepUp(StrEnum):
+    """How an approver must re-prove who they are before an approval counts.
+
+    `any` is what the policy's `step_up: true` means: a passkey or a fresh single sign-on.
+    """
+
+    ANY = "any"
+    PASSKEY = "passkey"
+    OIDC = "oidc"
+
+    @property
+    def words(self) -> str:
+        """How a card or an explanation names it."""
+        return {
+            StepUp.ANY: "a passkey or a fresh single sign-on",
+            StepUp.PASSKEY: "a passkey",
+            StepUp.OIDC: "a fresh single sign-on",
+        }[self]
+
+    def accepts(self, method: str | None) -> bool:
+        """`method` (the step-up the approver performed: passkey or oidc) satisfies this."""
+        if method is None:
+            return False
+        return self is StepUp.ANY or method == self.value
+
+
 @dataclass(frozen=True, slots=True)
 class RequestFacts:
     """What policy may match on: raw identities and shapes, never context values."""
@@ -60,7 +86,7 @@ class Decision:
     remind_after_seconds: int | None = None
     escalate_after_seconds: int | None = None
     escalate_to: tuple[str, ...] = ()
-    step_up: bool = False
+    step_up: StepUp | None = None
     extra: dict[str, str] = field(default_factory=dict)
     # Why this rule: each condition of the matched rule that held (or "no rule matched").
     explanation: str = ""

@@ -7,11 +7,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from approvals.policy import matching
-from approvals.policy.decision import Decision, Outcome, RequestFacts
+from approvals.policy.decision import Decision, Outcome, RequestFacts, StepUp
 from approvals.policy.guardrails import GuardrailFinding, analyze
 from approvals.policy.schema import PolicyDocument, Verdict
 
 DEFAULT_RULE_ID = "defaults"
+
+
+def _step_up(value: bool | str) -> StepUp | None:
+    """`true` predates the named methods and keeps meaning "passkey or fresh sign-in"."""
+    if value is False:
+        return None
+    return StepUp.ANY if value is True else StepUp(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +117,6 @@ class LoadedPolicy:
             remind_after_seconds=capped(require.remind_after),
             escalate_after_seconds=capped(require.escalate_after),
             escalate_to=require.escalate_to,
-            step_up=require.step_up,
+            step_up=_step_up(require.step_up),
             explanation=explanation,
         )

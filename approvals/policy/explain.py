@@ -101,7 +101,7 @@ def describe(decision: Decision) -> str:
     if not decision.deny_ends:
         parts.append("a denial does not end the request")
     if decision.step_up:
-        parts.append("step-up sign-in required")
+        parts.append(f"approvers must step up: {decision.step_up.words}")
     return "; ".join(parts)
 
 

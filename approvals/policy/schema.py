@@ -77,7 +77,8 @@ class Require(_Strict):
     escalate_after: int | None = None
     escalate_to: tuple[str, ...] = ()
     deny_ends: bool = True
-    step_up: bool = False
+    # true (passkey or fresh sign-in), passkey, or oidc (a fresh single sign-on).
+    step_up: StrictBool | Literal["passkey", "oidc"] = False
 
     _list = field_validator("from_groups", "channels", "escalate_to", mode="before")(_as_tuple)
     _durations = field_validator("ttl", "remind_after", "escalate_after", mode="before")(

@@ -17,6 +17,7 @@ import pytest
 
 from approvals.actions import messages
 from approvals.audit import service as audit_service
+from approvals.channels.slack.blocks import DENY_ACTION_ID
 from approvals.runtime import Runtime
 from tests.builders import ApiClient, settle
 from tests.e2e.service_world import running_service
@@ -29,6 +30,7 @@ from tests.integration.slack.slack_harness import (
     block_action,
     form,
     sign,
+    view_submission,
 )
 
 POLICY = """
@@ -39,6 +41,11 @@ defaults:
   ttl: 1h
   decision:
     require: {approvals: 1, from: [dba-oncall], channels: [slack, web]}
+rules:
+  - id: exports-step-up
+    match: {action: "*.export"}
+    decision:
+      require: {approvals: 1, from: [dba-oncall], channels: [slack, web], step_up: true}
 """
 BOB, ALICE = ("U0BOB", "bob@example.org"), ("U0ALICE", "alice@example.org")
 
@@ -265,3 +272,50 @@ async def test_show_gives_the_requester_the_status_without_buttons(world) -> Non
     assert "you cannot vote on it" in json.dumps(hers)
     assert any(block["type"] == "actions" for block in his)  # an approver keeps the buttons
     assert "*prod*" not in answers[0].body["text"]  # the fallback text styles nothing
+
+
+async def test_a_step_up_request_is_not_approved_by_a_click_but_denied_by_one(world) -> None:
+    runtime, api, slack = world
+    created = await api.create(action="s3.export")
+    await _drain(runtime)
+    (ref,) = await messages.posted(runtime.db, created["id"])
+    posted = slack.message(CHANNEL_ID, ref.message_id)
+    assert posted is not None
+    assert "Approving needs step-up (a passkey or a fresh single sign-on)" in json.dumps(
+        posted["blocks"]
+    )
+
+    clicked = await _click(api, BOB[0], created["id"], ref.message_id)
+
+    assert clicked.status_code == 200
+    (ephemeral,) = await slack.wait_for("chat.postEphemeral")
+    said = ephemeral.body["text"]
+    assert "needs step-up confirmation" in said
+    assert "http://approvals.test/ui/step-up/" in said
+    assert "Deny still works here" in said
+    await _drain(runtime)
+    state = (await api.get("etl", created["id"])).json()
+    assert (state["status"], state["votes"]) == ("pending", [])
+    assert slack.calls("chat.update") == []
+
+    deny = form(
+        block_action(
+            user_id=BOB[0],
+            action_id=created["id"],
+            message_ts=ref.message_id,
+            button=DENY_ACTION_ID,
+        )
+    )
+    signed = sign(deny)
+    await api.http.post("/slack/events", content=signed.body, headers=signed.headers)
+    (opened,) = await slack.wait_for("views.open")
+    submitted = sign(form(view_submission(user_id=BOB[0], view=opened.body["view"], reason="no")))
+    answer = await api.http.post("/slack/events", content=submitted.body, headers=submitted.headers)
+    assert answer.status_code == 200
+    await slack.wait_for("chat.update")
+    await _drain(runtime)
+    state = (await api.get("etl", created["id"])).json()
+    assert state["verdict"] == "denied"
+    assert [(v["approver"], v["verdict"], v["platform"]) for v in state["votes"]] == [
+        (BOB[1], "deny", "slack")
+    ]

@@ -47,6 +47,11 @@ defaults:
   ttl: 1h
   decision:
     require: {approvals: 1, from: [dba-oncall], channels: [teams, web]}
+rules:
+  - id: exports-step-up
+    match: {action: "*.export"}
+    decision:
+      require: {approvals: 1, from: [dba-oncall], channels: [teams, web], step_up: true}
 """
 SECOND = "19:escalation-channel@thread.tacv2"
 OTHER_TENANT = "99999999-0000-0000-0000-000000000000"
@@ -348,3 +353,31 @@ async def test_deny_with_reason_is_recorded(world) -> None:
     assert vote["reason"] == "not during business"
     final = _card_of(bf.activity(CONVERSATION, activity_id) or {})
     assert "not during business" in _texts(final)
+
+
+async def test_a_step_up_request_is_not_approved_by_a_button_but_denied_by_one(world) -> None:
+    runtime, _, bf = world
+    action_id, activity_id, card_ref = await _submit(world, action="s3.export")
+    posted = _card_of(bf.activity(CONVERSATION, activity_id) or {})
+    assert "Approving needs step-up (a passkey or a fresh single sign-on)" in _texts(posted)
+
+    answer = await _invoke(world, card_ref, aad="aad-bob")
+
+    assert answer.status_code == 200, answer.text
+    said = _texts(answer.json()["value"])
+    assert "needs step-up confirmation" in said
+    assert "http://approvals.test/ui/step-up/" in said
+    await settle(runtime)
+    state = await _state(world, action_id)
+    assert (state["status"], state["votes"]) == ("pending", [])
+    assert not bf.connector_calls("PUT")
+
+    denied = await _invoke(
+        world, card_ref, aad="aad-bob", verb="approvals.deny", deny_reason="not this month"
+    )
+    assert denied.status_code == 200, denied.text
+    await settle(runtime)
+    state = await _state(world, action_id)
+    assert state["verdict"] == "denied"
+    assert [(v["verdict"], v["platform"]) for v in state["votes"]] == [("deny", "teams")]
+    assert "not this month" in _texts(_card_of(bf.activity(CONVERSATION, activity_id) or {}))

@@ -199,6 +199,8 @@ def _progress(card: Card) -> Block:
     if len(card.votes) > len(shown):
         lines.append(f"…and {len(card.votes) - len(shown)} earlier votes")
     lines.extend(_vote_line(v) for v in shown)
+    if card.step_up_note:
+        lines.append(f":lock: {escape_mrkdwn(card.step_up_note)}")
     return {"type": "section", "block_id": "approvals.progress", "text": _mrkdwn(_lines(lines))}
 
 

@@ -185,6 +185,8 @@ def _context(card: Card) -> list[Json]:
         _field("Redaction", redactions),
         _field("Policy", f"{card.policy_rule} (version {card.policy_version})"),
     ]
+    if card.step_up_note:
+        body.append(_field("Step-up", card.step_up_note))
     return body
 
 

@@ -1,28 +1,24 @@
 """Server-rendered reviewer pages under /ui.
 
-Sign-in is an API key with the `review` (or `audit`) scope, kept in an HttpOnly,
-SameSite=Strict cookie; every form carries a CSRF token derived from that key. Everything
+Sign-in is single sign-on (OpenID Connect, `sso.py`) or, in development, an API key with the
+`review` (or `audit`) scope; either opens a server-side session (`session.py`) whose opaque id
+is the cookie, and every form carries a CSRF token bound to that session. Everything
 shown is the stored, redacted form of a request, and Jinja2 autoescapes it. Every /ui
-response carries a strict Content-Security-Policy: no script at all, styles only from
-/ui/static/app.css.
+response carries a strict Content-Security-Policy: styles only from /ui/static/app.css, and no
+script except /ui/static/passkeys.js on the pages that run a passkey ceremony (`pages.csp`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
-import json
-from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Cookie, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
-from fastapi.templating import Jinja2Templates
 
 from approvals.actions import decisions
 from approvals.actions import service as actions_service
@@ -32,107 +28,26 @@ from approvals.audit import api as audit_api
 from approvals.audit import render
 from approvals.audit.render import Format, PdfUnavailable
 from approvals.channels.review import can_vote
-from approvals.channels.web import queries
+from approvals.channels.web import passkeys, queries, sso
+from approvals.channels.web.pages import SecureRoute, csp, error_page, login_page, page
+from approvals.channels.web.session import (
+    SessionToken,
+    clear_cookie,
+    set_cookie,
+    viewer,
+)
 from approvals.clients import service as clients_service
 from approvals.clients.auth import has_scope
-from approvals.clients.models import Client
 from approvals.clients.schemas import Scope
 from approvals.errors import ApprovalsError
+from approvals.identity import service as identity_service
 from approvals.kit.clock import utc_now
+from approvals.policy.decision import StepUp
 
-COOKIE = "approvals_session"
-CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
-_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
+router = APIRouter(prefix="/ui", include_in_schema=False, route_class=SecureRoute)
+router.include_router(sso.router)
+router.include_router(passkeys.router)
 _HERE = Path(__file__).parent
-
-
-class _SecureRoute(APIRoute):
-    """Adds the security headers to every /ui response unless the route set its own CSP."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def secured(request: Request) -> Response:
-            response = await handler(request)
-            for name, value in _HEADERS.items():
-                response.headers.setdefault(name, value)
-            return response
-
-        return secured
-
-
-router = APIRouter(prefix="/ui", include_in_schema=False, route_class=_SecureRoute)
-_templates = Jinja2Templates(directory=str(_HERE / "templates"))
-_templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
-_templates.env.filters["label"] = queries.label
-
-
-def when(at: datetime) -> str:
-    """A date a reviewer can act on: absolute (UTC) and relative to the page's rendering,
-    "2026-12-03 16:05 UTC · in 2 h 5 min". The page runs no script, so the relative part is
-    as of the moment it was served."""
-    seconds = (at - utc_now()).total_seconds()
-    minutes = round(abs(seconds) / 60)
-    hours, rest = divmod(minutes, 60)
-    if minutes < 1:
-        span = "less than a minute"
-    elif hours == 0:
-        span = f"{minutes} min"
-    elif hours < 48:
-        span = f"{hours} h {rest} min" if rest else f"{hours} h"
-    else:
-        span = f"{round(hours / 24)} days"
-    relative = f"in {span}" if seconds >= 0 else f"{span} ago"
-    return f"{at:%Y-%m-%d %H:%M} UTC · {relative}"
-
-
-_templates.env.filters["when"] = when
-
-SessionKey = Annotated[str | None, Cookie(alias=COOKIE)]
-
-
-def csrf_token(api_key: str) -> str:
-    return hashlib.sha256(b"approvals-csrf:" + api_key.encode()).hexdigest()[:32]
-
-
-async def _signed_in(runtime: RuntimeDep, api_key: str | None) -> Client | None:
-    if not api_key:
-        return None
-    async with runtime.db() as session:
-        client = await clients_service.authenticate(session, api_key)
-    if client is None or not (has_scope(client, Scope.REVIEW) or has_scope(client, Scope.AUDIT)):
-        return None
-    return client
-
-
-def _page(
-    request: Request, name: str, who: Client | None, status_code: int = 200, **values: Any
-) -> Response:
-    context = {
-        "reviewer": who,
-        "can_review": who is not None and has_scope(who, Scope.REVIEW),
-        "can_audit": who is not None and has_scope(who, Scope.AUDIT),
-        "notice": None,
-        **values,
-    }
-    return _templates.TemplateResponse(request, name, context, status_code=status_code)
-
-
-def _login(request: Request, message: str | None = None, status_code: int = 200) -> Response:
-    return _page(request, "login.html", None, status_code, message=message)
-
-
-def _error(request: Request, who: Client | None, message: str, status_code: int) -> Response:
-    return _page(request, "error.html", who, status_code, message=message)
 
 
 @router.get("/static/app.css")
@@ -144,18 +59,28 @@ async def stylesheet() -> Response:
     )
 
 
+@router.get("/static/passkeys.js")
+async def passkeys_script() -> Response:
+    return FileResponse(
+        _HERE / "static" / "passkeys.js",
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
 @router.get("", response_class=HTMLResponse)
 async def index(
-    request: Request, runtime: RuntimeDep, key: SessionKey = None, notice: str | None = None
+    request: Request, runtime: RuntimeDep, token: SessionToken = None, notice: str | None = None
 ) -> Response:
-    who = await _signed_in(runtime, key)
-    if who is None or key is None:
-        return _login(request)
+    me = await viewer(runtime, token)
+    if me is None:
+        return login_page(request)
+    who = me.client
     pending = await actions_service.list_page(
         runtime, who, status=Status.PENDING, cursor=None, limit=200
     )
     mine = [a for a in pending.items if can_vote(a, who.identity, runtime.policies)]
-    return _page(
+    return page(
         request,
         "index.html",
         who,
@@ -169,25 +94,36 @@ async def index(
 async def login(
     request: Request, runtime: RuntimeDep, api_key: Annotated[str, Form(max_length=200)]
 ) -> Response:
-    if await _signed_in(runtime, api_key.strip()) is None:
-        return _login(request, "That key is unknown, revoked, or lacks the review scope.", 401)
-    response = RedirectResponse("/ui", status_code=303)
-    response.set_cookie(
-        COOKIE,
-        api_key.strip(),
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        max_age=8 * 3600,
-        path="/ui",
+    """Development sign-in with an API key; production refuses it unless enabled."""
+    settings = runtime.settings
+    if not settings.key_login_allowed:
+        return login_page(
+            request,
+            "Signing in with an API key is turned off here; use single sign-on.",
+            403,
+        )
+    async with runtime.db() as session:
+        client = await clients_service.authenticate(session, api_key.strip())
+    if client is None or not (has_scope(client, Scope.REVIEW) or has_scope(client, Scope.AUDIT)):
+        return login_page(request, "That key is unknown, revoked, or lacks the review scope.", 401)
+    opened = await identity_service.open_session(
+        runtime.db,
+        identity_service.limits(settings),
+        identity=client.identity,
+        method="api_key",
+        scopes=list(client.scopes),
+        client_id=client.id,
     )
+    response = RedirectResponse("/ui", status_code=303)
+    set_cookie(response, request, settings, opened.token)
     return response
 
 
 @router.post("/logout")
-async def logout() -> Response:
+async def logout(request: Request, runtime: RuntimeDep, token: SessionToken = None) -> Response:
+    await identity_service.close(runtime.db, token)
     response = RedirectResponse("/ui", status_code=303)
-    response.delete_cookie(COOKIE, path="/ui")
+    clear_cookie(response, request, runtime.settings)
     return response
 
 
@@ -195,19 +131,20 @@ async def logout() -> Response:
 async def history(
     request: Request,
     runtime: RuntimeDep,
-    key: SessionKey = None,
+    token: SessionToken = None,
     status: Annotated[str, Query(max_length=20)] = "",
     action: Annotated[str, Query(max_length=200)] = "",
     before: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    who = await _signed_in(runtime, key)
-    if who is None:
-        return _login(request)
-    chosen = status if status in queries.LABELS else None
+    me = await viewer(runtime, token)
+    if me is None:
+        return login_page(request)
+    who = me.client
+    chosen = Status(status) if status in {s.value for s in Status} else None
     found = await queries.history(
         runtime, shown=chosen, action=action.strip() or None, before_id=before or None
     )
-    return _page(
+    return page(
         request,
         "history.html",
         who,
@@ -220,13 +157,14 @@ async def history(
 
 
 @router.get("/audit", response_class=HTMLResponse)
-async def audit(request: Request, runtime: RuntimeDep, key: SessionKey = None) -> Response:
-    who = await _signed_in(runtime, key)
-    if who is None:
-        return _login(request)
+async def audit(request: Request, runtime: RuntimeDep, token: SessionToken = None) -> Response:
+    me = await viewer(runtime, token)
+    if me is None:
+        return login_page(request)
+    who = me.client
     chain = await audit_api.chain_status(runtime)
     today = utc_now().date()
-    return _page(
+    return page(
         request,
         "audit.html",
         who,
@@ -240,24 +178,25 @@ async def audit(request: Request, runtime: RuntimeDep, key: SessionKey = None) -
 async def evidence(
     request: Request,
     runtime: RuntimeDep,
-    key: SessionKey = None,
+    token: SessionToken = None,
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
     fmt: Annotated[Format, Query(alias="format")] = Format.HTML,
 ) -> Response:
     """The evidence report for a signed-in auditor (the browser has a cookie, not a bearer)."""
-    who = await _signed_in(runtime, key)
-    if who is None:
-        return _login(request)
+    me = await viewer(runtime, token)
+    if me is None:
+        return login_page(request)
+    who = me.client
     if not has_scope(who, Scope.AUDIT):
-        return _error(request, who, "Evidence reports need a key with the audit scope.", 403)
+        return error_page(request, who, "Evidence reports need a key with the audit scope.", 403)
     try:
         first, last = audit_api.period(start, end)
         report = await audit_api.evidence(runtime, first, last)
         # PDF rendering takes seconds of CPU: keep it off the event loop.
         body, media_type = await asyncio.to_thread(audit_api.render_report, report, fmt)
     except (ApprovalsError, PdfUnavailable) as exc:
-        return _error(request, who, getattr(exc, "detail", str(exc)), 422)
+        return error_page(request, who, getattr(exc, "detail", str(exc)), 422)
     name = f"evidence-{first:%Y%m%d}-{last:%Y%m%d}.{fmt.value}"
     disposition = "inline" if fmt is Format.HTML else "attachment"
     headers = {"Content-Disposition": f'{disposition}; filename="{name}"'}
@@ -271,25 +210,37 @@ async def detail(
     request: Request,
     action_id: str,
     runtime: RuntimeDep,
-    key: SessionKey = None,
+    token: SessionToken = None,
     notice: str | None = None,
 ) -> Response:
-    who = await _signed_in(runtime, key)
-    if who is None or key is None:
-        return _login(request)
+    me = await viewer(runtime, token)
+    if me is None:
+        return login_page(request)
+    who = me.client
     try:
         action = await actions_service.get(runtime, action_id, who)
     except ApprovalsError as exc:
-        return _error(request, who, exc.detail, exc.status)
-    return _page(
+        return error_page(request, who, exc.detail, exc.status)
+    needed = StepUp(action.step_up) if action.step_up else None
+    response = page(
         request,
         "detail.html",
         who,
         action=action,
         notice=notice,
-        csrf=csrf_token(key),
+        csrf=me.csrf,
         for_me=can_vote(action, who.identity, runtime.policies),
+        step_up_words=needed.words if needed else "",
+        step_up_oidc=needed is not None and needed.accepts("oidc") and runtime.sso is not None,
+        step_up_passkey=needed is not None and needed.accepts("passkey"),
     )
+    # Step-up widens this page's CSP just enough: the form may lead to the provider, and the
+    # passkey button runs our one script.
+    response.headers["Content-Security-Policy"] = csp(
+        scripts=needed is not None and needed.accepts("passkey"),
+        provider=runtime.sso.issuer if runtime.sso is not None else None,
+    )
+    return response
 
 
 @router.post("/actions/{action_id}/decide")
@@ -300,20 +251,21 @@ async def decide(
     verdict: Annotated[str, Form(pattern="^(approve|deny)$")],
     csrf: Annotated[str, Form(max_length=64)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
-    key: SessionKey = None,
+    token: SessionToken = None,
 ) -> Response:
-    who = await _signed_in(runtime, key)
-    if who is None or key is None:
-        return _login(request, "Sign in again to decide.", 401)
-    if not csrf or not hmac.compare_digest(csrf, csrf_token(key)):
-        return _error(
+    me = await viewer(runtime, token)
+    if me is None:
+        return login_page(request, "Sign in again to decide.", 401)
+    who = me.client
+    if not csrf or not hmac.compare_digest(csrf, me.csrf):
+        return error_page(
             request,
             who,
             "This form expired or came from another site; reload and try again.",
             403,
         )
     if not has_scope(who, Scope.REVIEW):
-        return _error(request, who, "Deciding needs a key with the review scope.", 403)
+        return error_page(request, who, "Deciding needs a key with the review scope.", 403)
     if verdict == "deny" and not reason.strip():
         notice = "A deny needs a reason: the requester is told why."
     else:
@@ -325,6 +277,7 @@ async def decide(
                 verdict=verdict,
                 reason=reason or None,
                 platform="web",
+                auth=me.session.method,
             )
             notice = f"Recorded. The request is now {result.status.value}."
         except ApprovalsError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -93,3 +94,21 @@ def browser() -> Iterator[object]:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def authenticator(browser: Any) -> Iterator[None]:
+    """A platform passkey authenticator in the browser: CTAP2, internal, user verified."""
+    from selenium.webdriver.common.virtual_authenticator import VirtualAuthenticatorOptions
+
+    options = VirtualAuthenticatorOptions()
+    options.protocol = VirtualAuthenticatorOptions.Protocol.CTAP2
+    options.transport = VirtualAuthenticatorOptions.Transport.INTERNAL
+    options.has_resident_key = True
+    options.has_user_verification = True
+    options.is_user_verified = True
+    browser.add_virtual_authenticator(options)
+    try:
+        yield
+    finally:
+        browser.remove_virtual_authenticator()

@@ -213,7 +213,7 @@ class TestAuth:
     async def test_revoked_key_is_401(self, api: ApiClient, runtime: Runtime) -> None:
 
         assert (await api.get("etl", "x")).status_code == 404
-        await clients_service.revoke(runtime.db, "etl")
+        await clients_service.revoke(runtime.db, "etl", actor="ops@example.org")
         response = await api.get("etl", "x")
         assert response.status_code == 401
         assert "revoked" in response.json()["detail"]

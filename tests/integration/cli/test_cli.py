@@ -50,7 +50,7 @@ def test_create_list_revoke_a_client_as_json(env: dict[str, str]) -> None:
     )
     assert code == 0
     created = json.loads(out)
-    assert set(created) == {"client_id", "api_key", "webhook_secret"}
+    assert set(created) == {"client_id", "api_key", "webhook_secret", "expires_at"}
     assert created["api_key"].startswith("apk_")
     code, out, _ = _run(env, "clients", "list", "--json")
     listed = json.loads(out)

@@ -8,6 +8,7 @@ from typing import Any
 
 from approvals.actions.facts import request_facts, validate_body
 from approvals.policy.check import check_text
+from approvals.policy.decision import StepUp
 from approvals.policy.explain import Explanation, explain
 from approvals.policy.loader import parse_policy
 
@@ -45,6 +46,6 @@ class TestDocumentedExample:
         staging = explain_body(
             policy, {**base, "environment": "staging", "params": {"sql": "SELECT 1"}}
         )
-        assert (grant.decision.rule_id, grant.decision.step_up) == ("prod-privileges", True)
+        assert (grant.decision.rule_id, grant.decision.step_up) == ("prod-privileges", StepUp.ANY)
         assert etl.decision.rule_id == "etl-phi-reads"
         assert staging.decision.rule_id == "non-prod-auto"

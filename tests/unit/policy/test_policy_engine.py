@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from policy_texts import BASE
 
 from approvals.actions.facts import InvalidBody, request_facts, validate_body
-from approvals.policy.decision import Outcome, RequestFacts, Risk
-from approvals.policy.explain import Explanation, explain
+from approvals.policy.decision import Outcome, RequestFacts, Risk, StepUp
+from approvals.policy.explain import Explanation, describe, explain
 from approvals.policy.loader import PolicyError, load_policy, parse_policy
 
 POLICY = parse_policy(BASE, "base")
@@ -83,7 +83,22 @@ class TestDefaultsAndQuorum:
         assert decision.ttl_seconds == 4 * 3600  # 8h asked, max_ttl 4h
         assert (decision.remind_after_seconds, decision.escalate_after_seconds) == (1800, 3600)
         assert decision.escalate_to == ("teams:oncall",)
-        assert (decision.deny_ends, decision.step_up) == (False, True)
+        assert (decision.deny_ends, decision.step_up) == (False, StepUp.ANY)
+
+    @pytest.mark.parametrize(
+        ("written", "meant"),
+        [("true", StepUp.ANY), ("passkey", StepUp.PASSKEY), ("oidc", StepUp.OIDC), ("false", None)],
+    )
+    def test_step_up_forms(self, written: str, meant: StepUp | None) -> None:
+        text = BASE.replace("step_up: true", f"step_up: {written}")
+        decision = parse_policy(text, "v").evaluate(facts(action="db.export"))
+        assert decision.step_up is meant
+        said = describe(decision)
+        assert ("must step up" in said) is (meant is not None)
+
+    def test_step_up_refuses_an_unknown_method(self) -> None:
+        with pytest.raises(ValueError, match="step_up"):
+            parse_policy(BASE.replace("step_up: true", "step_up: sms"), "v")
 
     def test_rule_without_channels_uses_the_default_channels(self) -> None:
         assert POLICY.evaluate(facts(risk=Risk.HIGH)).channels == ("web",)
