@@ -157,8 +157,7 @@ def checkpoint(
     signer = checkpoints.signer_for(settings.data_dir)
 
     async def work(runtime: Runtime) -> checkpoints.Written:
-        async with runtime.db() as session:
-            return await checkpoints.write(session, sinks, signer)
+        return await checkpoints.write(runtime.db, sinks, signer)
 
     try:
         written = with_runtime(work, settings)
