@@ -50,3 +50,14 @@ waiters = Gauge(
     "Long-polls currently waiting on a decision.",
     registry=REGISTRY,
 )
+audit_events_sealed = Counter(
+    "approvals_audit_events_sealed_total",
+    "Audit events this process's sequencer linked into the hash chain.",
+    registry=REGISTRY,
+)
+audit_seal_lag = Gauge(
+    "approvals_audit_seal_lag_seconds",
+    "How long the oldest event of this process's last sealed batch waited to be sealed "
+    "(0 when nothing waited).",
+    registry=REGISTRY,
+)

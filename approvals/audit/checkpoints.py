@@ -32,6 +32,7 @@ log = structlog.get_logger(__name__)
 class Written:
     seq: int
     hash: str
+    pending_events: int = 0  # appended after the sealed head: a later checkpoint covers them
 
 
 class SinkFailed(RuntimeError):
@@ -55,9 +56,16 @@ async def write(
     async with db() as session:
         tip = await audit_service.head(session)
         seq, digest = tip.last_seq, tip.last_hash
+        waiting = await audit_service.pending(session)
     line = canonical_json(
         signer.sign(
-            {"format": FORMAT, "seq": seq, "hash": digest, "created_at": utc_now().isoformat()}
+            {
+                "format": FORMAT,
+                "seq": seq,
+                "hash": digest,
+                "pending_events": waiting,
+                "created_at": utc_now().isoformat(),
+            }
         )
     )
     failed: list[Sink] = []
@@ -69,7 +77,7 @@ async def write(
             failed.append(sink)
     if failed:
         raise SinkFailed(failed)
-    return Written(seq, digest)
+    return Written(seq, digest, waiting)
 
 
 def _reason(exc: BaseException) -> str:
@@ -137,7 +145,7 @@ async def run_periodically(
                 moved = last is None or (await audit_service.head(session)).last_seq != last.seq
             if moved:
                 last = await write(db, sinks, signer)
-                log.info("audit.checkpoint_written", seq=last.seq)
+                log.info("audit.checkpoint_written", seq=last.seq, pending=last.pending_events)
         except Exception as exc:  # a full disk, S3 or a database blip must not stop the service
             log.warning("audit.checkpoint_failed", error=type(exc).__name__)
         await asyncio.sleep(interval)

@@ -25,54 +25,41 @@ class NewEvent:
     payload: Mapping[str, Any] = field(default_factory=dict)
 
 
-async def append(session: AsyncSession, events: Sequence[NewEvent]) -> list[AuditEvent]:
-    """Chain `events` after the current head.
+async def append(session: AsyncSession, events: Sequence[NewEvent]) -> None:
+    """Add `events` to the trail, unsealed: no lock, no read of the head.
 
-    The head row is locked (FOR UPDATE) so concurrent transactions queue here instead of
-    forking the chain; callers append last, just before commit, to hold that lock briefly.
-    Payloads carry findings and ids, never request values.
+    The sequencer (`approvals.audit.sequencer`) links them into the hash chain after this
+    transaction commits, within APPROVALS_AUDIT_SEAL_INTERVAL_SECONDS; a rollback takes them
+    away with the rest of the transaction. Payloads carry findings and ids, never request values.
     """
     if not events:
-        return []
-    head = (
-        await session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update())
-    ).scalar_one()
-    rows: list[AuditEvent] = []
-    seq, prev_hash = head.last_seq, head.last_hash
+        return
     now = utc_now()
-    for event in events:
-        seq += 1
-        body = chain.event_body(
-            seq, event.event_type, now, event.actor, event.action_id, event.payload
+    session.add_all(
+        AuditEvent(
+            event_type=event.event_type,
+            occurred_at=now,
+            actor=event.actor,
+            action_id=event.action_id,
+            payload=dict(event.payload),
         )
-        digest = chain.link(prev_hash, body)
-        rows.append(
-            AuditEvent(
-                seq=seq,
-                event_type=event.event_type,
-                occurred_at=now,
-                actor=event.actor,
-                action_id=event.action_id,
-                payload=body["payload"],
-                prev_hash=prev_hash,
-                hash=digest,
-            )
-        )
-        prev_hash = digest
-    session.add_all(rows)
-    head.last_seq, head.last_hash = seq, prev_hash
-    await session.flush()
-    return rows
+        for event in events
+    )
 
 
 async def events_for(session: AsyncSession, action_id: str) -> list[AuditEvent]:
     result = await session.execute(
-        select(AuditEvent).where(AuditEvent.action_id == action_id).order_by(AuditEvent.seq)
+        # Insertion order: it agrees with the chain's for one request (each step commits
+        # before the next begins) and includes events not sealed yet.
+        select(AuditEvent).where(AuditEvent.action_id == action_id).order_by(AuditEvent.id)
     )
     return list(result.scalars())
 
 
 def as_chained(row: AuditEvent) -> chain.ChainedEvent:
+    """A sealed row as the chain sees it (callers read sealed rows only: by seq)."""
+    if row.seq is None or row.prev_hash is None or row.hash is None:
+        raise ValueError(f"audit event id {row.id} is not sealed yet")
     return chain.ChainedEvent(
         row.seq,
         row.event_type,
@@ -98,7 +85,7 @@ async def batches(
         if not rows:
             return
         yield rows
-        next_seq = rows[-1].seq + 1
+        next_seq = (rows[-1].seq or 0) + 1
 
 
 async def head(session: AsyncSession) -> AuditHead:
@@ -113,17 +100,19 @@ class ChainStatus:
     head_hash: str
     checkpoints_matched: int
     broken: chain.ChainBreak | None
+    pending_events: int = 0  # appended, not yet sealed: not covered by this check
 
 
 async def verify(
     session: AsyncSession, *, checkpoints: Mapping[int, str] | None = None, batch: int = 1000
 ) -> ChainStatus:
-    """Walk the chain up to the head as it was when the walk began.
+    """Walk the sealed chain (1..head) as it was when the walk began; count what still waits.
 
-    Reading the head first matters: events appended while we walk are newer than the tip we
+    Reading the head first matters: events sealed while we walk are newer than the tip we
     check against, not "inserted". Signed checkpoints ({seq: hash}) catch a consistent rewrite.
     """
     tip = await head(session)
+    waiting = await pending(session)
     tip_seq, tip_hash = tip.last_seq, tip.last_hash
     walker = chain.Walker(checkpoints=checkpoints)
     found: chain.ChainBreak | None = None
@@ -140,7 +129,19 @@ async def verify(
         head_hash=tip_hash,
         checkpoints_matched=walker.checkpoints_matched,
         broken=found,
+        pending_events=waiting,
     )
+
+
+async def pending(
+    session: AsyncSession, start: datetime | None = None, end: datetime | None = None
+) -> int:
+    """Events (of [start, end)) appended but not yet sealed into the chain."""
+    where = EventFilter(start=start, end=end).clauses()
+    found = await session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None), *where)
+    )
+    return int(found or 0)
 
 
 async def _tail_problem(
@@ -172,8 +173,7 @@ async def _tail_problem(
     if top > (await head(session)).last_seq:
         return chain.ChainBreak(
             tip_seq + 1,
-            f"events past the chain head (up to {top}) were not appended through the chain: "
-            "inserted",
+            f"events past the chain head (up to {top}) were not sealed by the sequencer: inserted",
             chain.BreakKind.INSERTED,
         )
     return None
@@ -210,7 +210,8 @@ class EventFilter:
 async def page(
     session: AsyncSession, where: EventFilter, *, after_seq: int, limit: int
 ) -> list[AuditEvent]:
-    """Up to `limit` matching events with seq > after_seq, oldest first."""
+    """Up to `limit` matching sealed events with seq > after_seq, oldest first (an event
+    appears here once sealed, within APPROVALS_AUDIT_SEAL_INTERVAL_SECONDS)."""
     query = (
         select(AuditEvent)
         .where(AuditEvent.seq > after_seq, *where.clauses())
@@ -223,11 +224,11 @@ async def page(
 async def seq_range(
     session: AsyncSession, start: datetime | None, end: datetime | None
 ) -> tuple[int, int] | None:
-    """First and last seq of events in [start, end), or None when there are none."""
+    """First and last seq of sealed events in [start, end), or None when there are none."""
     where = EventFilter(start=start, end=end).clauses()
     low, high = (
         await session.execute(
             select(func.min(AuditEvent.seq), func.max(AuditEvent.seq)).where(*where)
         )
     ).one()
-    return None if low is None else (int(low), int(high))
+    return None if low is None or high is None else (int(low), int(high))
