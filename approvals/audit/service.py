@@ -111,8 +111,10 @@ async def verify(
     Reading the head first matters: events sealed while we walk are newer than the tip we
     check against, not "inserted". Signed checkpoints ({seq: hash}) catch a consistent rewrite.
     """
-    tip = await head(session)
+    # Waiting events first: one sealed between the two reads is then counted as waiting,
+    # never dropped from both counts.
     waiting = await pending(session)
+    tip = await head(session)
     tip_seq, tip_hash = tip.last_seq, tip.last_hash
     walker = chain.Walker(checkpoints=checkpoints)
     found: chain.ChainBreak | None = None
@@ -170,7 +172,9 @@ async def _tail_problem(
     # Read the top seq before re-reading the head: any honest append committed in between is
     # then covered by the head we compare with.
     top = (await session.execute(select(func.max(AuditEvent.seq)))).scalar_one_or_none() or 0
-    if top > (await head(session)).last_seq:
+    # A fresh read of the column: the ORM would hand back the head object loaded above.
+    now_seq = (await session.execute(select(AuditHead.last_seq).where(AuditHead.id == 1))).scalar()
+    if top > (now_seq or 0):
         return chain.ChainBreak(
             tip_seq + 1,
             f"events past the chain head (up to {top}) were not sealed by the sequencer: inserted",
