@@ -9,12 +9,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from approvals.audit import chain
 from approvals.audit.models import AuditEvent, AuditHead
 from approvals.kit.clock import utc_now
+
+# The Core table: its executemany has no RETURNING (the ORM bulk insert would fetch ids).
+AUDIT_EVENTS = AuditEvent.metadata.tables[AuditEvent.__tablename__]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +38,20 @@ async def append(session: AsyncSession, events: Sequence[NewEvent]) -> None:
     if not events:
         return
     now = utc_now()
-    session.add_all(
-        AuditEvent(
-            event_type=event.event_type,
-            occurred_at=now,
-            actor=event.actor,
-            action_id=event.action_id,
-            payload=dict(event.payload),
-        )
-        for event in events
+    # One executemany with no RETURNING (nothing needs the ids): a single statement per
+    # transaction on both backends, where ORM objects cost one INSERT each on SQLite.
+    await session.execute(
+        insert(AUDIT_EVENTS),
+        [
+            {
+                "event_type": event.event_type,
+                "occurred_at": now,
+                "actor": event.actor,
+                "action_id": event.action_id,
+                "payload": dict(event.payload),
+            }
+            for event in events
+        ],
     )
 
 

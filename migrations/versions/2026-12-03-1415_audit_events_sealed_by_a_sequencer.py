@@ -77,6 +77,9 @@ def _upgrade_postgres() -> None:
     op.execute("ALTER TABLE audit_events ALTER COLUMN id SET NOT NULL")
     op.execute("ALTER TABLE audit_events DROP CONSTRAINT pk_audit_events")
     op.execute("ALTER TABLE audit_events ADD CONSTRAINT pk_audit_events PRIMARY KEY (id)")
+    # seq was a BIGSERIAL: only the sequencer numbers events now, never a column default.
+    op.execute("ALTER TABLE audit_events ALTER COLUMN seq DROP DEFAULT")
+    op.execute("DROP SEQUENCE IF EXISTS audit_events_seq_seq")
     op.execute("CREATE SEQUENCE audit_events_id_seq OWNED BY audit_events.id")
     op.execute(
         "SELECT setval('audit_events_id_seq', COALESCE((SELECT max(id) FROM audit_events), 0) + 1,"
@@ -141,6 +144,14 @@ def downgrade() -> None:
         op.execute("ALTER TABLE audit_events DROP CONSTRAINT pk_audit_events")
         op.execute("ALTER TABLE audit_events ADD CONSTRAINT pk_audit_events PRIMARY KEY (seq)")
         op.execute("ALTER TABLE audit_events DROP COLUMN id")
+        op.execute("CREATE SEQUENCE audit_events_seq_seq OWNED BY audit_events.seq")
+        op.execute(
+            "SELECT setval('audit_events_seq_seq', "
+            "COALESCE((SELECT max(seq) FROM audit_events), 0) + 1, false)"
+        )
+        op.execute(
+            "ALTER TABLE audit_events ALTER COLUMN seq SET DEFAULT nextval('audit_events_seq_seq')"
+        )
         op.execute(
             "CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events "
             "FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()"
