@@ -22,11 +22,13 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -152,6 +154,7 @@ class Result:
     statuses: Counter[int]
     ids: list[str]
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    cpu: float = 0.0  # CPU seconds the server process spent on these requests
 
     @property
     def rate(self) -> float:
@@ -213,7 +216,17 @@ async def make_submit_key(url: str) -> str:
 
 def report(result: Result, baseline: Result | None) -> None:
     ratio = f"   {result.rate / baseline.rate:.2f}x {baseline.name}" if baseline else ""
-    print(f"  {result.name:<34} {result.rate:8.0f} req/s   {latency_ms(result.latencies)}{ratio}")
+    cpu = f"   {result.cpu / result.requests * 1000:.1f} CPU ms/req" if result.cpu else ""
+    print(
+        f"  {result.name:<34} {result.rate:8.0f} req/s   {latency_ms(result.latencies)}{cpu}{ratio}"
+    )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): the cost of the requests it
+    served, which the neighbours' load moves much less than wall-clock throughput."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -243,7 +256,7 @@ def serving(config: Config, cwd: Any) -> Any:
     )
     try:
         wait_for_port(port, app)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", app.pid
     finally:
         stop(app)
 
@@ -257,7 +270,7 @@ async def flush_redis() -> None:
 
 
 async def measure(
-    args: argparse.Namespace, config: Config, floor: str, cwd: Any
+    args: argparse.Namespace, config: Config, floor: tuple[str, int], cwd: Any
 ) -> list[tuple[Result, Result]]:
     """Alternating rounds: (bare, ours) per round."""
     n, conns = args.requests, args.connections
@@ -266,11 +279,15 @@ async def measure(
     post = [Call("POST", "/v1/actions", BODY)] * n
     warm = [Call("POST", "/v1/actions", BODY)] * args.warmup
     rounds = []
-    with serving(config, cwd) as ours:
+    with serving(config, cwd) as (ours, pid):
         await drive("warm-up", ours, auth, warm, conns)
         for number in range(1, args.rounds + 1):
-            bare = await drive(f"bare POST, round {number}", floor, {}, post, conns)
+            spent = cpu_seconds(floor[1])
+            bare = await drive(f"bare POST, round {number}", floor[0], {}, post, conns)
+            bare.cpu = cpu_seconds(floor[1]) - spent
+            spent = cpu_seconds(pid)
             mine = await drive(f"{config.name} POST, round {number}", ours, auth, post, conns)
+            mine.cpu = cpu_seconds(pid) - spent
             rounds.append((bare, mine))
             await flush_redis()
         auto = [Call("POST", "/v1/actions", {**BODY, "environment": "dev"})] * args.single
@@ -302,8 +319,8 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
         )
         try:
             wait_for_port(base_port, base)
-            floor = f"http://127.0.0.1:{base_port}"
-            await drive("warm-up", floor, {}, [Call("POST", "/v1/actions", BODY)] * 100, 16)
+            floor = (f"http://127.0.0.1:{base_port}", base.pid)
+            await drive("warm-up", floor[0], {}, [Call("POST", "/v1/actions", BODY)] * 100, 16)
             results = {c.name: await measure(args, c, floor, cwd) for c in configs}
         finally:
             stop(base)
