@@ -9,14 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from approvals.actions.models import RequesterNotice
+from approvals.jobs.queue import InProcessQueue
 from approvals.runtime import Runtime
 from tests.builders import ApiClient
 
 # The request row, its requester-notice rows, its audit events (one executemany), its outbox
 # rows (one executemany). Nothing is read: no head lock, no lookup.
 SUBMIT_STATEMENT_BUDGET = 4
+# After a pending submit on the web-only default: the relay's claim; `cards.post` (load, mark
+# done: no platform to post to); `notify.requester` (load, skip in one write, mark done).
+FOLLOW_UP_TRANSACTION_BUDGET = 6
 
 
 class Transactions:
@@ -36,6 +41,8 @@ class Transactions:
     def commit(self, connection: Any) -> None:
         self.done.append(self._open.pop(id(connection), []))
 
+    rollback = commit  # a read-only unit of work ends in a rollback: still a round of its own
+
     def containing(self, prefix: str) -> list[str]:
         (found,) = [t for t in self.done if any(s.startswith(prefix) for s in t)]
         return found
@@ -49,7 +56,7 @@ async def test_a_submit_commits_in_four_statements(
     seen = Transactions()
     engine = runtime.engine.sync_engine
     listeners = [("begin", seen.begin), ("before_cursor_execute", seen.statement)]
-    listeners.append(("commit", seen.commit))
+    listeners += [("commit", seen.commit), ("rollback", seen.rollback)]
     for name, listener in listeners:
         event.listen(engine, name, listener)
     try:
@@ -61,3 +68,36 @@ async def test_a_submit_commits_in_four_statements(
     submit = seen.containing("INSERT INTO action_requests")
     assert len(submit) <= SUBMIT_STATEMENT_BUDGET, submit
     assert not [s for s in submit if s.startswith("SELECT")], submit  # no lock, no read
+
+
+async def test_a_pending_submits_follow_up_jobs_run_in_six_transactions(
+    api: ApiClient, runtime: Runtime
+) -> None:
+    assert isinstance(runtime.queue, InProcessQueue)
+    await api.create()
+    await runtime.queue.drain()
+    seen = Transactions()
+    engine = runtime.engine.sync_engine
+    listeners = [("begin", seen.begin), ("before_cursor_execute", seen.statement)]
+    listeners += [("commit", seen.commit), ("rollback", seen.rollback)]
+    for name, listener in listeners:
+        event.listen(engine, name, listener)
+    try:
+        await api.create()
+        for _ in range(4):
+            await runtime.queue.drain()
+    finally:
+        for name, listener in listeners:
+            event.remove(engine, name, listener)
+    # The follow-up work's own: every unit that touches the outbox or a notice, except the
+    # submit's transaction that wrote them (the auth lookup and pg_notify touch neither).
+    jobs = [
+        t
+        for t in seen.done
+        if any("outbox" in st or "requester_notices" in st for st in t)
+        and not any(st.startswith("INSERT INTO action_requests") for st in t)
+    ]
+    assert len(jobs) <= FOLLOW_UP_TRANSACTION_BUDGET, jobs
+    async with runtime.db() as session:
+        states = set((await session.execute(select(RequesterNotice.state))).scalars())
+    assert states == {"skipped"}  # the work itself was done
