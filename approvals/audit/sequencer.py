@@ -106,8 +106,10 @@ async def run_forever(db: async_sessionmaker[AsyncSession], interval: float) -> 
         try:
             done = await seal_batch(db)
         except Exception as exc:  # a database blip: the next round seals it
+            # The gauge keeps its last value: a lag that stops moving is worth a look.
             log.warning("audit.seal_failed", error=type(exc).__name__)
-            done = Sealed(0, 0, 0.0, elected=False)
+            await asyncio.sleep(interval)
+            continue
         if done.events:
             metrics.audit_events_sealed.inc(done.events)
             metrics.audit_seal_lag.set(done.lag_seconds)
@@ -118,7 +120,7 @@ async def run_forever(db: async_sessionmaker[AsyncSession], interval: float) -> 
                 lag_ms=round(done.lag_seconds * 1000, 1),
                 batch_ms=round((time.perf_counter() - started) * 1000, 1),
             )
-        elif done.elected:
+        else:  # nothing waited, or another process sealed it (and reports its own lag)
             metrics.audit_seal_lag.set(0.0)
         if done.events < BATCH:
             await asyncio.sleep(interval)
