@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     audit_checkpoint_url: str | None = Field(None, pattern=r"^s3://[^/]+(/.*)?$")
     audit_s3_endpoint_url: str | None = None
     audit_checkpoint_interval_seconds: float = Field(300.0, gt=0)
+    # The bound on how long an appended event waits to be sealed into the hash chain.
+    audit_seal_interval_seconds: float = Field(0.2, gt=0, le=60)
 
     # --- web sign-in (docs/identity.md) ---
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)

@@ -104,3 +104,14 @@ queue_up = Gauge(
     "1 when the job queue (Redis) answered the last readiness check.",
     registry=REGISTRY,
 )
+audit_events_sealed = Counter(
+    "approvals_audit_events_sealed_total",
+    "Audit events this process's sequencer linked into the hash chain.",
+    registry=REGISTRY,
+)
+audit_seal_lag = Gauge(
+    "approvals_audit_seal_lag_seconds",
+    "How long the oldest event of this process's last sealed batch waited to be sealed "
+    "(0 when nothing waited).",
+    registry=REGISTRY,
+)

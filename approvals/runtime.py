@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from approvals import telemetry
 from approvals.actions.waiting import Notifier
 from approvals.api.ratelimit import SubmitBudget, submit_budget
+from approvals.audit import sequencer
 from approvals.channels.base import Channel
 from approvals.channels.registry import build_platforms
 from approvals.channels.review import CoreReview
@@ -173,7 +174,8 @@ class Runtime:
         await tasks.run(self, outbox_id)
 
     def start_background(self) -> None:
-        """Relay and reconciler loops: only the serving process (or a worker) runs them."""
+        """Relay, reconciler and audit sequencer loops: only the serving process (or a worker)
+        runs them."""
         self.relay.start()
         self._background.append(
             asyncio.create_task(
@@ -184,6 +186,12 @@ class Runtime:
                     lease_seconds=self.settings.job_lease_seconds,
                 ),
                 name="reconciler",
+            )
+        )
+        self._background.append(
+            asyncio.create_task(
+                sequencer.run_forever(self.db, self.settings.audit_seal_interval_seconds),
+                name="audit-sequencer",
             )
         )
 

@@ -1,18 +1,19 @@
-"""Intake throughput: POST /v1/actions, GET /v1/actions/{id} and Idempotency-Key replays.
+"""Intake throughput: POST /v1/actions against the bare endpoint, in the same run.
 
 What it measures: the real service (`approvals serve`, i.e. `create_app` under uvicorn, one
-process, jobs in-process, no Redis) on a fresh PostgreSQL database, driven over loopback by
-`--connections` concurrent httpx clients sending a fixed number of requests. It prints
-requests/s and p50/p99 latency per operation.
+process) in two configurations, each driven over loopback by `--connections` concurrent httpx
+clients: PostgreSQL + a Redis job queue (follow-up jobs go to RQ; no worker runs during the
+timed phase, so the machine's two cores serve the request path only), and the embedded
+default (SQLite, jobs in-process). Then an auto-approved submit (environment `dev`) at one
+connection, sequentially: p50 and whether the 201 carries the release token.
 
-Baseline, measured in the same run: a minimal FastAPI + uvicorn app in its own process whose
-endpoint does the work floor of a submit (parse the JSON body; in one transaction, INSERT a
-comparable request row and one audit-like row, through a fixed pool of psycopg async
-connections), and a GET that SELECTs that row by id. Each of our figures is printed as a ratio
-to the baseline's figure for the same kind of operation (writes to the baseline POST, reads
-to the baseline GET).
+The bare endpoint (issue 14): FastAPI + uvicorn in its own process, whose POST parses the body
+and does one INSERT of a comparable row through a fixed pool of psycopg async connections and
+one RPUSH of its id to Redis. Rounds alternate bare / ours (`--rounds`), so both see the
+same neighbours' load; each of our figures is printed as a ratio to the bare endpoint's
+figure of the same round.
 
-    PYTHONPATH=. /work/main/.venv/bin/python bench/intake.py
+    PYTHONPATH=. .venv/bin/python bench/intake.py   # --requests 1000 --connections 16
 """
 
 from __future__ import annotations
@@ -21,15 +22,18 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
+import redis.asyncio as aioredis
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -43,6 +47,7 @@ from bench._common import (
     fresh_database,
     latency_ms,
     machine,
+    percentile,
     scratch_dir,
     spawn,
     stop,
@@ -50,6 +55,7 @@ from bench._common import (
 )
 
 DATABASE = "approvals_bench"
+REDIS_URL = "redis://127.0.0.1:6379/6"  # the bench's own Redis database, flushed around runs
 BODY: dict[str, Any] = {
     "action": "sql.execute",
     "resource": "db.prod.encounters",
@@ -72,15 +78,13 @@ CREATE TABLE IF NOT EXISTS floor_requests (
     resource text NOT NULL, environment varchar(64) NOT NULL, requester varchar(320),
     justification text, params jsonb NOT NULL, context jsonb NOT NULL, tags jsonb NOT NULL,
     created_at timestamptz NOT NULL, expires_at timestamptz NOT NULL);
-CREATE TABLE IF NOT EXISTS floor_audit (
-    seq bigserial PRIMARY KEY, action_id varchar(36) NOT NULL, event_type varchar(40) NOT NULL,
-    payload jsonb NOT NULL, occurred_at timestamptz NOT NULL);
 """
 
 
 def serve_baseline(port: int, dsn: str, pool_size: int) -> None:
-    """Run the baseline app (called in its own subprocess)."""
+    """Run the bare endpoint (called in its own subprocess)."""
     pool: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+    queue = aioredis.Redis.from_url(REDIS_URL)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -90,6 +94,7 @@ def serve_baseline(port: int, dsn: str, pool_size: int) -> None:
         yield
         for connection in connections:
             await connection.close()
+        await queue.aclose()
 
     @contextlib.asynccontextmanager
     async def connection() -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -123,28 +128,8 @@ def serve_baseline(port: int, dsn: str, pool_size: int) -> None:
                     Jsonb(body.get("tags", [])),
                 ),
             )
-            await conn.execute(
-                "INSERT INTO floor_audit (action_id, event_type, payload, occurred_at) "
-                "VALUES (%s, 'requested', %s, now())",
-                (action_id, Jsonb({"action": body["action"]})),
-            )
+        await queue.rpush("floor_jobs", action_id)
         return JSONResponse({"id": action_id, "status": "pending"}, status_code=201)
-
-    @app.get("/v1/actions/{action_id}")
-    async def read(action_id: str) -> JSONResponse:
-        async with connection() as conn:
-            cursor = await conn.execute(
-                "SELECT id, status, action, resource, environment, requester, justification, "
-                "params, context, tags, created_at, expires_at FROM floor_requests WHERE id = %s",
-                (action_id,),
-            )
-            row = await cursor.fetchone()
-        if row is None:
-            return JSONResponse({"error": "not_found"}, status_code=404)
-        names = [d.name for d in cursor.description or []]
-        return JSONResponse(
-            {k: str(v) if k.endswith("_at") else v for k, v in zip(names, row, strict=True)}
-        )
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
@@ -168,6 +153,8 @@ class Result:
     latencies: list[float]
     statuses: Counter[int]
     ids: list[str]
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    cpu: float = 0.0  # CPU seconds the server process spent on these requests
 
     @property
     def rate(self) -> float:
@@ -181,6 +168,7 @@ async def drive(
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     ids: list[str] = []
+    bodies: list[dict[str, Any]] = []
     next_call = iter(calls)
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(
@@ -196,7 +184,8 @@ async def drive(
                 latencies.append(time.perf_counter() - started)
                 statuses[response.status_code] += 1
                 if call.method == "POST" and response.status_code in (200, 201):
-                    ids.append(response.json()["id"])
+                    bodies.append(response.json())
+                    ids.append(bodies[-1]["id"])
 
         started = time.perf_counter()
         await asyncio.gather(*(one_client() for _ in range(connections)))
@@ -204,30 +193,15 @@ async def drive(
     bad = {code: n for code, n in statuses.items() if code >= 300}
     if bad:
         raise RuntimeError(f"{name}: unexpected statuses {bad}")
-    return Result(name, len(calls), seconds, latencies, statuses, ids)
+    return Result(name, len(calls), seconds, latencies, statuses, ids, bodies)
 
 
-async def outbox_backlog(dsn: str) -> int:
-    async with await psycopg.AsyncConnection.connect(dsn) as conn:
-        cursor = await conn.execute("SELECT count(*) FROM outbox WHERE done_at IS NULL")
-        row = await cursor.fetchone()
-        return int(row[0]) if row else 0
-
-
-async def wait_for_jobs(dsn: str, timeout: float = 60.0) -> float:
-    """Seconds until the in-process jobs of the submits are all done."""
-    started = time.perf_counter()
-    while await outbox_backlog(dsn) and time.perf_counter() - started < timeout:
-        await asyncio.sleep(0.1)
-    return time.perf_counter() - started
-
-
-async def make_submit_key(dsn: str) -> str:
+async def make_submit_key(url: str) -> str:
     from approvals.clients import service as clients_service
     from approvals.clients.schemas import Scope
     from approvals.kit.db import create_engine, session_factory
 
-    engine = create_engine(dsn)
+    engine = create_engine(url)
     try:
         created = await clients_service.create(
             session_factory(engine),
@@ -242,86 +216,132 @@ async def make_submit_key(dsn: str) -> str:
 
 def report(result: Result, baseline: Result | None) -> None:
     ratio = f"   {result.rate / baseline.rate:.2f}x {baseline.name}" if baseline else ""
-    print(f"  {result.name:<34} {result.rate:8.0f} req/s   {latency_ms(result.latencies)}{ratio}")
+    cpu = f"   {result.cpu / result.requests * 1000:.1f} CPU ms/req" if result.cpu else ""
+    print(
+        f"  {result.name:<34} {result.rate:8.0f} req/s   {latency_ms(result.latencies)}{cpu}{ratio}"
+    )
 
 
-async def run(args: argparse.Namespace, dsn: str, api_key: str) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): the cost of the requests it
+    served, which the neighbours' load moves much less than wall-clock throughput."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    database_url: str
+    redis_url: str | None
+
+
+@contextlib.contextmanager
+def serving(config: Config, cwd: Any) -> Any:
+    port = free_port()
+    env = {
+        "APPROVALS_DATABASE_URL": config.database_url,
+        "APPROVALS_DATA_DIR": str(cwd / "data"),
+        # the per-key submission budget would answer 429 to a benchmark
+        "APPROVALS_SUBMIT_RATE_PER_MINUTE": "1000000000",
+        "APPROVALS_SUBMIT_BURST": "1000000000",
+        "APPROVALS_LOG_LEVEL": "WARNING",
+    }
+    if config.redis_url:
+        env["APPROVALS_REDIS_URL"] = config.redis_url
+    app = spawn(
+        [PYTHON, "-m", "approvals", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=child_env(env),
+        cwd=cwd,
+    )
+    try:
+        wait_for_port(port, app)
+        yield f"http://127.0.0.1:{port}", app.pid
+    finally:
+        stop(app)
+
+
+async def flush_redis() -> None:
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+
+
+async def measure(
+    args: argparse.Namespace, config: Config, floor: tuple[str, int], cwd: Any
+) -> list[tuple[Result, Result]]:
+    """Alternating rounds: (bare, ours) per round."""
     n, conns = args.requests, args.connections
-    app_port, base_port = free_port(), free_port()
-    with scratch_dir() as cwd:
-        app = spawn(
-            [PYTHON, "-m", "approvals", "serve", "--host", "127.0.0.1", "--port", str(app_port)],
-            env=child_env(
-                {
-                    "APPROVALS_DATABASE_URL": dsn,
-                    # the per-key submission budget would answer 429 to a benchmark
-                    "APPROVALS_SUBMIT_RATE_PER_MINUTE": "1000000000",
-                    "APPROVALS_SUBMIT_BURST": "1000000000",
-                }
-            ),
-            cwd=cwd,
+    api_key = await make_submit_key(config.database_url)
+    auth = {"Authorization": f"Bearer {api_key}"}
+    post = [Call("POST", "/v1/actions", BODY)] * n
+    warm = [Call("POST", "/v1/actions", BODY)] * args.warmup
+    rounds = []
+    with serving(config, cwd) as (ours, pid):
+        await drive("warm-up", ours, auth, warm, conns)
+        for number in range(1, args.rounds + 1):
+            spent = cpu_seconds(floor[1])
+            bare = await drive(f"bare POST, round {number}", floor[0], {}, post, conns)
+            bare.cpu = cpu_seconds(floor[1]) - spent
+            spent = cpu_seconds(pid)
+            mine = await drive(f"{config.name} POST, round {number}", ours, auth, post, conns)
+            mine.cpu = cpu_seconds(pid) - spent
+            rounds.append((bare, mine))
+            await flush_redis()
+        auto = [Call("POST", "/v1/actions", {**BODY, "environment": "dev"})] * args.single
+        one = await drive(f"{config.name} auto-approved, 1 connection", ours, auth, auto, 1)
+        tokens = sum(1 for body in one.bodies if body.get("release_token"))
+        rounds.append((one, one))
+        print(
+            f"  {config.name}: auto-approved at 1 connection: {latency_ms(one.latencies)}; "
+            f"release token in {tokens} of {len(one.bodies)} 201 answers"
         )
+    return rounds
+
+
+async def run(args: argparse.Namespace, dsn: str) -> None:
+    base_port = free_port()
+    with scratch_dir() as cwd:
+        sqlite_path = cwd / "approvals.db"
+        from approvals import migrate
+
+        await asyncio.to_thread(migrate.upgrade, f"sqlite:///{sqlite_path}")
+        configs = [
+            Config("PostgreSQL + Redis", dsn, REDIS_URL),
+            Config("SQLite, embedded", f"sqlite:///{sqlite_path}", None),
+        ]
         base = spawn(
-            [PYTHON, __file__, "--serve-baseline", str(base_port), "--dsn", dsn, "-p", str(conns)],
+            [PYTHON, __file__, "--serve-baseline", str(base_port), "--dsn", dsn, "-p", "16"],
             env=child_env(),
             cwd=cwd,
         )
         try:
-            wait_for_port(app_port, app)
             wait_for_port(base_port, base)
-            ours = f"http://127.0.0.1:{app_port}"
-            floor = f"http://127.0.0.1:{base_port}"
-            auth = {"Authorization": f"Bearer {api_key}"}
-            post = [Call("POST", "/v1/actions", BODY)] * n
-            warm = [Call("POST", "/v1/actions", BODY)] * args.warmup
-            await drive("warm-up", floor, {}, warm, conns)
-            await drive("warm-up", ours, auth, warm, conns)
-            await wait_for_jobs(dsn)
-
-            b_post = await drive("baseline POST", floor, {}, post, conns)
-            a_post = await drive("POST /v1/actions (201)", ours, auth, post, conns)
-            drained = await wait_for_jobs(dsn)
-            b_get = await drive(
-                "baseline GET",
-                floor,
-                {},
-                [Call("GET", f"/v1/actions/{i}") for i in b_post.ids],
-                conns,
-            )
-            a_get = await drive(
-                "GET /v1/actions/{id} (200)",
-                ours,
-                auth,
-                [Call("GET", f"/v1/actions/{i}") for i in a_post.ids],
-                conns,
-            )
-            keys = [f"bench-{uuid.uuid4()}" for _ in range(n)]
-            keyed = [Call("POST", "/v1/actions", BODY, {"Idempotency-Key": k}) for k in keys]
-            a_key = await drive("POST + new Idempotency-Key (201)", ours, auth, keyed, conns)
-            await wait_for_jobs(dsn)
-            a_replay = await drive("POST replay of a key (200)", ours, auth, keyed, conns)
-            if a_replay.statuses != Counter({200: n}) or a_key.statuses != Counter({201: n}):
-                raise RuntimeError(f"idempotency: {a_key.statuses} then {a_replay.statuses}")
+            floor = (f"http://127.0.0.1:{base_port}", base.pid)
+            await drive("warm-up", floor[0], {}, [Call("POST", "/v1/actions", BODY)] * 100, 16)
+            results = {c.name: await measure(args, c, floor, cwd) for c in configs}
         finally:
-            stop(app)
             stop(base)
-
-    print("baseline (minimal FastAPI + psycopg, same machine, same run)")
-    report(b_post, None)
-    report(b_get, None)
-    print("approvals (create_app under uvicorn, in-process jobs, PostgreSQL)")
-    report(a_post, b_post)
-    report(a_get, b_get)
-    report(a_key, b_post)
-    report(a_replay, b_get)
-    print(f"\n  in-process card jobs of the POST phase finished {drained:.1f} s after it ended")
+            await flush_redis()
+    print()
+    for name, rounds in results.items():
+        print(name)
+        for bare, mine in rounds[:-1]:
+            report(bare, None)
+            report(mine, bare)
+            ratio_p99 = percentile(mine.latencies, 99) / percentile(bare.latencies, 99)
+            print(f"  {'':<34} p99 ratio {ratio_p99:.2f}x bare")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=1000, help="per operation")
+    parser.add_argument("--requests", type=int, default=1000, help="per round")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--single", type=int, default=200, help="auto-approved, 1 connection")
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--dsn", help=argparse.SUPPRESS)
@@ -331,12 +351,12 @@ def main() -> None:
         serve_baseline(args.serve_baseline, args.dsn, args.pool_size)
         return
     print(f"intake benchmark · {machine()}")
-    print(f"  {args.requests} requests per operation, {args.connections} connections\n")
+    print(f"  {args.requests} requests per round, {args.connections} connections\n")
     dsn = fresh_database(DATABASE)  # migrations run their own event loop: before ours
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(BASELINE_SCHEMA)  # type: ignore[arg-type]
     try:
-        asyncio.run(run(args, dsn, asyncio.run(make_submit_key(dsn))))
+        asyncio.run(run(args, dsn))
     finally:
         if not args.keep_database:
             drop_database(DATABASE)

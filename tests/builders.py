@@ -63,9 +63,12 @@ async def settle(runtime: Any) -> None:
     """Let in-process jobs finish, including the follow-up work they commit in turn."""
     import asyncio
 
+    from approvals.audit import sequencer
     from approvals.jobs.queue import InProcessQueue
 
     assert isinstance(runtime.queue, InProcessQueue)
     for _ in range(4):  # sleep(0), not a timed sleep: this must work under a frozen clock
         await runtime.queue.drain()
         await asyncio.sleep(0)
+    # Then seal the audit events all that appended, as the serving process's sequencer would.
+    await sequencer.seal_all(runtime.db)

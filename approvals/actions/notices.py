@@ -85,10 +85,11 @@ async def finish(
     sent_to: Sequence[str],
     detail: str | None = None,
 ) -> None:
-    """`state` pending keeps the row open for a retry while remembering who was told."""
+    """`state` pending keeps the row open for a retry while remembering who was told.
+    Only a pending row changes: a notice already sent or skipped stays as it ended."""
     await session.execute(
         update(RequesterNotice)
-        .where(RequesterNotice.id == notice_id)
+        .where(RequesterNotice.id == notice_id, RequesterNotice.state == "pending")
         .values(
             state=state,
             sent_to=list(sent_to),

@@ -89,12 +89,11 @@ def checkpoint_sinks(settings: Settings, path: Path | None = None) -> Sequence[s
 async def chain_status(runtime: RuntimeDep) -> ChainStatusRead:
     settings = runtime.settings
     stores = checkpoint_sinks(settings)
-    async with runtime.db() as session:
-        status = await checkpoints.verify(
-            session,
-            sinks=stores,
-            signer=checkpoints.signer_for(settings.data_dir),
-        )
+    status = await checkpoints.verify(
+        runtime.db,
+        sinks=stores,
+        signer=checkpoints.signer_for(settings.data_dir),
+    )
     return reports.chain_read(status, utc_now(), stores=len(stores))
 
 

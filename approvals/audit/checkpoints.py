@@ -32,6 +32,7 @@ log = structlog.get_logger(__name__)
 class Written:
     seq: int
     hash: str
+    pending_events: int = 0  # appended after the sealed head: a later checkpoint covers them
 
 
 class SinkFailed(RuntimeError):
@@ -42,18 +43,27 @@ class SinkFailed(RuntimeError):
         self.failed = list(failed)
 
 
-async def write(session: AsyncSession, sinks: Sequence[Sink], signer: signing.Signer) -> Written:
+async def write(
+    db: async_sessionmaker[AsyncSession], sinks: Sequence[Sink], signer: signing.Signer
+) -> Written:
     """Store a signed checkpoint of the current head in every sink.
 
+    The head is read in a transaction of its own that ends before any sink is touched: a
+    transaction held across S3 or a slow disk would hold SQLite's write lock (BEGIN
+    IMMEDIATE) and make every request wait, then fail with `database is locked`.
     Every sink is tried; raises SinkFailed afterwards if any of them failed.
     """
-    tip = await audit_service.head(session)
+    async with db() as session:
+        tip = await audit_service.head(session)
+        seq, digest = tip.last_seq, tip.last_hash
+        waiting = await audit_service.pending(session)
     line = canonical_json(
         signer.sign(
             {
                 "format": FORMAT,
-                "seq": tip.last_seq,
-                "hash": tip.last_hash,
+                "seq": seq,
+                "hash": digest,
+                "pending_events": waiting,
                 "created_at": utc_now().isoformat(),
             }
         )
@@ -67,7 +77,7 @@ async def write(session: AsyncSession, sinks: Sequence[Sink], signer: signing.Si
             failed.append(sink)
     if failed:
         raise SinkFailed(failed)
-    return Written(tip.last_seq, tip.last_hash)
+    return Written(seq, digest, waiting)
 
 
 def _reason(exc: BaseException) -> str:
@@ -132,10 +142,10 @@ async def run_periodically(
     while True:
         try:
             async with db() as session:
-                tip = await audit_service.head(session)
-                if last is None or tip.last_seq != last.seq:
-                    last = await write(session, sinks, signer)
-                    log.info("audit.checkpoint_written", seq=last.seq)
+                moved = last is None or (await audit_service.head(session)).last_seq != last.seq
+            if moved:
+                last = await write(db, sinks, signer)
+                log.info("audit.checkpoint_written", seq=last.seq, pending=last.pending_events)
         except Exception as exc:  # a full disk, S3 or a database blip must not stop the service
             log.warning("audit.checkpoint_failed", error=type(exc).__name__)
         await asyncio.sleep(interval)
@@ -146,13 +156,17 @@ def signer_for(data_dir: Path) -> signing.Signer:
 
 
 async def verify(
-    session: AsyncSession, *, sinks: Sequence[Sink], signer: signing.Signer
+    db: async_sessionmaker[AsyncSession], *, sinks: Sequence[Sink], signer: signing.Signer
 ) -> audit_service.ChainStatus:
-    """The chain's status, also checked against every checkpoint sink."""
+    """The chain's status, also checked against every checkpoint sink.
+
+    The sinks are read before the database session opens, so no transaction waits on them.
+    """
     try:
         pins = await read_all(sinks, signer.public_raw)
     except BadCheckpoints as exc:
-        tip = await audit_service.head(session)
+        async with db() as session:
+            tip = await audit_service.head(session)
         return audit_service.ChainStatus(
             intact=False,
             events_checked=0,
@@ -161,4 +175,5 @@ async def verify(
             checkpoints_matched=0,
             broken=chain.ChainBreak(0, f"checkpoint sink: {exc}", chain.BreakKind.REWRITTEN),
         )
-    return await audit_service.verify(session, checkpoints=pins)
+    async with db() as session:
+        return await audit_service.verify(session, checkpoints=pins)

@@ -32,6 +32,7 @@ class ExportSummary:
     last_seq: int | None
     last_hash: str | None
     kid: str
+    pending_events: int = 0  # in the period, appended but not sealed yet: not exported
 
 
 def _line(event: chain.ChainedEvent) -> str:
@@ -48,12 +49,14 @@ async def export(
     start: datetime | None,
     end: datetime | None,
 ) -> ExportSummary:
-    """Write events of [start, end) — as one contiguous seq range — then the signed checkpoint.
+    """Write sealed events of [start, end) — as one contiguous seq range — then the signed
+    checkpoint, which also states how many events of the period still wait to be sealed.
 
     Refuses (Conflict) when the range itself does not verify: signing it would certify
     tampered history.
     """
     found = await audit_service.seq_range(session, start, end)
+    waiting = await audit_service.pending(session, start, end)
     walker: chain.Walker | None = None
     first_prev: str | None = None
     if found is not None:
@@ -83,10 +86,13 @@ async def export(
         "count": count,
         "first_prev_hash": first_prev,
         "last_hash": last_hash,
+        "pending_events": waiting,
         "created_at": utc_now().isoformat(),
     }
     out.write(canonical_json(signer.sign(document)).decode() + "\n")
-    return ExportSummary(count, found[0] if found else None, last_seq, last_hash, signer.kid)
+    return ExportSummary(
+        count, found[0] if found else None, last_seq, last_hash, signer.kid, waiting
+    )
 
 
 @dataclass(frozen=True, slots=True)

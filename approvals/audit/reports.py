@@ -44,6 +44,7 @@ def chain_read(status: ChainStatus, at: datetime, stores: int = 0) -> s.ChainSta
         head_hash=status.head_hash,
         checkpoints_matched=status.checkpoints_matched,
         checkpoint_stores=stores,
+        pending_events=status.pending_events,
         broken=s.ChainBreakRead(seq=broken.seq, kind=broken.kind.value, problem=broken.problem)
         if broken
         else None,
@@ -168,7 +169,7 @@ async def build(
                 AuditEvent.action_id.in_(in_period),
                 AuditEvent.event_type.in_([*DECISIONS, "refused_vote", "executed"]),
             )
-            .order_by(AuditEvent.seq)
+            .order_by(AuditEvent.id)  # the last decision wins, sealed yet or not
         )
     ).scalars():
         if event.event_type == "refused_vote":

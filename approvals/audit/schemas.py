@@ -35,8 +35,13 @@ class ChainBreakRead(BaseModel):
 class ChainStatusRead(BaseModel):
     intact: bool
     events_checked: int
-    head_seq: int
+    head_seq: int = Field(description="The sealed range is events 1..head_seq.")
     head_hash: str
+    pending_events: int = Field(
+        0,
+        description="Events appended but not sealed into the chain yet (sealed within "
+        "APPROVALS_AUDIT_SEAL_INTERVAL_SECONDS while a server or worker runs); not covered.",
+    )
     checkpoints_matched: int = Field(description="Signed external checkpoints that agreed.")
     checkpoint_stores: int = Field(
         0, description="External checkpoint stores configured (0: none, e.g. the embedded default)."

@@ -9,13 +9,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from approvals.audit import chain
 from approvals.audit.models import AuditEvent, AuditHead
 from approvals.kit import tracing
 from approvals.kit.clock import utc_now
+
+# The Core table: its executemany has no RETURNING (the ORM bulk insert would fetch ids).
+AUDIT_EVENTS = AuditEvent.metadata.tables[AuditEvent.__tablename__]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,55 +31,54 @@ class NewEvent:
     request_id: str | None = field(default_factory=tracing.current_request_id)
 
 
-async def append(session: AsyncSession, events: Sequence[NewEvent]) -> list[AuditEvent]:
-    """Chain `events` after the current head.
+def _with_request_id(event: NewEvent) -> dict[str, Any]:
+    """The payload to store: the event's own, plus the request id that caused it (tracing)."""
+    payload = dict(event.payload)
+    if event.request_id is not None:
+        payload["request_id"] = event.request_id
+    return payload
 
-    The head row is locked (FOR UPDATE) so concurrent transactions queue here instead of
-    forking the chain; callers append last, just before commit, to hold that lock briefly.
-    Payloads carry findings and ids, never request values.
+
+async def append(session: AsyncSession, events: Sequence[NewEvent]) -> None:
+    """Add `events` to the trail, unsealed: no lock, no read of the head.
+
+    The sequencer (`approvals.audit.sequencer`) links them into the hash chain after this
+    transaction commits, within APPROVALS_AUDIT_SEAL_INTERVAL_SECONDS; a rollback takes them
+    away with the rest of the transaction. Payloads carry findings and ids, never request values.
     """
     if not events:
-        return []
-    head = (
-        await session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update())
-    ).scalar_one()
-    rows: list[AuditEvent] = []
-    seq, prev_hash = head.last_seq, head.last_hash
+        return
     now = utc_now()
-    for event in events:
-        seq += 1
-        payload = event.payload
-        if event.request_id is not None:
-            payload = {**payload, "request_id": event.request_id}
-        body = chain.event_body(seq, event.event_type, now, event.actor, event.action_id, payload)
-        digest = chain.link(prev_hash, body)
-        rows.append(
-            AuditEvent(
-                seq=seq,
-                event_type=event.event_type,
-                occurred_at=now,
-                actor=event.actor,
-                action_id=event.action_id,
-                payload=body["payload"],
-                prev_hash=prev_hash,
-                hash=digest,
-            )
-        )
-        prev_hash = digest
-    session.add_all(rows)
-    head.last_seq, head.last_hash = seq, prev_hash
-    await session.flush()
-    return rows
+    # One executemany with no RETURNING (nothing needs the ids): a single statement per
+    # transaction on both backends, where ORM objects cost one INSERT each on SQLite.
+    await session.execute(
+        insert(AUDIT_EVENTS),
+        [
+            {
+                "event_type": event.event_type,
+                "occurred_at": now,
+                "actor": event.actor,
+                "action_id": event.action_id,
+                "payload": _with_request_id(event),
+            }
+            for event in events
+        ],
+    )
 
 
 async def events_for(session: AsyncSession, action_id: str) -> list[AuditEvent]:
     result = await session.execute(
-        select(AuditEvent).where(AuditEvent.action_id == action_id).order_by(AuditEvent.seq)
+        # Insertion order: it agrees with the chain's for one request (each step commits
+        # before the next begins) and includes events not sealed yet.
+        select(AuditEvent).where(AuditEvent.action_id == action_id).order_by(AuditEvent.id)
     )
     return list(result.scalars())
 
 
 def as_chained(row: AuditEvent) -> chain.ChainedEvent:
+    """A sealed row as the chain sees it (callers read sealed rows only: by seq)."""
+    if row.seq is None or row.prev_hash is None or row.hash is None:
+        raise ValueError(f"audit event id {row.id} is not sealed yet")
     return chain.ChainedEvent(
         row.seq,
         row.event_type,
@@ -102,7 +104,7 @@ async def batches(
         if not rows:
             return
         yield rows
-        next_seq = rows[-1].seq + 1
+        next_seq = (rows[-1].seq or 0) + 1
 
 
 async def head(session: AsyncSession) -> AuditHead:
@@ -117,16 +119,20 @@ class ChainStatus:
     head_hash: str
     checkpoints_matched: int
     broken: chain.ChainBreak | None
+    pending_events: int = 0  # appended, not yet sealed: not covered by this check
 
 
 async def verify(
     session: AsyncSession, *, checkpoints: Mapping[int, str] | None = None, batch: int = 1000
 ) -> ChainStatus:
-    """Walk the chain up to the head as it was when the walk began.
+    """Walk the sealed chain (1..head) as it was when the walk began; count what still waits.
 
-    Reading the head first matters: events appended while we walk are newer than the tip we
+    Reading the head first matters: events sealed while we walk are newer than the tip we
     check against, not "inserted". Signed checkpoints ({seq: hash}) catch a consistent rewrite.
     """
+    # Waiting events first: one sealed between the two reads is then counted as waiting,
+    # never dropped from both counts.
+    waiting = await pending(session)
     tip = await head(session)
     tip_seq, tip_hash = tip.last_seq, tip.last_hash
     walker = chain.Walker(checkpoints=checkpoints)
@@ -144,7 +150,19 @@ async def verify(
         head_hash=tip_hash,
         checkpoints_matched=walker.checkpoints_matched,
         broken=found,
+        pending_events=waiting,
     )
+
+
+async def pending(
+    session: AsyncSession, start: datetime | None = None, end: datetime | None = None
+) -> int:
+    """Events (of [start, end)) appended but not yet sealed into the chain."""
+    where = EventFilter(start=start, end=end).clauses()
+    found = await session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None), *where)
+    )
+    return int(found or 0)
 
 
 async def _tail_problem(
@@ -173,11 +191,12 @@ async def _tail_problem(
     # Read the top seq before re-reading the head: any honest append committed in between is
     # then covered by the head we compare with.
     top = (await session.execute(select(func.max(AuditEvent.seq)))).scalar_one_or_none() or 0
-    if top > (await head(session)).last_seq:
+    # A fresh read of the column: the ORM would hand back the head object loaded above.
+    now_seq = (await session.execute(select(AuditHead.last_seq).where(AuditHead.id == 1))).scalar()
+    if top > (now_seq or 0):
         return chain.ChainBreak(
             tip_seq + 1,
-            f"events past the chain head (up to {top}) were not appended through the chain: "
-            "inserted",
+            f"events past the chain head (up to {top}) were not sealed by the sequencer: inserted",
             chain.BreakKind.INSERTED,
         )
     return None
@@ -214,7 +233,8 @@ class EventFilter:
 async def page(
     session: AsyncSession, where: EventFilter, *, after_seq: int, limit: int
 ) -> list[AuditEvent]:
-    """Up to `limit` matching events with seq > after_seq, oldest first."""
+    """Up to `limit` matching sealed events with seq > after_seq, oldest first (an event
+    appears here once sealed, within APPROVALS_AUDIT_SEAL_INTERVAL_SECONDS)."""
     query = (
         select(AuditEvent)
         .where(AuditEvent.seq > after_seq, *where.clauses())
@@ -227,11 +247,11 @@ async def page(
 async def seq_range(
     session: AsyncSession, start: datetime | None, end: datetime | None
 ) -> tuple[int, int] | None:
-    """First and last seq of events in [start, end), or None when there are none."""
+    """First and last seq of sealed events in [start, end), or None when there are none."""
     where = EventFilter(start=start, end=end).clauses()
     low, high = (
         await session.execute(
             select(func.min(AuditEvent.seq), func.max(AuditEvent.seq)).where(*where)
         )
     ).one()
-    return None if low is None else (int(low), int(high))
+    return None if low is None or high is None else (int(low), int(high))

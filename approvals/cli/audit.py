@@ -34,10 +34,14 @@ ToOpt = Annotated[datetime | None, typer.Option("--to", help="End (exclusive); U
 
 @app.command()
 def verify(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Walk the whole chain (and the checkpoint sink, if configured); exit 1 if broken."""
+    """Seal waiting events, then walk the whole chain (and the checkpoint sinks); exit 1 if
+    broken."""
+    from approvals.audit import sequencer
     from approvals.audit.api import chain_status
 
     async def work(runtime: Runtime) -> ChainStatusRead:
+        # This may be the only process running (no server, no worker): seal what waits first.
+        await sequencer.seal_all(runtime.db)
         return await chain_status(runtime)
 
     status = with_runtime(work)
@@ -49,7 +53,10 @@ def verify(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
             if status.checkpoint_stores
             else "no external checkpoint store configured"
         )
-        typer.echo(f"intact: {status.events_checked} events up to {status.head_seq}, {checkpoints}")
+        typer.echo(
+            f"intact: {status.events_checked} events sealed (1–{status.head_seq}), "
+            f"{status.pending_events} waiting to be sealed, {checkpoints}"
+        )
     else:
         typer.secho(
             f"BROKEN at event {status.broken.seq} ({status.broken.kind}): {status.broken.problem}",
@@ -68,7 +75,7 @@ def export_(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Write events of [from, to) as JSON Lines, closed by a signed (Ed25519) checkpoint."""
-    from approvals.audit import checkpoints
+    from approvals.audit import checkpoints, sequencer
     from approvals.audit.api import utc
     from approvals.audit.export import export
 
@@ -77,6 +84,7 @@ def export_(
     partial = output.with_name(output.name + ".partial")
 
     async def work(runtime: Runtime) -> ExportSummary:
+        await sequencer.seal_all(runtime.db)  # perhaps the only process running
         with partial.open("w", encoding="utf-8") as out:
             async with runtime.db() as session:
                 return await export(session, out, signer, start=utc(start), end=utc(end))
@@ -92,7 +100,7 @@ def export_(
     else:
         typer.echo(
             f"exported {summary.events} events ({summary.first_seq}–{summary.last_seq}) to "
-            f"{output}, signed by {summary.kid}"
+            f"{output}, signed by {summary.kid}; {summary.pending_events} not sealed yet"
         )
 
 
@@ -146,7 +154,7 @@ def checkpoint(
     ] = None,
 ) -> None:
     """Store one signed checkpoint of the chain head in every sink (for cron)."""
-    from approvals.audit import checkpoints
+    from approvals.audit import checkpoints, sequencer
     from approvals.audit.api import checkpoint_sinks
 
     settings = settings_or_exit()
@@ -158,15 +166,18 @@ def checkpoint(
     signer = checkpoints.signer_for(settings.data_dir)
 
     async def work(runtime: Runtime) -> checkpoints.Written:
-        async with runtime.db() as session:
-            return await checkpoints.write(session, sinks, signer)
+        await sequencer.seal_all(runtime.db)  # perhaps the only process running
+        return await checkpoints.write(runtime.db, sinks, signer)
 
     try:
         written = with_runtime(work, settings)
     except checkpoints.SinkFailed as exc:
         fail(str(exc))
     where = ", ".join(sink.label for sink in sinks)
-    typer.echo(f"checkpoint of event {written.seq} stored in {where}")
+    typer.echo(
+        f"checkpoint of event {written.seq} stored in {where} "
+        f"({written.pending_events} events waiting to be sealed)"
+    )
 
 
 @app.command("public-key")

@@ -27,20 +27,21 @@ log = structlog.get_logger(__name__)
 async def notify_requester(
     deps: ActionsDeps, settings: Settings, channels: Mapping[str, Channel], notice_id: str
 ) -> None:
-    async with deps.db() as session:
-        row = await notices.get(session, notice_id, lock=False)
-        if row is None or row.state != "pending":
-            return
-        action_id, event = row.action_id, row.event
     why_not = None
     if not deps.policies.current().document.defaults.notify_requester:
         why_not = "policy: off"
     elif not any(isinstance(channel, NotifiesPeople) for channel in channels.values()):
         why_not = "no platform sends direct messages"
     if why_not is not None:
+        # Nothing to send: one transaction, no read first (finish() leaves an ended row be).
         async with transaction(deps.db) as session:
             await notices.finish(session, notice_id, state="skipped", sent_to=[], detail=why_not)
         return
+    async with deps.db() as session:
+        row = await notices.get(session, notice_id, lock=False)
+        if row is None or row.state != "pending":
+            return
+        action_id, event = row.action_id, row.event
     # Read before locking: on SQLite every transaction holds the database's write lock.
     action = await actions_service.get(deps, action_id)
     notice = build_notice(action, event, settings.base_url)

@@ -26,6 +26,7 @@ from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
 from approvals import telemetry
+from approvals.audit import sequencer
 from approvals.config import Settings, load_settings
 from approvals.jobs import reconciler
 from approvals.jobs.health_server import serve_health
@@ -124,7 +125,8 @@ def run_outbox(outbox_id: str) -> None:
 
 
 def _reconcile_forever(settings: Settings, stop: threading.Event) -> None:
-    """Expiry sweeps and stuck-row relays, on a thread beside the RQ worker loop."""
+    """Expiry sweeps, stuck-row relays and the audit sequencer, on a thread beside the RQ
+    worker loop."""
 
     async def go() -> None:
         runtime = Runtime(settings)
@@ -133,6 +135,11 @@ def _reconcile_forever(settings: Settings, stop: threading.Event) -> None:
             probes = asyncio.create_task(
                 serve_health(runtime, settings.host, settings.worker_health_port), name="health"
             )
+        # Any worker may be the one that seals (elected per batch): see audit/sequencer.py.
+        sealer = asyncio.create_task(
+            sequencer.run_forever(runtime.db, settings.audit_seal_interval_seconds),
+            name="audit-sequencer",
+        )
         try:
             while not stop.is_set():
                 try:
@@ -143,6 +150,9 @@ def _reconcile_forever(settings: Settings, stop: threading.Event) -> None:
                     log.warning("reconciler.failed", error=type(exc).__name__)
                 await asyncio.sleep(settings.reconcile_interval_seconds)
         finally:
+            sealer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sealer
             if probes is not None:
                 probes.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

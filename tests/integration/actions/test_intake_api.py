@@ -95,7 +95,7 @@ class TestSubmit:
                     await session.execute(
                         select(AuditEvent.event_type)
                         .where(AuditEvent.action_id == created["id"])
-                        .order_by(AuditEvent.seq)
+                        .order_by(AuditEvent.id)
                     )
                 )
                 .scalars()

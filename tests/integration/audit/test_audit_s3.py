@@ -23,6 +23,7 @@ from approvals.audit import service as audit_service
 from approvals.kit.canonical import canonical_json
 from approvals.runtime import Runtime
 from tests.builders import ApiClient
+from tests.fakes.stalling_http import StallingHttp
 from tests.integration.audit.conftest import json_out, make_history, rewrite_history
 
 SECRET = "s3-test-secret-never-logged"
@@ -294,3 +295,27 @@ async def test_cli_checkpoint_exits_1_when_s3_is_unreachable_but_writes_the_file
     assert SECRET not in result.output
     signer = checkpoints.signer_for(runtime.settings.data_dir)
     assert await _head(runtime) in checkpoints.read(sink, signer.public_raw)
+
+
+async def test_a_stalled_s3_write_holds_no_database_lock(
+    api: ApiClient, runtime: Runtime, aws_env: None, tmp_path: Path
+) -> None:
+    """While the checkpoint writer waits on S3, requests still commit (no `database is locked`).
+
+    On SQLite a transaction held across the S3 call would hold the write lock: the submit
+    below would wait out busy_timeout (10 s) and fail with a 500.
+    """
+    await make_history(api)
+    with StallingHttp() as s3:
+        runtime.settings.audit_checkpoint_url = "s3://approvals-audit/prod"
+        runtime.settings.audit_s3_endpoint_url = s3.url
+        runtime.settings.audit_checkpoint_interval_seconds = 0.05
+        app = create_app(runtime.settings, runtime=runtime)
+        async with app.router.lifespan_context(app):
+            assert await asyncio.to_thread(s3.arrived.wait, 20), "the writer never reached S3"
+            started = asyncio.get_running_loop().time()
+            created = await api.create()  # asserts 201
+            decided = await api.decide("bob", created["id"], "approve")
+            assert decided.status_code == 200, decided.text
+            assert asyncio.get_running_loop().time() - started < 5
+            assert not s3.released.is_set()  # the writer was still waiting on S3 throughout

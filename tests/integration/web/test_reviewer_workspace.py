@@ -146,7 +146,11 @@ class TestAuditPage:
         await api.create()
         await _sign_in(api, "bob")
         page = (await api.http.get("/ui/audit")).text
+        assert "waiting to be sealed" in page  # the submit's events, before the sequencer ran
+        await settle(runtime)
+        page = (await api.http.get("/ui/audit")).text
         assert "Intact" in page
+        assert "waiting to be sealed" not in page
         assert re.search(r"\d+ hash-chained events verified", page)
         assert "need a key with the <code>audit</code> scope" in page
         async with runtime.engine.begin() as connection:

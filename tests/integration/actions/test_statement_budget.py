@@ -1,0 +1,103 @@
+"""A submit's own transaction stays within its statement budget (docs/architecture.md).
+
+Statements are counted by SQLAlchemy's `before_cursor_execute` on the service's engine and
+grouped by the transaction they ran in; BEGIN and COMMIT are not counted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+
+from approvals.actions.models import RequesterNotice
+from approvals.jobs.queue import InProcessQueue
+from approvals.runtime import Runtime
+from tests.builders import ApiClient
+
+# The request row, its requester-notice rows, its audit events (one executemany), its outbox
+# rows (one executemany). Nothing is read: no head lock, no lookup.
+SUBMIT_STATEMENT_BUDGET = 4
+# After a pending submit on the web-only default: the relay's claim; `cards.post` (load, mark
+# done: no platform to post to); `notify.requester` (load, skip in one write, mark done).
+FOLLOW_UP_TRANSACTION_BUDGET = 6
+
+
+class Transactions:
+    """Every statement the engine runs, grouped by the transaction it ran in."""
+
+    def __init__(self) -> None:
+        self._open: dict[int, list[str]] = {}
+        self.done: list[list[str]] = []
+
+    def begin(self, connection: Any) -> None:
+        self._open[id(connection)] = []
+
+    def statement(self, connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if id(connection) in self._open:
+            self._open[id(connection)].append(" ".join(statement.split()[:3]))
+
+    def commit(self, connection: Any) -> None:
+        self.done.append(self._open.pop(id(connection), []))
+
+    rollback = commit  # a read-only unit of work ends in a rollback: still a round of its own
+
+    def containing(self, prefix: str) -> list[str]:
+        (found,) = [t for t in self.done if any(s.startswith(prefix) for s in t)]
+        return found
+
+
+@pytest.mark.parametrize("environment", ["prod", "dev"], ids=["pending", "auto_approved"])
+async def test_a_submit_commits_in_four_statements(
+    api: ApiClient, runtime: Runtime, environment: str
+) -> None:
+    await api.create()  # warm: first-use queries (policy, caches) are not the budget's
+    seen = Transactions()
+    engine = runtime.engine.sync_engine
+    listeners = [("begin", seen.begin), ("before_cursor_execute", seen.statement)]
+    listeners += [("commit", seen.commit), ("rollback", seen.rollback)]
+    for name, listener in listeners:
+        event.listen(engine, name, listener)
+    try:
+        created = await api.create(environment=environment)
+    finally:
+        for name, listener in listeners:
+            event.remove(engine, name, listener)
+    assert created["status"] == ("pending" if environment == "prod" else "auto_approved")
+    submit = seen.containing("INSERT INTO action_requests")
+    assert len(submit) <= SUBMIT_STATEMENT_BUDGET, submit
+    assert not [s for s in submit if s.startswith("SELECT")], submit  # no lock, no read
+
+
+async def test_a_pending_submits_follow_up_jobs_run_in_six_transactions(
+    api: ApiClient, runtime: Runtime
+) -> None:
+    assert isinstance(runtime.queue, InProcessQueue)
+    await api.create()
+    await runtime.queue.drain()
+    seen = Transactions()
+    engine = runtime.engine.sync_engine
+    listeners = [("begin", seen.begin), ("before_cursor_execute", seen.statement)]
+    listeners += [("commit", seen.commit), ("rollback", seen.rollback)]
+    for name, listener in listeners:
+        event.listen(engine, name, listener)
+    try:
+        await api.create()
+        for _ in range(4):
+            await runtime.queue.drain()
+    finally:
+        for name, listener in listeners:
+            event.remove(engine, name, listener)
+    # The follow-up work's own: every unit that touches the outbox or a notice, except the
+    # submit's transaction that wrote them (the auth lookup and pg_notify touch neither).
+    jobs = [
+        t
+        for t in seen.done
+        if any("outbox" in st or "requester_notices" in st for st in t)
+        and not any(st.startswith("INSERT INTO action_requests") for st in t)
+    ]
+    assert len(jobs) <= FOLLOW_UP_TRANSACTION_BUDGET, jobs
+    async with runtime.db() as session:
+        states = set((await session.execute(select(RequesterNotice.state))).scalars())
+    assert states == {"skipped"}  # the work itself was done
