@@ -62,7 +62,11 @@ def test_every_variable_set_anywhere_is_a_real_setting() -> None:
     known = _setting_names()
     compose = _docs("compose.yaml")[0]
     named = set(compose["x-approvals-env"])
+    for service in compose["services"].values():
+        named |= {n for n in service.get("environment", {}) if n.startswith("APPROVALS_")}
     k8s = _k8s()
+    for doc in _deployments().values():
+        named |= {e["name"] for c in _every_container(doc) for e in c.get("env", [])}
     named |= set(k8s[("ConfigMap", "approvals-config")]["data"])
     named |= set(k8s[("Secret", "approvals-env")]["stringData"])
     secret_text = (DEPLOY / "k8s" / "secret.example.yaml").read_text()
