@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 BIN = Path(sys.executable).parent  # the tools come with the dev extra, next to this Python
 # checkov has a virtualenv of its own inside ours (Makefile, requirements/checkov.lock).
@@ -33,8 +35,14 @@ def test_every_manifest_matches_the_kubernetes_schemas() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_kustomization_renders_and_what_it_renders_is_valid(tmp_path: Path) -> None:
-    render = _run(BIN / "kubectl", "kustomize", DEPLOY / "k8s")
+KUSTOMIZATIONS = sorted(p.parent for p in DEPLOY.rglob("kustomization.yaml"))
+
+
+@pytest.mark.parametrize("folder", KUSTOMIZATIONS, ids=lambda p: str(p.relative_to(DEPLOY)))
+def test_each_kustomization_renders_and_what_it_renders_is_valid(
+    folder: Path, tmp_path: Path
+) -> None:
+    render = _run(BIN / "kubectl", "kustomize", folder)
     assert render.returncode == 0, render.stderr
     rendered = tmp_path / "rendered.yaml"
     rendered.write_text(render.stdout)
@@ -53,6 +61,19 @@ def test_the_kustomization_renders_and_what_it_renders_is_valid(tmp_path: Path) 
     assert "kind: Secret" not in render.stdout  # secrets are made by hand, never applied from git
     result = _validate(rendered)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_overlay_example_pins_the_image_by_digest() -> None:
+    assert [p.relative_to(DEPLOY).as_posix() for p in KUSTOMIZATIONS] == [
+        "k8s",
+        "overlays/managed-services",
+    ]
+    render = _run(BIN / "kubectl", "kustomize", DEPLOY / "overlays" / "managed-services")
+    images = {
+        line.split("image: ", 1)[1] for line in render.stdout.splitlines() if "image: " in line
+    }
+    assert len(images) == 1  # init containers follow the same image
+    assert "@sha256:" in images.pop()
 
 
 def test_the_validator_rejects_a_misspelt_field(tmp_path: Path) -> None:
