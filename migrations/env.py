@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 # Every domain's models, listed explicitly (a unit test checks the list is complete).
@@ -19,6 +20,11 @@ from approvals.release import models as _release_models  # noqa: F401
 
 target_metadata = Base.metadata
 
+# Every web and worker pod migrates in an init container (deploy/k8s/): on PostgreSQL they take
+# turns on this transaction-scoped advisory lock, so one upgrades and the others then find the
+# schema at head. Any fixed 64-bit number works; this one is "approvals" in ASCII, truncated.
+MIGRATION_LOCK = 0x617070726F76616C
+
 
 def _run(connection: Connection) -> None:
     context.configure(
@@ -28,6 +34,8 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 
