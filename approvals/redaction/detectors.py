@@ -52,6 +52,8 @@ _ADDRESS_TAIL = re.compile(r"[^\n;|{}\]\[\"]{0,120}")
 _DATE_TAIL = re.compile(r"[^\s,;)(&'\"]*")
 _WORDY = frozenset(("NAME", "ADDRESS", "EMAIL", "URL", "PHOTO", "BIOMETRIC"))
 _MIN_DIGITS = {"PHONE": 7, "FAX": 7, "VEHICLE": 1, "PHOTO": 0}
+# A context word joined to its value by a hyphen (`MRN-99812345`) needs this many digits.
+_MIN_HYPHENATED_DIGITS = 6
 # The patterns read at most this much of an unquoted `key=value` value and of a URL after its
 # scheme (patterns.py); a longer one is read on only once accepted, see `_Runs` and `_h_url`.
 _KV_CAP = 64
@@ -301,6 +303,8 @@ class ValueDetectors:
         digits = v.digits_of(value)
         if len(digits) < _MIN_DIGITS.get(type_, 4):
             return None
+        if m.string[m.start("cv") - 1] == "-" and len(digits) < _MIN_HYPHENATED_DIGITS:
+            return None  # `visit-2024`, `claim-12`: a word with a number, not `MRN-99812345`
         if type_ in ("PHONE", "FAX") and len(digits) > 15:
             return None
         keep = zip3(value) if type_ == "ZIP" else ""

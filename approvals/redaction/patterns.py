@@ -89,7 +89,12 @@ PARTS: tuple[tuple[str, str], ...] = (
         r"(?P<id>[0-3]?\d)(?:[T ][0-2]\d:[0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?"
         r"(?:Z|[+-][0-2]\d:?[0-5]\d)?)?(?![\d/])",
     ),
-    ("ssn", r"\d(?<![\d-]\d)\d{2}(?P<ssep>[- ])\d{2}(?P=ssep)\d{4}(?![\d-])"),
+    (
+        "ssn",
+        r"\d(?<![\d-]\d)\d{2}(?P<ssep>[- ])\d{2}(?P=ssep)\d{4}(?![\d-])"
+        # nine digits alone, no cue: not inside a longer run, a word, a decimal or a range
+        r"|\d(?<![\w.,-]\d)\d{8}(?![\w-]|[.,]\d)",
+    ),
     (
         "num",
         r"(?P<na>\d(?<![\d/.:-]\d)(?:(?<=[0-3])\d)?)(?P<nsep>[/.-])(?P<nb>[0-3]?\d)(?P=nsep)"
@@ -124,7 +129,7 @@ PARTS: tuple[tuple[str, str], ...] = (
         "ctx",
         r"(?i:\b(?P<cw>" + _CONTEXT + r")\b(?:[ \t]*(?:number|num|no\.?|id|#|hash|template"
         r"|scan|code|on[ \t]+file|ending(?:[ \t]+in)?)\b)?"
-        r"(?:[ \t]*(?:[:#=]|is)[ \t]*|[ \t]+)#?[ \t]*)"
+        r"(?:[ \t]*(?:[:#=]|is)[ \t]*|[ \t]+|-(?=\d))#?[ \t]*)"
         r"(?P<cv>\+?\(?\d[\d ().-]{5,20}\d|[A-Z0-9]{1,4}[ •][A-Z0-9]{2,5}(?!\w)"
         r"|[A-Za-z0-9][A-Za-z0-9./_-]{2,60})",
     ),
@@ -135,7 +140,10 @@ PARTS: tuple[tuple[str, str], ...] = (
     (  # phone numbers starting with a digit or "(": US (NANP) shapes
         "phone",
         r"[1(2-9](?<![\w+].)(?:(?<=1)[ .-]?(?:\([2-9]\d\d\)|[2-9]\d\d)|(?<=\()[2-9]\d\d\)"
-        r"|(?<=[2-9])\d\d)[ .-]?[2-9]\d\d[ .-]\d{4}(?!\d)",
+        r"|(?<=[2-9])\d\d)[ .-]?[2-9]\d\d[ .-]\d{4}(?!\d)"
+        # ten digits alone (eleven with a leading 1), no cue: not inside a word, a longer run,
+        # a decimal or a dashed id (a UUID's last group)
+        r"|[12-9](?<![\w.+-].)(?:(?<=1)[2-9]\d\d|(?<=[2-9])\d\d)[2-9]\d{6}(?![\w-]|[.,]\d)",
     ),
     (  # starting with "+": +1 US shapes, then international ones
         "phonep",
