@@ -16,6 +16,7 @@ from collections.abc import Callable
 import pytest
 
 from approvals.redaction import Redactor
+from approvals.redaction.names import name_tables
 
 _SIZE = 100_000  # the longest string scanned (RedactionConfig.max_string_length)
 _RUNS = 5
@@ -41,6 +42,17 @@ def _repeat(unit: str, prefix: str = "") -> Callable[[int], str]:
     return build
 
 
+def _distinct_names(prefix: str = "") -> Callable[[int], str]:
+    """Every name of the tables once, in Title Case: a search per distinct word read the whole
+    text once per name (100 KB took 0.8 s)."""
+
+    def build(size: int) -> str:
+        names = sorted(w for w in name_tables().vocabulary if w.isascii())
+        return (prefix + " ".join(n.title() for n in names))[:size]
+
+    return build
+
+
 FAMILIES: dict[str, Callable[[int], str]] = {
     **{repr(u): _repeat(u) for u in _UNITS},
     # Non-ASCII text turns the detector gates off (search.features): every detector runs.
@@ -48,6 +60,8 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "www.….local": lambda n: ("www." * n)[: n - 7] + "x.local",
     "@ then a long run": lambda n: "x@y " + "a" * (n - 4),
     "@ then dotted": lambda n: "x@" + ("a." * n)[: n - 2],
+    "distinct names": _distinct_names(),
+    "é+distinct names": _distinct_names("é"),
 }
 
 
@@ -88,7 +102,7 @@ _WITHIN_BUDGET = (
     "'ab:'", "':'", "'='", "'-'", "'.'", "' '", "'['", "'('", "'/'", "'_'", "','", "\"'\"",
     "'http://a'", "'http://a/'", "'www.a'", "'a@'", "'a@a'", "'@a.'", "'a.b@c.d '", "'1'",
     "'1.'", "'1/'", "'1-'", "'1A'", "'AB1'", "'123456789 '", "'[A-1'", "'[NAME-1] '",
-    "'Boston, MA 02108 '", "www.….local", "@ then a long run", "@ then dotted",
+    "'Boston, MA 02108 '", "www.….local", "@ then a long run", "@ then dotted", "distinct names",
 )  # fmt: skip
 
 
