@@ -350,7 +350,10 @@ class ValueDetectors:
     def _h_street(self, m: re.Match[str]) -> list[Span] | None:
         if m["scity"] is None or m["sst"] not in US_STATES:
             end = m.start("scity") if m["scity"] else m.end()
-            end = len(m.string[:end].rstrip(", \t\n"))
+            # Trailing separators off, reading back from `end` only: `len(string[:end].rstrip())`
+            # copied the text before every address (quadratic on a text of addresses).
+            while end > m.start() and m.string[end - 1] in ", \t\n":
+                end -= 1
             return [Span(m.start(), end, "ADDRESS", "address")]
         return [
             Span(m.start(), m.end("scity"), "ADDRESS", "address"),

@@ -29,8 +29,8 @@ _UNITS = (
     # digits and identifier shapes
     "1", "1 ", "12 ", "1-", "1.", "1/", "1:", "(1", "+1", "123456789 ", "1A", "AB1", "::",
     # names, cues, placeholders, addresses
-    "John ", "John Smith, ", "Dr. ", "patient: ", "[A-1", "[NAME-1] ", "1 Main St ",
-    "Boston, MA 02108 ",
+    "John ", "John Smith, ", "Dr. ", "patient: ", "[A-1", "[NAME-1] ", "[NAME-1] John ",
+    "1 Main St ", "Boston, MA 02108 ",
 )  # fmt: skip
 
 
@@ -86,9 +86,11 @@ def _cpu_seconds(redactor: Redactor, text: str) -> float:
 def test_doubling_the_input_at_most_doubles_the_work(redactor: Redactor, family: str) -> None:
     build = FAMILIES[family]
     half, full = _cpu_seconds(redactor, build(_SIZE // 2)), _cpu_seconds(redactor, build(_SIZE))
-    # Under 5 ms (a twentieth of the budget below) allocation and cache effects, not the scan,
-    # decide the ratio; a quadratic scan costs seconds at this size, not milliseconds.
-    assert full <= 2 * 1.25 * max(half, 0.005), (
+    # Under 10 ms at half size, a busy machine's noise, not the scan, decides the ratio (seen:
+    # 5 ms → 13 ms once in a run, 9.4 ms alone); strings stop at 100 KB, so such a family
+    # stays far under the budget below whatever its shape, and the quadratic scans this test
+    # is for cost seconds at this size.
+    assert full <= 2 * 1.25 * max(half, 0.010), (
         f"{family}: {half * 1000:.1f} ms at {_SIZE // 2} chars, {full * 1000:.1f} ms at {_SIZE}"
     )
 
@@ -102,7 +104,8 @@ _WITHIN_BUDGET = (
     "'ab:'", "':'", "'='", "'-'", "'.'", "' '", "'['", "'('", "'/'", "'_'", "','", "\"'\"",
     "'http://a'", "'http://a/'", "'www.a'", "'a@'", "'a@a'", "'@a.'", "'a.b@c.d '", "'1'",
     "'1.'", "'1/'", "'1-'", "'1A'", "'AB1'", "'123456789 '", "'[A-1'", "'[NAME-1] '",
-    "'Boston, MA 02108 '", "www.….local", "@ then a long run", "@ then dotted", "distinct names",
+    "'[NAME-1] John '", "'1 Main St '", "'Boston, MA 02108 '", "www.….local",
+    "@ then a long run", "@ then dotted", "distinct names",
 )  # fmt: skip
 
 
