@@ -111,8 +111,11 @@ PARTS: tuple[tuple[str, str], ...] = (
         r"\s+(?P<dy>(?:18|19|20)\d\d)\b",
     ),
     ("mon", r"\b(?P<om>" + MONTH + r")\b\.?,?\s+(?P<oy>(?:18|19|20)\d\d)\b"),
-    ("age", r"(?i:\baged?\s*:?\s*(?P<aa>\d{2,3})\b(?!\+))"),
-    ("agen", r"(?P<ab>\d(?<!\w\d)\d{1,2})(?!\+)(?i:\s*-?\s*(?:years?|yrs?|y/?o)\b)"),
+    # Blanks before and after an optional sign are read possessively (`*+`, `++`) here and in
+    # `kv` and `ctx`: what follows never starts with a blank, so the match is the same, but a
+    # greedy `\s*-?\s*` tries every split of a long run of blanks (quadratic in its length).
+    ("age", r"(?i:\baged?\s*+:?\s*+(?P<aa>\d{2,3})\b(?!\+))"),
+    ("agen", r"(?P<ab>\d(?<!\w\d)\d{1,2})(?!\+)(?i:\s*+-?\s*+(?:years?|yrs?|y/?o)\b)"),
     ("ipv4", r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?:/\d{1,2})?(?!\w|\.\d)"),
     (
         "ipv6",
@@ -122,14 +125,14 @@ PARTS: tuple[tuple[str, str], ...] = (
     (
         "kv",
         r"(?<![\w.-])(?P<kvk>[A-Za-z][A-Za-z0-9_.-]{0,40}?)"
-        r"(?P<kvop>[ \t]*(?:==|!=|=|:)[ \t]*|[ \t]+(?i:I?LIKE|IN)[ \t]+\(?[ \t]*)"
+        r"(?P<kvop>[ \t]*+(?:==|!=|=|:)[ \t]*+|[ \t]++(?i:I?LIKE|IN)[ \t]++\(?[ \t]*+)"
         r"(?P<kvv>'[^'\n]{0,200}'|\"[^\"\n]{0,200}\"|[^\s,;)(&'\"/?#]{1,64})",
     ),
     (
         "ctx",
-        r"(?i:\b(?P<cw>" + _CONTEXT + r")\b(?:[ \t]*(?:number|num|no\.?|id|#|hash|template"
+        r"(?i:\b(?P<cw>" + _CONTEXT + r")\b(?:[ \t]*+(?:number|num|no\.?|id|#|hash|template"
         r"|scan|code|on[ \t]+file|ending(?:[ \t]+in)?)\b)?"
-        r"(?:[ \t]*(?:[:#=]|is)[ \t]*|[ \t]+|-(?=\d))#?[ \t]*)"
+        r"(?:[ \t]*+(?:[:#=]|is)[ \t]*+|[ \t]++|-(?=\d))#?[ \t]*+)"
         r"(?P<cv>\+?\(?\d[\d ().-]{5,20}\d|[A-Z0-9]{1,4}[ •][A-Z0-9]{2,5}(?!\w)"
         r"|[A-Za-z0-9][A-Za-z0-9./_-]{2,60})",
     ),
