@@ -79,25 +79,33 @@ def redactor() -> Redactor:
     return redactor
 
 
-def _cpu_seconds(redactor: Redactor, text: str) -> float:
-    best = float("inf")
+def _cpu_seconds(redactor: Redactor, *texts: str) -> list[float]:
+    """The least CPU time of `_RUNS` runs for each text, the texts taking turns, so a burst of
+    load on a shared machine hits every size alike."""
+    best = [float("inf")] * len(texts)
     for _ in range(_RUNS):
-        start = time.process_time()
-        result = redactor.redact({"note": text})
-        best = min(best, time.process_time() - start)
-        assert "UNSCANNED" not in result.summary(), "the generated text must be scanned"
+        for i, text in enumerate(texts):
+            start = time.process_time()
+            result = redactor.redact({"note": text})
+            best[i] = min(best[i], time.process_time() - start)
+            assert "UNSCANNED" not in result.summary(), "the generated text must be scanned"
     return best
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_doubling_the_input_at_most_doubles_the_work(redactor: Redactor, family: str) -> None:
-    build = FAMILIES[family]
-    half, full = _cpu_seconds(redactor, build(_SIZE // 2)), _cpu_seconds(redactor, build(_SIZE))
-    # Under 10 ms at half size, a busy machine's noise, not the scan, decides the ratio (seen:
-    # 5 ms → 13 ms once in a run, 9.4 ms alone); strings stop at 100 KB, so such a family
-    # stays far under the budget below whatever its shape, and the quadratic scans this test
-    # is for cost seconds at this size.
-    assert full <= 2 * 1.25 * max(half, 0.010), (
+    texts = FAMILIES[family](_SIZE // 2), FAMILIES[family](_SIZE)
+    # Up to three measurements: on a machine shared with other jobs one can still land in a
+    # burst of load (seen: 80 → 213 ms for a family that measures 77 → 150 ms alone). A
+    # super-linear scan fails all three: it is never within the bound.
+    for _ in range(3):
+        half, full = _cpu_seconds(redactor, *texts)
+        # Under 10 ms at half size noise, not the scan, decides the ratio (seen: 5 ms → 13 ms
+        # once, 9.4 ms alone); strings stop at 100 KB, so such a family stays far under the
+        # budget below whatever its shape, and the scans this test is for cost seconds here.
+        if full <= 2 * 1.25 * max(half, 0.010):
+            return
+    raise AssertionError(
         f"{family}: {half * 1000:.1f} ms at {_SIZE // 2} chars, {full * 1000:.1f} ms at {_SIZE}"
     )
 
@@ -121,5 +129,5 @@ _WITHIN_BUDGET = (
 def test_100_kb_of_adversarial_text_redacts_in_under_100_ms(
     redactor: Redactor, family: str
 ) -> None:
-    seconds = _cpu_seconds(redactor, FAMILIES[family](_SIZE))
+    (seconds,) = _cpu_seconds(redactor, FAMILIES[family](_SIZE))
     assert seconds < 0.1, f"{family}: {seconds * 1000:.0f} ms for {_SIZE} characters"
