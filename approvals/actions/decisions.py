@@ -7,8 +7,10 @@ is audited and committed before its error is raised.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,7 +45,8 @@ from approvals.kit.identity import identity_key
 from approvals.kit.ids import new_id
 from approvals.kit.validation import UNSTORABLE, unstorable
 from approvals.policy.decision import StepUp
-from approvals.redaction import RedactionError
+from approvals.policy.engine import LoadedPolicy
+from approvals.redaction import Redacted, RedactionError
 
 log = structlog.get_logger(__name__)
 
@@ -59,15 +62,25 @@ def _already(action: ActionRequest) -> AlreadyDecided:
     )
 
 
-def _redact_reason(deps: ActionsDeps, reason: str | None) -> str | None:
+async def redact_in_thread(
+    deps: ActionsDeps, policy: LoadedPolicy, document: dict[str, Any]
+) -> Redacted:
+    """Redact in a worker thread, never on the event loop: redaction is CPU work that grows
+    with the text (up to about 0.2 s for 100 KB of dense digits, docs/redaction.md "Time"), and
+    on the loop it would hold every other request of this process that long. Raises
+    RedactionError like `Redactor.redact`."""
+    return await asyncio.to_thread(lambda: deps.redactor_for(policy).redact(document))
+
+
+async def _redact_reason(deps: ActionsDeps, reason: str | None) -> str | None:
     """Reviewers' reasons are free text too: they pass the same redaction boundary."""
     if reason is None or not reason.strip():
         return None
     if unstorable(reason):  # the API refuses it at parse time; chat and form paths end here
         raise InvalidRequest(UNSTORABLE)
     try:
-        redactor = deps.redactor_for(deps.policies.current())
-        value = redactor.redact({"reason": reason.strip()}).value
+        redacted = await redact_in_thread(deps, deps.policies.current(), {"reason": reason.strip()})
+        value = redacted.value
     except RedactionError as exc:
         raise RedactionFailed(f"the reason cannot be redacted safely: {exc}") from None
     return str(value["reason"])
@@ -131,7 +144,7 @@ async def cast(
 ) -> Cast:
     """`decide`, also saying whether the vote repeated one already counted."""
     who = identity_key(approver)
-    clean_reason = _redact_reason(deps, reason)
+    clean_reason = await _redact_reason(deps, reason)
     refusal: ApprovalsError | None = None
     changed = False
     async with transaction(deps.db) as session:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from approvals import metrics
 from approvals.actions import followup, repository
-from approvals.actions.decisions import cancel, decide, expire_due
+from approvals.actions.decisions import cancel, decide, expire_due, redact_in_thread
 from approvals.actions.facts import request_facts
 from approvals.actions.models import ActionRequest
 from approvals.actions.ports import ActionsDeps
@@ -74,14 +74,16 @@ async def submit(
     risk, requester, on_behalf_of = facts.risk, facts.requester, facts.on_behalf_of
     decision = policy.evaluate(facts)
     try:
-        redacted = deps.redactor_for(policy).redact(
+        redacted = await redact_in_thread(
+            deps,
+            policy,
             {
                 "resource": body.resource,
                 "justification": body.justification,
                 "params": body.params,
                 "context": body.context,
                 "tags": list(body.tags),
-            }
+            },
         )
     except RedactionError as exc:
         raise RedactionFailed(f"the request cannot be redacted safely: {exc}") from None

@@ -6,6 +6,7 @@ Overlapping hits are merged into their union (fail closed: `John` from `name: Jo
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 from approvals.redaction.detectors import Span, ValueDetectors
@@ -77,7 +78,8 @@ def _merge(spans: list[Span]) -> list[Span]:
     spans.sort(key=lambda s: (s.start, -s.end))
     protected = [s for s in spans if not s.type]
     if protected:
-        spans = [s for s in spans if not s.type or not _inside_any(s, protected)]
+        starts = [p.start for p in protected]
+        spans = [s for s in spans if not s.type or not _inside_any(s, starts, protected)]
     merged: list[Span] = []
     for span in spans:
         if not merged or span.start >= merged[-1].end:
@@ -99,5 +101,9 @@ def _merge(spans: list[Span]) -> list[Span]:
     return merged
 
 
-def _inside_any(span: Span, protected: list[Span]) -> bool:
-    return any(p.start <= span.start and span.end <= p.end for p in protected)
+def _inside_any(span: Span, starts: list[int], protected: list[Span]) -> bool:
+    """Inside one of the protected spans (sorted, never overlapping: the placeholder detector
+    resumes after each), so only the last one starting at or before `span` can hold it. (A
+    scan of all of them made a text of placeholders and names quadratic: 100 KB, 3.9 s.)"""
+    i = bisect.bisect_right(starts, span.start) - 1
+    return i >= 0 and span.end <= protected[i].end

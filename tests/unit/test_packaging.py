@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 import subprocess
 import sys
@@ -30,17 +29,18 @@ def test_the_core_install_carries_no_optional_heavyweights() -> None:
     assert extras["all"] == ["approvals[s3,mcp,pdf,otel]"]
 
 
-def test_the_service_code_never_imports_faker() -> None:
-    for path in (ROOT / "approvals").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
-            assert not any(n.split(".")[0] == "faker" for n in names), path
+def test_the_service_starts_and_redacts_without_faker_installed() -> None:
+    """Faker is a dev dependency: the redactor reads the committed lists, never Faker."""
+    program = (
+        "import sys; sys.modules['faker'] = None\n"
+        "from approvals.redaction import Redactor\n"
+        "print(Redactor().redact({'note': 'TOUSANT, ANDREW called from 555-867-5309'}).value)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "TOUSANT" not in run.stdout and "[NAME-1]" in run.stdout
 
 
 def test_the_lock_files_pin_every_declared_dependency() -> None:
