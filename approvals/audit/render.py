@@ -72,6 +72,7 @@ CSV_COLUMNS = [
     "time_to_decision_seconds",
     "reason",
     "self_approval",
+    "step_up",
 ]
 
 
@@ -89,6 +90,13 @@ def to_csv(report: EvidenceReport) -> str:
     reasons = {d.id: d.reason for d in report.denials}
     reasons.update({b.id: b.reason for b in report.blocked})
     offending = {v.action_id for v in report.self_approval.violations}
+    # How each approval that needed step-up (or was of a high-risk request) was confirmed:
+    # approver:auth:step-up, `none` where no step-up happened.
+    stepped: dict[str, list[str]] = {}
+    for approval in report.step_up.approvals:
+        stepped.setdefault(approval.action_id, []).append(
+            f"{approval.approver}:{approval.auth or 'unknown'}:{approval.step_up or 'none'}"
+        )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -116,6 +124,7 @@ def to_csv(report: EvidenceReport) -> str:
                 row.time_to_decision_seconds,
                 reasons.get(row.id),
                 "yes" if row.id in offending else "no",
+                ";".join(stepped.get(row.id, [])),
             )
         )
     return out.getvalue()

@@ -250,6 +250,11 @@ class TestStepUpByFreshSignIn:
         rows = [r for r in report["step_up"]["approvals"] if r["action_id"] == created["id"]]
         assert [(r["step_up_required"], r["step_up"]) for r in rows] == [("oidc", "oidc")]
         assert report["step_up"]["passed"] is True
+        csv_text = httpx.get(
+            f"{sso_server.url}/v1/reports/evidence?format=csv", headers=auditor
+        ).text
+        [line] = [line for line in csv_text.splitlines() if line.startswith(created["id"])]
+        assert line.endswith(",bob@example.org:sso:oidc")  # the step_up column
 
     def test_another_person_at_the_provider_does_not_count(
         self, browser: WebDriver, sso_server: LiveServer, shots: Path
