@@ -140,7 +140,7 @@ async def history(
     if me is None:
         return login_page(request)
     who = me.client
-    chosen = Status(status) if status in {s.value for s in Status} else None
+    chosen = status if status in queries.LABELS else None
     found = await queries.history(
         runtime, shown=chosen, action=action.strip() or None, before_id=before or None
     )

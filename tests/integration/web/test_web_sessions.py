@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -179,7 +180,11 @@ async def _production(
     database_url: str, tmp_path: Path, **overrides: object
 ) -> AsyncIterator[ApiClient]:
     settings: Settings = make_settings(
-        database_url, tmp_path, environment="production", **overrides
+        database_url,
+        tmp_path,
+        environment="production",
+        secret_key=secrets.token_hex(32),  # production refuses to start without a real one
+        **overrides,
     )
     runtime = Runtime(settings)
     await _empty(runtime)
