@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from approvals.redaction.vocabulary import places
+
 _LOCALES = (
     "en_US", "en_GB", "en_IE", "en_IN", "es_MX", "es_ES", "fr_FR", "de_DE", "it_IT", "pt_BR",
     "nl_NL", "en_NG", "yo_NG",
@@ -51,6 +53,7 @@ _EXTRA_STOP = (
     "parkinson alzheimer addison crohn hodgkin cushing graves hashimoto huntington bell wilson "
     "raynaud tourette asperger kaposi lyme marfan down turner guillain barre epstein barr apgar "
     "glasgow babinski foley swan ganz holter doppler gram pap heimlich hickman whipple "
+    "nissen roux sjogren sjögren reiter wernicke korsakoff bell meniere barrett kawasaki "
     # clinical and everyday words that are also names somewhere
     "patient doctor nurse care health clinic hospital unit ward room bed chart note notes "
     "status admit discharge lab test result results normal stable pain chest heart blood "
@@ -101,6 +104,7 @@ def name_tables() -> NameTables:
     first |= _listed("us_first_names.txt")
     last = _provider_lists(("last_names",)) | _listed("us_surnames.txt")
     stop = frozenset(w.lower() for w in Lorem.word_list) | frozenset(_EXTRA_STOP.split())
+    stop |= places()  # `Spain`, `Poland`: countries and nationalities alone are not people
     # Stop words never start a hit; a run reaches them from a neighbouring name instead.
     vocabulary = ((first | last) - stop) | HONORIFICS | GENERIC_CUES
     return NameTables(frozenset(first), frozenset(last), stop, frozenset(vocabulary))

@@ -120,6 +120,12 @@ class _Gen:
         return f"{self.rnd.getrandbits(160):040x}"
 
 
+def _fields(values: dict[int, str], offset: int = 0) -> str:
+    """One segment's fields 1..n (HL7 numbering; MSH counts its field separator as MSH-1)."""
+    last = max(values)
+    return "|".join(values.get(n, "") for n in range(1 + offset, last + 1))
+
+
 def _hl7(g: _Gen) -> Sample:
     p, kin = g.who(), g.who()
     s = Sample("formats", "hl7", None)
@@ -134,20 +140,95 @@ def _hl7(g: _Gen) -> Sample:
     code, label, unit = g.rnd.choice(_LOINC)
     value = str(g.rnd.randint(4, 180))
     control = g.digits(12)
+    addr = f"{p['StreetAddress']}^^{p['City']}^{p['State']}^{p['ZipCode']}^{p['Country']}"
+    kin_addr = f"{kin['StreetAddress']}^^{kin['City']}^{kin['State']}^{kin['ZipCode']}"
+    doctor = f"{npi}^{doc_last}^{doc_first}^^^DR"
+    name = f"{p['Surname'].upper()}^{p['GivenName'].upper()}^{p['MiddleInitial']}"
     segments = [
-        f"MSH|^~\\&|EPIC|GENHOSP|LABSYS|GENHOSP|{admit}00||ADT^A01^ADT_A01|{control}|P|2.5.1",
-        f"EVN|A01|{admit}00",
-        f"PID|1||{mrn}^^^GENHOSP^MR~{ssn}^^^USSSA^SS||{p['Surname'].upper()}^{p['GivenName'].upper()}"
-        f"^{p['MiddleInitial']}||{dob}|{p['Gender'][:1].upper()}|||{p['StreetAddress']}^^"
-        f"{p['City']}^{p['State']}^{p['ZipCode']}^{p['Country']}||{phone}|||||{acct}|{ssn}",
-        f"NK1|1|{kin['Surname']}^{kin['GivenName']}|SPO^Spouse^HL70063|{kin['StreetAddress']}^^"
-        f"{kin['City']}^{kin['State']}^{kin['ZipCode']}|{kin_phone}",
-        f"PV1|1|I|4W^412^B^GENHOSP||||{npi}^{doc_last}^{doc_first}^^^DR|||MED||||7|||"
-        f"{npi}^{doc_last}^{doc_first}|IN||SELF|||||||||||||||||||GENHOSP||||||{admit}",
-        f"IN1|1|BCBS-PPO|0042|Blue Cross Blue Shield|PO Box 9000^^Chicago^IL^60601||||{group}"
-        f"||||||{p['Surname']}^{p['GivenName']}|SEL|{dob}|{p['StreetAddress']}^^{p['City']}"
-        f"^{p['State']}^{p['ZipCode']}|||||||||||||||||{policy}",
-        f"OBX|1|NM|{code}^{label}^LN||{value}|{unit}|70-99|H|||F|||{admit}",
+        "MSH|"
+        + _fields(
+            {
+                2: "^~\\&",
+                3: "EPIC",
+                4: "GENHOSP",
+                5: "LABSYS",
+                6: "GENHOSP",
+                7: admit + "00",
+                9: "ADT^A01^ADT_A01",
+                10: control,
+                11: "P",
+                12: "2.5.1",
+            },
+            offset=1,
+        ),
+        "EVN|" + _fields({1: "A01", 2: admit + "00"}),
+        "PID|"
+        + _fields(
+            {
+                1: "1",
+                3: f"{mrn}^^^GENHOSP^MR~{ssn}^^^USSSA^SS",
+                5: name,
+                7: dob,
+                8: p["Gender"][:1].upper(),
+                11: addr,
+                13: phone,
+                18: acct,
+                19: ssn,
+            }
+        ),
+        "NK1|"
+        + _fields(
+            {
+                1: "1",
+                2: f"{kin['Surname']}^{kin['GivenName']}",
+                3: "SPO^Spouse^HL70063",
+                4: kin_addr,
+                5: kin_phone,
+            }
+        ),
+        "PV1|"
+        + _fields(
+            {
+                1: "1",
+                2: "I",
+                3: "4W^412^B^GENHOSP",
+                7: doctor,
+                10: "MED",
+                17: doctor,
+                18: "IN",
+                44: admit,
+            }
+        ),
+        "IN1|"
+        + _fields(
+            {
+                1: "1",
+                2: "BCBS-PPO",
+                3: "0042",
+                4: "Blue Cross Blue Shield",
+                5: "PO Box 9000^^Chicago^IL^60601",
+                8: group,
+                16: f"{p['Surname']}^{p['GivenName']}",
+                17: "SEL",
+                18: dob,
+                19: addr,
+                36: policy,
+            }
+        ),
+        "OBX|"
+        + _fields(
+            {
+                1: "1",
+                2: "NM",
+                3: f"{code}^{label}^LN",
+                5: value,
+                6: unit,
+                7: "70-99",
+                8: "H",
+                11: "F",
+                14: admit,
+            }
+        ),
     ]
     s.document = {"message": "\r".join(segments)}
     s.planted = [
