@@ -182,7 +182,7 @@ class NameScanner:
     ) -> Iterator[tuple[int, int]] | list[tuple[int, int]]:
         """Whole letter runs of `text` whose lower case is in `present`, in text order."""
         if lower is not None and text.isascii():
-            return _ascii_hits(lower, present)
+            return ascii_hits(lower, present)
         if len(text) <= _SHORT_TEXT:
             return (m.span() for m in _LETTERS.finditer(text) if m.group().lower() in present)
         alternation = "|".join(sorted(map(re.escape, present), key=len, reverse=True))
@@ -301,7 +301,7 @@ class NameScanner:
         return any(f in self._first for f in folded) and any(f in self._last for f in folded)
 
 
-def _ascii_hits(lower: str, present: frozenset[str]) -> list[tuple[int, int]]:
+def ascii_hits(lower: str, present: frozenset[str]) -> list[tuple[int, int]]:
     """`_hits` on ASCII text (positions in `lower` are positions in the text): each present
     word found with `str.find` and kept where it is a whole letter run. An occurrence that is
     not one cannot overlap the next that is (letters surround it), so the search jumps past it."""

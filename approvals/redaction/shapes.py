@@ -22,10 +22,10 @@ import re
 
 from approvals.redaction import validators as v
 from approvals.redaction.detectors import Span
-from approvals.redaction.names import NameTables
+from approvals.redaction.names import NameTables, ascii_hits
 from approvals.redaction.patterns import US_STATES
 from approvals.redaction.placeholders import zip3
-from approvals.redaction.vocabulary import english_words, safe_words
+from approvals.redaction.vocabulary import english_words, places, safe_words
 from approvals.redaction.vocabulary import w as _words
 
 _TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]*[0-9][A-Za-z0-9]*")
@@ -55,6 +55,9 @@ _DIGITS_MIN = 6
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _CASELESS_MAX = 12
+_LATIN_END = "\u024f"
+_LETTERS = re.compile(r"[^\W\d_]+")
+_PREVIOUS = re.compile(r"(?P<w>[a-z]+)[ \t]+$")
 _CAPS_MIN = 6
 # Medical and drug word endings: capitalised at a sentence's start, never a person.
 _MEDICAL_SUFFIXES = (
@@ -73,15 +76,24 @@ _EPONYM_HEADS = (
     "|position|method|technique|stain|equation|formula|law|effect|triad|test"
 )
 _EPONYM = re.compile(
-    r"\b[A-Z][^\W\d_]+(?:['’]s)?(?:[ -](?:en|and|&)?[ -]?[A-Z][^\W\d_]*)*[ \t]+(?i:"
+    r"\b[A-Z][^\W\d_]+(?:['’]s)?(?:[ -](?:en|and|&)?[ -]?[A-Z][^\W\d_]*){0,3}[ \t]+(?i:"
     + _EPONYM_HEADS
     + r")\b|\bRoux-en-Y\b"
 )
 _COMPANY = re.compile(
-    r"\b(?:[A-Z][\w'’.&-]*[ \t]+(?:&[ \t]+|and[ \t]+)?){1,3}"
+    r"\b(?:[A-Z][\w'’.&-]{0,40}[ \t]+(?:&[ \t]+|and[ \t]+)?){1,3}"
     r"(?:LLC|L\.L\.C\.|Inc\b\.?|Incorporated|Corp\b\.?|Corporation|Ltd\b\.?|Limited|GmbH|AG|SA|"
     r"S\.A\.|PLC|plc|LLP|LP|Co\b\.|Company|Group|Holdings|Partners|Associates|Pharmaceuticals"
     r"|Laboratories|Labs|Bank|Insurance|Foundation)\b"
+)
+# Words one of the protected shapes needs: eponyms' head nouns, company suffixes, `Roux-en-Y`.
+_PROTECT_WORDS = frozenset(
+    (
+        *re.findall(r"[a-z]+", _EPONYM_HEADS.lower()),
+        *_words("roux llc l c inc incorporated corp corporation ltd limited gmbh ag sa s a plc"),
+        *_words("llp lp co company group holdings partners associates pharmaceuticals"),
+        *_words("laboratories labs bank insurance foundation"),
+    )
 )
 _STATE_NAMES = (
     "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia"
@@ -91,16 +103,41 @@ _STATE_NAMES = (
     "|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|Utah"
     "|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming"
 )
-_STATE_ZIP = re.compile(
+# Read backwards from a ZIP code: `[City[,]] State[,] ` just before it.
+_STATE_BEFORE = re.compile(
     r"(?:(?P<city>\b[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2}),?[ \t]+)?"
-    r"(?P<st>\b[A-Z]{2}|" + _STATE_NAMES + r"),?[ \t]+(?P<zip>\d{5}(?:-\d{4})?)(?![\d-])"
+    r"(?P<st>\b[A-Z]{2}|" + _STATE_NAMES + r"),?[ \t]+$"
 )
-_FIVE = re.compile(r"(?<!\d)\d{5}(?!\d)")
+_ZIP_AT = re.compile(r"(?<![\d-])\d{5}(?:-\d{4})?(?![\d-])")
+_STATE_WINDOW = 48
+_PLACES = places()
+_CLUSTER = re.compile(r"\(?\d[\d ().-]{5,}\d")
+_PHONE_CUES = frozenset(_words("tel phone call fax mobile cell desk office ph"))
+_UNIT_WORDS = frozenset(_words("apt apartment suite ste unit flat"))
+_AGE_WORDS = frozenset(_words("turn turned turns turning age aged"))
+_COMMA_DIGIT = re.compile(r",[ \t]*\d")
 _ZIP4 = re.compile(r"(?<![\w.-])\d{5}-\d{4}(?![\w-])")
 _LOOSE_PHONE = re.compile(
     r"(?<![\w.+-])(?:\(?\d{3}\)?[ .-]?)?\d{3}[ .-]\d{4}(?![\w-]|\.\d)"
     r"|(?<![\w.+-])\d{2,4}(?:[ .-]\d{2,4}){2,4}(?![\w-]|\.\d)"
+    # national shapes: `(21) 6323-7224`, `0372-6705730`, `23 577413`
+    r"|(?<![\w.+-])(?:\(\d{2,4}\)[ -]?|\d{2,4}[ -])\d{3,8}(?:-\d{3,4})?(?![\w-]|\.\d)"
 )
+# Secondary address units, a line holding only a postal code, a house-number line, age cues.
+_UNIT = re.compile(r"\b(?:Apt|Apartment|Suite|Ste|Unit|Flat)\b\.?[ \t]*#?[ \t]*\d{1,5}[A-Za-z]?\b")
+_POSTAL_LINE = re.compile(
+    r"(?m)^[ \t>?]*(?P<z>\d{4,5}|\d{3,4}[ -]\d{2,4}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2})[ \t]*$"
+)
+_HOUSE_LINE = re.compile(
+    r"(?m)^[ \t>?]*(?P<a>\d{1,5}[A-Za-z]?[ \t]+[A-ZÀ-Þ][\w'’.-]{0,40}(?:[ \t]+[\w'’.-]{1,40}){0,5})"
+    r"[ \t]*$"
+)
+_AFTER_COUNTRY = re.compile(
+    r"\b(?P<c>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)[ \t]+(?P<z>\d{4,5}|\d{3,4}-\d{3}"
+    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]\d[A-Z]\d)\b"
+)
+_AGE_CUE = re.compile(r"(?i:\b(?:turn(?:ed|s|ing)?|age[ \t]+of|aged?)[ \t]+)(?P<n>\d{2,3})\b(?!\+)")
+_INITIAL_NAME = re.compile(r"\b[A-ZÀ-Þ][^\W\d_]+[ \t]+[A-Z]\.[ \t]+[A-ZÀ-Þ][^\W\d_]+")
 _CUE_PHONE = re.compile(
     r"(?i:\b(?:tel|phone|call|fax|mobile|cell|desk|office|ph)\b\.?:?[ \t]*(?:me[ \t]+)?"
     r"(?:at|on)?[ \t]*)(?P<num>\+?\(?\d[\d ().-]{4,18}\d)"
@@ -116,9 +153,9 @@ _POSTAL = r"\d{4,5}|\d{3}[ -]\d{2,4}|\d{4}-\d{3}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z
 _POSTAL_BEFORE = re.compile(r"(?<![\w.:/-])(?P<n>" + _POSTAL + r")[ \t]+$")
 # An address line as most countries write it: street and number, postal code, town.
 _ADDRESS_LINE = re.compile(
-    r"(?P<street>\b(?:\d{1,5}[a-zA-Z]?[ \t]+)?[A-ZÀ-Þ][\w'’.-]*(?:[ \t]+[\w'’.-]+){0,4}?"
+    r"(?P<street>\b(?:\d{1,5}[a-zA-Z]?[ \t]+)?[A-ZÀ-Þ][\w'’.-]{0,40}(?:[ \t]+[\w'’.-]{1,40}){0,4}?"
     r"(?:[ \t]+\d{1,5}[a-zA-Z]?\.?)?),[ \t]*(?P<zip>" + _POSTAL + r")[ \t]+"
-    r"(?P<city>[A-ZÀ-Þ][\w'’.-]*(?:[ \t]+[A-ZÀ-Þ][\w'’.-]*){0,3})"
+    r"(?P<city>[A-ZÀ-Þ][\w'’.-]{0,40}(?:[ \t]+[A-ZÀ-Þ][\w'’.-]{0,40}){0,3})"
 )
 
 
@@ -140,7 +177,7 @@ def _caseless(word: str) -> bool:
 class ShapeScanner:
     """Holds the shared immutable vocabularies; no per-call state."""
 
-    __slots__ = ("_english", "_first", "_last", "_listed", "_safe")
+    __slots__ = ("_english", "_first", "_last", "_listed", "_safe", "_stop")
 
     def __init__(self, tables: NameTables) -> None:
         self._first = tables.first
@@ -149,21 +186,23 @@ class ShapeScanner:
         self._safe = safe_words()
         # Listed names are the name scanner's (names.py); stop words are never a name alone.
         self._listed = tables.first | tables.last | tables.stop
+        self._stop = tables.stop
 
     def spans(self, text: str, words: frozenset[str], digit: bool) -> list[Span]:
         found: list[Span] = []
-        if "-" in text or "&" in text or " " in text:
+        if not words.isdisjoint(_PROTECT_WORDS):
             found += self._protected(text)
         if digit:
             found += self._identifiers(text)
-            found += self._phones_and_zips(text)
+            found += self._phones_and_zips(text, words)
         unknown = words.difference(self._english, self._safe, self._listed)
         if unknown:
-            unknown = frozenset(w for w in unknown if self._unknown([w]))
-            if unknown:
-                found += self._unknown_words(text, unknown)
+            found += self._unknown_words(text, unknown)
         if " " in text and not (words.isdisjoint(self._first) and words.isdisjoint(_VERBS)):
             found += self._word_names(text, words)
+        if ". " in text:
+            found += [Span(m.start(), m.end(), "NAME", "name-initial")
+                      for m in _INITIAL_NAME.finditer(text)]  # fmt: skip
         return found
 
     # --- kept ----------------------------------------------------------------------------------
@@ -215,28 +254,44 @@ class ShapeScanner:
     # --- phones and ZIP codes ------------------------------------------------------------------
 
     @staticmethod
-    def _phones_and_zips(text: str) -> list[Span]:
+    def _phones_and_zips(text: str, words: frozenset[str]) -> list[Span]:
         out: list[Span] = []
-        for m in _LOOSE_PHONE.finditer(text):
-            count = len(v.digits_of(m.group()))
-            if 7 <= count <= 15 and not _date_like(m.group()):
-                out.append(Span(m.start(), m.end(), "PHONE", "phone-shape"))
-        for m in _CUE_PHONE.finditer(text):
+        for cluster in _CLUSTER.finditer(text):
+            # Phones need seven digits: only runs of digits and separators that long are read.
+            for m in _LOOSE_PHONE.finditer(text, max(0, cluster.start() - 1), cluster.end() + 1):
+                count = len(v.digits_of(m.group()))
+                if 7 <= count <= 15 and not _date_like(m.group()):
+                    out.append(Span(m.start(), m.end(), "PHONE", "phone-shape"))
+        for m in _CUE_PHONE.finditer(text) if not words.isdisjoint(_PHONE_CUES) else ():
             count = len(v.digits_of(m["num"]))
             if 5 <= count <= 15 and not _date_like(m["num"]):
                 out.append(Span(m.start("num"), m.end("num"), "PHONE", "phone-shape"))
-        for m in _STATE_ZIP.finditer(text) if _FIVE.search(text) else ():
-            if len(m["st"]) == 2 and m["st"] not in US_STATES:
-                continue
-            if m["city"] is not None and m["city"] not in _NOT_CITY:
-                out.append(Span(m.start("city"), m.end("city"), "ADDRESS", "address-shape"))
-            zip_ = m["zip"]
-            out.append(Span(m.start("zip"), m.end("zip"), "ZIP", "address-shape", keep=zip3(zip_)))
-        for m in _ADDRESS_LINE.finditer(text):
+        for z in _ZIP_AT.finditer(text):
+            window = max(0, z.start() - _STATE_WINDOW)
+            st = _STATE_BEFORE.search(text, window, z.start())
+            if st is None or (len(st["st"]) == 2 and st["st"] not in US_STATES and not st["city"]):
+                continue  # `Vila Real VR 50000`: a region code after a town counts too
+            if st["city"] is not None and st["city"] not in _NOT_CITY:
+                out.append(Span(st.start("city"), st.end("city"), "ADDRESS", "address-shape"))
+            out.append(Span(z.start(), z.end(), "ZIP", "address-shape", keep=zip3(z.group())))
+        for m in _ADDRESS_LINE.finditer(text) if _COMMA_DIGIT.search(text) else ():
             if any(c.isdigit() for c in m["street"]):
                 out.append(Span(m.start("street"), m.end("street"), "ADDRESS", "address-shape"))
             out.append(Span(m.start("zip"), m.end("zip"), "ZIP", "address-shape"))
             out.append(Span(m.start("city"), m.end("city"), "ADDRESS", "address-shape"))
+        for m in _UNIT.finditer(text) if not words.isdisjoint(_UNIT_WORDS) else ():
+            out.append(Span(m.start(), m.end(), "ADDRESS", "address-shape"))
+        if "\n" in text:
+            for m in _POSTAL_LINE.finditer(text):
+                out.append(Span(m.start("z"), m.end("z"), "ZIP", "address-shape"))
+            for m in _HOUSE_LINE.finditer(text):
+                out.append(Span(m.start("a"), m.end("a"), "ADDRESS", "address-shape"))
+        for m in _AFTER_COUNTRY.finditer(text) if not words.isdisjoint(_PLACES) else ():
+            if m["c"].lower() in _PLACES:
+                out.append(Span(m.start("z"), m.end("z"), "ZIP", "address-shape"))
+        for m in _AGE_CUE.finditer(text) if not words.isdisjoint(_AGE_WORDS) else ():
+            if 89 < int(m["n"]) <= 125:
+                out.append(Span(m.start("n"), m.end("n"), "AGE", "age-shape", literal="90+"))
         for m in _ZIP4.finditer(text):
             out.append(Span(m.start(), m.end(), "ZIP", "address-shape", keep=zip3(m.group())))
         return out
@@ -245,24 +300,42 @@ class ShapeScanner:
 
     def _unknown_words(self, text: str, unknown: frozenset[str]) -> list[Span]:
         out: list[Span] = []
-        for m in _WORD.finditer(text):
-            word = m.group()
-            start, end = m.span()
+        for start, end in self._hits(text, unknown):
+            word = text[start:end]
+            if word.islower():
+                # `marisa bisliev`: a listed first name, then a word of no vocabulary
+                before = _PREVIOUS.search(text, max(0, start - 32), start)
+                if (
+                    before is not None
+                    and before["w"] in self._first
+                    and before["w"] not in self._stop
+                    and self._unknown([word])
+                ):
+                    out.append(Span(before.start("w"), end, "NAME", "unknown-word"))
+                continue
+            if word[0] > _LATIN_END and not _caseless(word):
+                out.append(Span(start, end, "NAME", "unknown-word"))  # Greek, Cyrillic…
+                continue
             if _caseless(word):
                 if len(word) <= _CASELESS_MAX:
                     out.append(Span(start, end, "NAME", "unknown-word"))
                 continue
             if not word[:1].isupper() or (word.isupper() and len(word) < _CAPS_MIN):
-                continue  # lower case, or an acronym: capitals alone from six letters up
-            if not word.isupper() and any(c.isupper() for c in word[1:]) and "-" not in word:
+                continue  # an acronym: capitals alone count from six letters up
+            if not word.isupper() and any(c.isupper() for c in word[1:]):
                 continue  # CamelCase: a product or code name (GitHub, PostgreSQL)
-            parts = [p.lower() for p in re.split(r"['’-]", word) if p]
-            if not any(p in unknown for p in parts):
-                continue
             if (start and text[start - 1] in "._/\\@#$") or text[end : end + 1] in ("_", "(", "/"):
                 continue  # part of code, a path or an identifier
-            out.append(self._with_number(text, start, end))
+            if self._unknown([word.lower()]):
+                out.append(self._with_number(text, start, end))
         return out
+
+    @staticmethod
+    def _hits(text: str, unknown: frozenset[str]) -> list[tuple[int, int]]:
+        """Where the unknown words occur as whole letter runs (as `search.features` splits)."""
+        if text.isascii():
+            return ascii_hits(text.lower(), unknown)
+        return [m.span() for m in _LETTERS.finditer(text) if m.group().lower() in unknown]
 
     def _unknown(self, parts: list[str]) -> bool:
         for part in parts:

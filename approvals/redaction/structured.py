@@ -92,7 +92,7 @@ _LINES = re.compile(r"(\r\n|\r|\n)")
 _QUERY_WHOLE = re.compile(r"[^\s=&?#]+=[^\s&]*(?:&[^\s=&]+=[^\s&]*)+")
 _QUERY = re.compile(r"\?(?P<q>[^\s#\"'<>?]*=[^\s#\"'<>?]*)")
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
-_PERCENT_TOKEN = re.compile(r"[^\s\"'<>]*%[0-9A-Fa-f]{2}[^\s\"'<>]*")
+_PERCENT_TOKEN = re.compile(r"(?<![^\s\"'<>])[^\s\"'<>]*%[0-9A-Fa-f]{2}[^\s\"'<>]*")
 _B64_WHOLE = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{20,}={0,2}(?![A-Za-z0-9+/=_-])")
 _URL_SAFE = "[]:-._~"
