@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from approvals import metrics
 from approvals.actions import followup, repository
-from approvals.actions.decisions import cancel, decide, expire_due
+from approvals.actions.decisions import cancel, decide, expire_due, redact_in_thread
 from approvals.actions.models import ActionRequest
 from approvals.actions.ports import ActionsDeps
 from approvals.actions.reading import to_read
@@ -88,13 +88,15 @@ async def submit(
         )
     )
     try:
-        redacted = deps.redactor_for(policy).redact(
+        redacted = await redact_in_thread(
+            deps,
+            policy,
             {
                 "resource": body.resource,
                 "justification": body.justification,
                 "params": body.params,
                 "context": body.context,
-            }
+            },
         )
     except RedactionError as exc:
         raise RedactionFailed(f"the request cannot be redacted safely: {exc}") from None

@@ -58,6 +58,15 @@ _TOKEN_TAIL = re.compile(r"[A-Za-z0-9]+")
 _DATE_TAIL = re.compile(r"[^\s,;)(&'\"]*")
 _WORDY = frozenset(("NAME", "ADDRESS", "EMAIL", "URL", "PHOTO", "BIOMETRIC"))
 _MIN_DIGITS = {"PHONE": 7, "FAX": 7, "VEHICLE": 1, "PHOTO": 0}
+# The patterns read at most this much of an unquoted `key=value` value and of a URL after its
+# scheme (patterns.py); a longer one is read on only once accepted, see `_Runs` and `_h_url`.
+_KV_CAP = 64
+_KV_RUN = re.compile(r"[^\s,;)(&'\"/?#]*")
+_URL_CAP = 300
+_URL_RUN = re.compile(r"[^\s\"'<>\]\[)(]*")
+_URL_HOST_END = re.compile(r"[/?#:@]")
+# Longest DNS name (RFC 1035): a longer "host" is no internal service name, so it is redacted.
+_MAX_HOST = 253
 
 
 def _year2(text: str) -> int:
@@ -94,6 +103,31 @@ def _entries(parts: list[tuple[str, str]]) -> list[tuple[tuple[Member, ...], Gat
     return entries
 
 
+class _Runs:
+    """The run of unquoted-value characters under the scan, read once per run.
+
+    Every `key=value` pair that starts inside one run (`a=b=c=…`, `ssn=ssn=…`) has its value end
+    where the run ends, so a pair that is rejected (no digit, not a name) costs O(1) instead of
+    a rescan to the end of the run: that rescan made such text take time quadratic in its
+    length (99 KB of `ab:` took 19 s). Lives for one `ValueDetectors.spans` call.
+    """
+
+    __slots__ = ("end", "last_digit", "start")
+
+    def __init__(self) -> None:
+        self.start = self.end = self.last_digit = -1
+
+    def read(self, text: str, pos: int) -> None:
+        """Make `end` the run's end after `pos`, `last_digit` its last digit (< pos: none)."""
+        if self.start <= pos < self.end:
+            return  # inside the run read last: no stop character in it, same end, same digits
+        end = _KV_RUN.match(text, pos).end()  # type: ignore[union-attr]
+        last = end - 1
+        while last >= pos and not text[last].isdigit():
+            last -= 1
+        self.start, self.end, self.last_digit = pos, end, last
+
+
 class ValueDetectors:
     """Compiled once per Redactor: the combined pattern plus custom (TYPE, regex) pairs."""
 
@@ -115,20 +149,23 @@ class ValueDetectors:
     def spans(self, text: str, key_memo: dict[str, str | None], features: Features) -> list[Span]:
         found: list[Span] = []
         pos, pending, step = 0, self._search.start(text, features), self._search.next
+        runs: _Runs | None = None
         while pending:
             m, pending = step(text, pending, pos)
             if m is None:
                 break
             name = m.lastgroup
+            consumed = 0
             if name == "kv":
-                result = self._kv(m, key_memo)
+                runs = runs or _Runs()
+                result, consumed = self._kv(m, key_memo, runs)
             else:
                 result = self._handlers[name](m) if name is not None else None
             if result is None:
                 pos = m.start() + 1
                 continue
             found.extend(result)
-            pos = max(m.end(), result[-1].end if result else 0, m.start() + 1)
+            pos = max(m.end(), consumed, result[-1].end if result else 0, m.start() + 1)
         for type_, pattern in self._custom:
             found.extend(Span(c.start(), c.end(), type_, "custom") for c in pattern.finditer(text)
                          if c.end() > c.start())  # fmt: skip
@@ -156,11 +193,21 @@ class ValueDetectors:
         return [Span(m.start(), m.end(), "EMAIL", "email")]
 
     def _h_url(self, m: re.Match[str]) -> list[Span] | None:
-        url = m.group().rstrip(".,;:!?")
-        rest = url.split("://", 1)[-1]
-        host = re.split(r"[/?#:@]", rest, maxsplit=1)[0].lower()
-        if "." not in host or host.endswith(_INTERNAL_SUFFIXES) or host == "localhost":
+        # The match holds the scheme and at most _URL_CAP characters: enough to decide on the
+        # host, so rejecting an internal URL never reads to the end of a long run (`http://a`
+        # repeated 10,000 times took seconds when every one was read to the end).
+        text, end = m.string, m.end()
+        longer = end < len(text) and _URL_RUN.match(text, end, end + 1).end() > end  # type: ignore[union-attr]
+        head = m.group() if longer else m.group().rstrip(".,;:!?")
+        host_end = _URL_HOST_END.search(rest := head.split("://", 1)[-1])
+        host = (rest if host_end is None else rest[: host_end.start()]).lower()
+        if not (longer and host_end is None and len(host) > _MAX_HOST) and (
+            "." not in host or host.endswith(_INTERNAL_SUFFIXES) or host == "localhost"
+        ):
             return None  # an internal service: keep it, scan its path for identifiers
+        if longer:
+            end = _URL_RUN.match(text, end).end()  # type: ignore[union-attr]
+        url = text[m.start() : end].rstrip(".,;:!?")
         if host in _TERMINOLOGY_HOSTS and "?" not in url:
             return []  # a code system's URI (FHIR `system`): names a vocabulary, not a person
         return [Span(m.start(), m.start() + len(url), "URL", "url")]
@@ -203,26 +250,43 @@ class ValueDetectors:
     def _h_agen(self, m: re.Match[str]) -> list[Span] | None:
         return self._h_age(m, "ab")
 
-    def _kv(self, m: re.Match[str], memo: dict[str, str | None]) -> list[Span] | None:
+    def _kv(
+        self, m: re.Match[str], memo: dict[str, str | None], runs: _Runs
+    ) -> tuple[list[Span] | None, int]:
+        """Spans (None: rejected) and where the consumed value ends."""
         key = m["kvk"]
         if key in memo:
             type_ = memo[key]
         else:
             type_ = memo[key] = text_key_type(key)
         if type_ is None:
-            return None
-        raw, start = m["kvv"], m.start("kvv")
-        quoted = raw[:1] in ("'", '"')
-        value, start = (raw[1:-1], start + 1) if quoted else (raw, start)
-        if not value or (("[" in value or "90+" in value) and ONLY_PLACEHOLDERS.fullmatch(value)):
-            return []
-        if not quoted and type_ not in _WORDY and not any(ch.isdigit() for ch in value):
-            return None  # `e.patient_id = p.id`: a column on both sides, not an identifier
+            return None, 0
+        text, raw, start, end = m.string, m["kvv"], m.start("kvv"), m.end("kvv")
+        quoted, digit = raw[:1] in ("'", '"'), True
+        if quoted:
+            start, end = start + 1, end - 1
+            only = ("[" in raw or "90+" in raw) and ONLY_PLACEHOLDERS.fullmatch(
+                raw, 1, len(raw) - 1
+            )
+        else:
+            if len(raw) < _KV_CAP:
+                digit = any(ch.isdigit() for ch in raw)
+            else:  # a long value: its end and digits from the run, without reading it again
+                runs.read(text, start)
+                end, digit = runs.end, runs.last_digit >= start
+            # Unquoted values hold no blank, so only placeholders means one first.
+            only = text.startswith(("[", "90+"), start) and ONLY_PLACEHOLDERS.fullmatch(
+                text, start, end
+            )
+        if start == end or only:
+            return [], end
+        if not quoted and type_ not in _WORDY and not digit:
+            return None, 0  # `e.patient_id = p.id`: a column on both sides, not an identifier
         if type_ == "NAME" and not (
-            _NAME_VALUE.fullmatch(value) and (quoted or value[:1].isupper())
+            _NAME_VALUE.fullmatch(text, start, end) and (quoted or text[start].isupper())
         ):
-            return None
-        end = start + len(value)
+            return None, 0
+        value = text[start:end]
         if type_ == "DATE" and not quoted:  # 03/04/1961: the slash that ends a path ends no date
             tail = _DATE_TAIL.match(m.string, end)
             end = tail.end() if tail is not None else end
@@ -235,7 +299,7 @@ class ValueDetectors:
             keep = zip3(value)
         elif type_ == "DATE":
             norm, keep = self.date_of(value)
-        return [Span(start, end, type_, "key-in-text", norm, keep)]
+        return [Span(start, end, type_, "key-in-text", norm, keep)], end
 
     def _h_ctx(self, m: re.Match[str]) -> list[Span] | None:
         type_ = CONTEXT_TYPES.get(" ".join(m["cw"].lower().split()))

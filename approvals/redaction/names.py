@@ -3,10 +3,13 @@
 The tables are Faker's provider *lists* (not its random generation) plus U.S. lists shipped
 in `data/`: Census 2010 surnames, Census 1990 and SSA baby first names (public domain; made by
 scripts/build_name_lists.py, which leaves out common English words), read once per process into
-frozensets and one case-insensitive trie regex; `NameScanner.spans` then scans a string once and
-applies the rules below to each hit. Common English words, US states, months, eponymous diseases
-and infrastructure tool names that are also someone's name only count next to another name or
-after a cue, so "Parkinson's", "May" or "Jenkins job" survive.
+frozensets. The words taken from Faker are committed too (`data/faker_words.txt`, written by
+scripts/build_faker_words.py and checked against the installed Faker by a test): importing
+Faker's thirteen locale modules cost most of a second at every start of `approvals redact`.
+`NameScanner.spans` then scans a string once and applies the rules below to each hit. Common
+English words, US states, months, eponymous diseases and infrastructure tool names that are
+also someone's name only count next to another name or after a cue, so "Parkinson's", "May" or
+"Jenkins job" survive.
 """
 
 from __future__ import annotations
@@ -81,6 +84,40 @@ def _words(values: Iterable[object]) -> Iterator[str]:
                     yield word
 
 
+_FAKER_WORDS = "faker_words.txt"
+# Sections of `data/faker_words.txt`: the words of these provider attributes, in all _LOCALES.
+FAKER_SECTIONS = {
+    "first": ("first_names", "first_names_male", "first_names_female"),
+    "last": ("last_names",),
+}
+
+
+def faker_words() -> dict[str, list[str]]:
+    """The words the tables take from the installed Faker, by section (`lorem`: its English
+    word list, the stop words), sorted: what scripts/build_faker_words.py commits."""
+    from faker.providers.address.en_US import Provider as Address
+    from faker.providers.lorem.en_US import Provider as Lorem
+
+    sections = {name: sorted(_provider_lists(attrs)) for name, attrs in FAKER_SECTIONS.items()}
+    sections["lorem"] = sorted({w.lower() for w in Lorem.word_list})
+    sections["street_suffixes"] = sorted(set(Address.street_suffixes))
+    sections["countries"] = sorted(set(Address.countries))
+    return sections
+
+
+@functools.cache
+def committed_faker_words() -> dict[str, frozenset[str]]:
+    """`data/faker_words.txt`: `[section]` lines, then one word a line."""
+    sections: dict[str, set[str]] = {}
+    current: set[str] = set()
+    for line in _listed(_FAKER_WORDS, keep_order=True):
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], set())
+        else:
+            current.add(line)
+    return {name: frozenset(words) for name, words in sections.items()}
+
+
 def _provider_lists(attribute_names: tuple[str, ...]) -> set[str]:
     found: set[str] = set()
     for locale in _LOCALES:
@@ -90,21 +127,20 @@ def _provider_lists(attribute_names: tuple[str, ...]) -> set[str]:
     return found
 
 
-def _listed(file_name: str) -> set[str]:
+def _listed(file_name: str, keep_order: bool = False) -> list[str] | set[str]:
     text = importlib.resources.files("approvals.redaction").joinpath("data", file_name).read_text()
-    return {line for line in text.splitlines() if line and not line.startswith("#")}
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    return lines if keep_order else set(lines)
 
 
 @functools.cache
 def name_tables() -> NameTables:
-    """Built once per process from installed Faker data and the U.S. lists; immutable."""
-    from faker.providers.lorem.en_US import Provider as Lorem
-
-    first = _provider_lists(("first_names", "first_names_male", "first_names_female"))
-    first |= _listed("us_first_names.txt")
-    last = _provider_lists(("last_names",)) | _listed("us_surnames.txt")
-    stop = frozenset(w.lower() for w in Lorem.word_list) | frozenset(_EXTRA_STOP.split())
-    stop |= places()  # `Spain`, `Poland`: countries and nationalities alone are not people
+    """Built once per process from the committed Faker words and the U.S. lists; immutable."""
+    faker = committed_faker_words()
+    first = faker["first"] | set(_listed("us_first_names.txt"))
+    last = faker["last"] | set(_listed("us_surnames.txt"))
+    stop = faker["lorem"] | frozenset(_EXTRA_STOP.split())
+    stop |= places(faker["countries"])  # `Spain`, `Poland`: countries alone are not people
     # Stop words never start a hit; a run reaches them from a neighbouring name instead.
     vocabulary = ((first | last) - stop) | HONORIFICS | GENERIC_CUES
     return NameTables(frozenset(first), frozenset(last), stop, frozenset(vocabulary))

@@ -22,13 +22,14 @@ import re
 
 from approvals.redaction import validators as v
 from approvals.redaction.detectors import Span
-from approvals.redaction.names import NameTables, ascii_hits
+from approvals.redaction.names import NameTables, ascii_hits, committed_faker_words
 from approvals.redaction.patterns import US_STATES
 from approvals.redaction.placeholders import zip3
 from approvals.redaction.vocabulary import english_words, places, safe_words
 from approvals.redaction.vocabulary import w as _words
 
-_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]*[0-9][A-Za-z0-9]*")
+# Tokens with four digits or more: fewer are never an identifier here (`E11`, `v2`, `x86`).
+_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?=(?:[A-Za-z]*[0-9]){4})[A-Za-z0-9]+")
 _UUID = re.compile(
     r"(?<![0-9A-Fa-f-])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
     r"(?![0-9A-Fa-f-])"
@@ -110,7 +111,6 @@ _STATE_BEFORE = re.compile(
 )
 _ZIP_AT = re.compile(r"(?<![\d-])\d{5}(?:-\d{4})?(?![\d-])")
 _STATE_WINDOW = 48
-_PLACES = places()
 _CLUSTER = re.compile(r"\(?\d[\d ().-]{5,}\d")
 _PHONE_CUES = frozenset(_words("tel phone call fax mobile cell desk office ph"))
 _UNIT_WORDS = frozenset(_words("apt apartment suite ste unit flat"))
@@ -177,13 +177,15 @@ def _caseless(word: str) -> bool:
 class ShapeScanner:
     """Holds the shared immutable vocabularies; no per-call state."""
 
-    __slots__ = ("_english", "_first", "_last", "_listed", "_safe", "_stop")
+    __slots__ = ("_english", "_first", "_last", "_listed", "_places", "_safe", "_stop")
 
     def __init__(self, tables: NameTables) -> None:
         self._first = tables.first
         self._last = tables.last
         self._english = english_words()
-        self._safe = safe_words()
+        countries = committed_faker_words()["countries"]
+        self._places = places(countries)
+        self._safe = safe_words(countries)
         # Listed names are the name scanner's (names.py); stop words are never a name alone.
         self._listed = tables.first | tables.last | tables.stop
         self._stop = tables.stop
@@ -197,7 +199,16 @@ class ShapeScanner:
             found += self._phones_and_zips(text, words)
         unknown = words.difference(self._english, self._safe, self._listed)
         if unknown:
-            found += self._unknown_words(text, unknown)
+            # Only words written with a capital (or in another script) can be names alone; a
+            # lower-case one only after a first name (`marisa bisliev`).
+            pairs = not words.isdisjoint(self._first)
+            shown = frozenset(
+                u
+                for u in unknown
+                if pairs or not u.isascii() or u.capitalize() in text or u.upper() in text
+            )
+            if shown:
+                found += self._unknown_words(text, shown)
         if " " in text and not (words.isdisjoint(self._first) and words.isdisjoint(_VERBS)):
             found += self._word_names(text, words)
         if ". " in text:
@@ -253,8 +264,7 @@ class ShapeScanner:
 
     # --- phones and ZIP codes ------------------------------------------------------------------
 
-    @staticmethod
-    def _phones_and_zips(text: str, words: frozenset[str]) -> list[Span]:
+    def _phones_and_zips(self, text: str, words: frozenset[str]) -> list[Span]:
         out: list[Span] = []
         for cluster in _CLUSTER.finditer(text):
             # Phones need seven digits: only runs of digits and separators that long are read.
@@ -267,10 +277,19 @@ class ShapeScanner:
             if 5 <= count <= 15 and not _date_like(m["num"]):
                 out.append(Span(m.start("num"), m.end("num"), "PHONE", "phone-shape"))
         for z in _ZIP_AT.finditer(text):
+            head = text[max(0, z.start() - 5) : z.start()]
+            if head[-1:] == " " and head[-3:-1].isupper() and head[:2] in (", ", ","):
+                continue  # `…, MA 02108`: the `csz` detector's own shape, found there
             window = max(0, z.start() - _STATE_WINDOW)
             st = _STATE_BEFORE.search(text, window, z.start())
             if st is None or (len(st["st"]) == 2 and st["st"] not in US_STATES and not st["city"]):
                 continue  # `Vila Real VR 50000`: a region code after a town counts too
+            if (
+                st["city"]
+                and st["st"] in US_STATES
+                and "," in text[st.end("city") : st.start("st")]
+            ):
+                continue  # `Boston, MA 02108`: the `csz` detector's own shape
             if st["city"] is not None and st["city"] not in _NOT_CITY:
                 out.append(Span(st.start("city"), st.end("city"), "ADDRESS", "address-shape"))
             out.append(Span(z.start(), z.end(), "ZIP", "address-shape", keep=zip3(z.group())))
@@ -286,8 +305,8 @@ class ShapeScanner:
                 out.append(Span(m.start("z"), m.end("z"), "ZIP", "address-shape"))
             for m in _HOUSE_LINE.finditer(text):
                 out.append(Span(m.start("a"), m.end("a"), "ADDRESS", "address-shape"))
-        for m in _AFTER_COUNTRY.finditer(text) if not words.isdisjoint(_PLACES) else ():
-            if m["c"].lower() in _PLACES:
+        for m in _AFTER_COUNTRY.finditer(text) if not words.isdisjoint(self._places) else ():
+            if m["c"].lower() in self._places:
                 out.append(Span(m.start("z"), m.end("z"), "ZIP", "address-shape"))
         for m in _AGE_CUE.finditer(text) if not words.isdisjoint(_AGE_WORDS) else ():
             if 89 < int(m["n"]) <= 125:

@@ -34,9 +34,18 @@ def digits_of(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
+# ASCII digit → its value / the digit sum of twice its value (Luhn's doubled positions).
+_VALUE = bytes.maketrans(b"0123456789", bytes(range(10)))
+_DOUBLED = bytes.maketrans(b"0123456789", bytes((0, 2, 4, 6, 8, 1, 3, 5, 7, 9)))
+
+
 def luhn_ok(digits: str) -> bool:
     if not digits.isdigit():
         return False
+    if digits.isascii():  # `sum` over translated bytes: no Python step per digit
+        raw = digits.encode("ascii")
+        total = sum(raw[-1::-2].translate(_VALUE)) + sum(raw[-2::-2].translate(_DOUBLED))
+        return total % 10 == 0
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = ord(ch) - 48
@@ -48,6 +57,11 @@ def luhn_ok(digits: str) -> bool:
 
 def card_ok(text: str) -> bool:
     """Payment card: 13–19 digits, an issuer prefix (1 and 2: JCB, Mastercard 2-series), Luhn."""
+    if text.isascii():  # the same test on bytes: a run of `1 1 1 …` tries one card per digit
+        raw = text.encode("ascii").translate(None, NOT_DIGITS)
+        if not 13 <= len(raw) <= 19 or not 49 <= raw[0] <= 54:  # "1"–"6"
+            return False
+        return (sum(raw[-1::-2].translate(_VALUE)) + sum(raw[-2::-2].translate(_DOUBLED))) % 10 == 0
     digits = digits_of(text)
     return 13 <= len(digits) <= 19 and digits[0] in "123456" and luhn_ok(digits)
 

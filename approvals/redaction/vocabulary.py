@@ -12,6 +12,7 @@ import functools
 import gzip
 import importlib.resources
 import re
+from collections.abc import Iterable
 
 
 def w(words: str) -> tuple[str, ...]:
@@ -95,19 +96,16 @@ def english_words() -> frozenset[str]:
     return frozenset(w for w in words if w and not w.startswith("#"))
 
 
-@functools.cache
-def safe_words() -> frozenset[str]:
-    return frozenset(w(_SAFE_WORDS)) | places()
+def safe_words(countries: Iterable[str]) -> frozenset[str]:
+    return frozenset(w(_SAFE_WORDS)) | places(countries)
 
 
-@functools.cache
-def places() -> frozenset[str]:
-    """Words of country names (Faker's list) and nationalities (and their plurals): never a
-    person alone."""
-    from faker.providers.address.en_US import Provider as Address
-
-    countries = {w.lower() for c in Address.countries for w in re.findall(r"[^\W\d_]+", c)}
-    countries = (countries - _NOT_PLACES) | {c.lower() for c in Address.countries if c.isalpha()}
+def places(countries: Iterable[str]) -> frozenset[str]:
+    """Words of country names (Faker's list, committed in data/faker_words.txt) and
+    nationalities (and their plurals): never a person alone."""
+    names = list(countries)
+    words = {word.lower() for c in names for word in re.findall(r"[^\W\d_]+", c)}
+    words = (words - _NOT_PLACES) | {c.lower() for c in names if c.isalpha()}
     nationalities = set(w(_NATIONALITIES))
-    nationalities |= {w + "s" for w in nationalities if w.endswith(("an", "er", "i"))}
-    return frozenset(nationalities) | countries
+    nationalities |= {n + "s" for n in nationalities if n.endswith(("an", "er", "i"))}
+    return frozenset(nationalities) | frozenset(words)

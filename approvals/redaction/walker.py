@@ -15,7 +15,7 @@ from typing import Any
 from approvals.redaction import structured
 from approvals.redaction.detectors import ValueDetectors
 from approvals.redaction.keys import KEEP, SCAN, KeyClass, KeyKind, classify, normalise
-from approvals.redaction.names import NameScanner, name_tables
+from approvals.redaction.names import NameScanner, committed_faker_words, name_tables
 from approvals.redaction.patterns import STREET_ABBREVIATIONS
 from approvals.redaction.placeholders import ONLY_PLACEHOLDERS, PLACEHOLDER, zip3
 from approvals.redaction.placeholders import normalise as norm_value
@@ -73,9 +73,7 @@ class _Call:
 
 
 def _street_suffixes() -> frozenset[str]:
-    from faker.providers.address.en_US import Provider as Address
-
-    return frozenset(Address.street_suffixes) | frozenset(STREET_ABBREVIATIONS)
+    return committed_faker_words()["street_suffixes"] | frozenset(STREET_ABBREVIATIONS)
 
 
 def _compile_custom(config: RedactionConfig) -> tuple[tuple[str, re.Pattern[str]], ...]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from approvals.actions import service as actions_service
+from approvals.actions.decisions import redact_in_thread
 from approvals.actions.schemas import ActionRead, CallbackRead
 from approvals.api.deps import RuntimeDep
 from approvals.clients.auth import Submitter
@@ -60,7 +61,8 @@ async def executed(
     detail = None
     if body.detail:
         policy = runtime.policies.current()
-        detail = str(runtime.redactor_for(policy).redact({"detail": body.detail}).value["detail"])
+        redacted = await redact_in_thread(runtime, policy, {"detail": body.detail})
+        detail = str(redacted.value["detail"])
     await release_service.mark_executed(
         runtime,
         action_id,

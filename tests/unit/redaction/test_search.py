@@ -8,20 +8,24 @@ import pytest
 from redaction_corpus import corpus, strings_of
 
 from approvals.redaction import Redactor
+from approvals.redaction.detectors import _Runs
 from approvals.redaction.search import features
 
 
 def _reference(detectors, text):
     """The combined alternation scanned with `search`, as the engine did before gating."""
-    found, pos, memo = [], 0, {}
+    found, pos, memo, runs = [], 0, {}, _Runs()
     while (m := detectors._pattern.search(text, pos)) is not None:
-        name = m.lastgroup
-        result = detectors._kv(m, memo) if name == "kv" else detectors._handlers[name](m)
+        name, consumed = m.lastgroup, 0
+        if name == "kv":
+            result, consumed = detectors._kv(m, memo, runs)
+        else:
+            result = detectors._handlers[name](m)
         if result is None:
             pos = m.start() + 1
             continue
         found.extend(result)
-        pos = max(m.end(), result[-1].end if result else 0, m.start() + 1)
+        pos = max(m.end(), consumed, result[-1].end if result else 0, m.start() + 1)
     return found
 
 
