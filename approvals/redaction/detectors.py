@@ -316,6 +316,8 @@ class ValueDetectors:
             return None
         start = m.start("cv")
         end = start + len(value)
+        if m.string.startswith("://", end):
+            return None  # `photo https://…`: a URL's scheme, the URL detector's to take
         if m.string[end : end + 1].isalnum():  # `4389807187ad12e3…`: the digits began a token
             tail = _TOKEN_TAIL.match(m.string, end)
             end = tail.end() if tail is not None else end
