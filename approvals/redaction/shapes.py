@@ -52,6 +52,7 @@ _UNITS = frozenset(
     )
 )
 _MIXED_MIN_DIGITS = 4
+_NO_DIGITS = str.maketrans("", "", "0123456789")
 _DIGITS_MIN = 6
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
@@ -85,7 +86,7 @@ _COMPANY = re.compile(
     r"\b(?:[A-Z][\w'’.&-]{0,40}[ \t]+(?:&[ \t]+|and[ \t]+)?){1,3}"
     r"(?:LLC|L\.L\.C\.|Inc\b\.?|Incorporated|Corp\b\.?|Corporation|Ltd\b\.?|Limited|GmbH|AG|SA|"
     r"S\.A\.|PLC|plc|LLP|LP|Co\b\.|Company|Group|Holdings|Partners|Associates|Pharmaceuticals"
-    r"|Laboratories|Labs|Bank|Insurance|Foundation)\b"
+    r"|Laboratories|Labs|Bank|Insurance|Foundation|Clinic|Hospital|Healthcare)\b"
 )
 # Words one of the protected shapes needs: eponyms' head nouns, company suffixes, `Roux-en-Y`.
 _PROTECT_WORDS = frozenset(
@@ -93,7 +94,7 @@ _PROTECT_WORDS = frozenset(
         *re.findall(r"[a-z]+", _EPONYM_HEADS.lower()),
         *_words("roux llc l c inc incorporated corp corporation ltd limited gmbh ag sa s a plc"),
         *_words("llp lp co company group holdings partners associates pharmaceuticals"),
-        *_words("laboratories labs bank insurance foundation"),
+        *_words("laboratories labs bank insurance foundation clinic hospital healthcare"),
     )
 )
 _STATE_NAMES = (
@@ -244,8 +245,8 @@ class ShapeScanner:
         return out
 
     def _identifier(self, text: str, start: int, end: int, token: str) -> Span | None:
-        digits = sum(c.isdigit() for c in token)
         size = len(token)
+        digits = size if token.isdigit() else size - len(token.translate(_NO_DIGITS))
         if digits == size:
             if digits < _DIGITS_MIN or _decimal(text, start, end) or _in_arn(text, start):
                 return None
@@ -343,8 +344,10 @@ class ShapeScanner:
                 continue  # an acronym: capitals alone count from six letters up
             if not word.isupper() and any(c.isupper() for c in word[1:]):
                 continue  # CamelCase: a product or code name (GitHub, PostgreSQL)
-            if (start and text[start - 1] in "._/\\@#$") or text[end : end + 1] in ("_", "(", "/"):
-                continue  # part of code, a path or an identifier
+            if (start and (text[start - 1] in "._/\\@#$%" or text[start - 1].isdigit())) or text[
+                end : end + 1
+            ] in ("_", "(", "/"):
+                continue  # part of code, a path, an identifier or a percent escape (`%3Dsummary`)
             if self._unknown([word.lower()]):
                 out.append(self._with_number(text, start, end))
         return out

@@ -84,7 +84,13 @@ _FIELDS: dict[str, dict[int, tuple[str, str]]] = {
 # Fields kept as they are: MSH is the message's plumbing (applications, ids, versions) except
 # its time; IN1 2–15 describe the insurer and the group plan, not the person.
 _KEEP_SEGMENTS = frozenset(("MSH",))
-_KEEP_FIELDS = frozenset(("IN1", n) for n in range(2, 16))
+_KEEP_FIELDS = frozenset(("IN1", n) for n in range(2, 16)) | frozenset(
+    # Coded elements (tables, LOINC, locations by unit/room/bed): codes, never a person.
+    [("EVN", 1), ("PID", 8), ("PID", 10), ("PID", 15), ("PID", 16), ("PID", 17), ("PID", 22),
+     ("PID", 24), ("NK1", 3), ("NK1", 7), ("PV1", 2), ("PV1", 3), ("PV1", 4), ("PV1", 10),
+     ("PV1", 18), ("OBX", 2), ("OBX", 3), ("OBX", 6), ("OBX", 7), ("OBX", 8), ("OBX", 11),
+     ("OBR", 4), ("ORC", 1), ("ORC", 5), ("DG1", 3), ("AL1", 2), ("AL1", 3)]
+)  # fmt: skip
 _SEGMENT = re.compile(r"[A-Z][A-Z0-9]{2}\|")
 _HL7 = re.compile(r"(?:^|[\r\n])(?:" + "|".join(sorted(_FIELDS)) + r"|NTE|ZPI)\|")
 _LINES = re.compile(r"(\r\n|\r|\n)")
