@@ -58,6 +58,8 @@ _TOKEN_TAIL = re.compile(r"[A-Za-z0-9]+")
 _DATE_TAIL = re.compile(r"[^\s,;)(&'\"]*")
 _WORDY = frozenset(("NAME", "ADDRESS", "EMAIL", "URL", "PHOTO", "BIOMETRIC"))
 _MIN_DIGITS = {"PHONE": 7, "FAX": 7, "VEHICLE": 1, "PHOTO": 0}
+# A context word joined to its value by a hyphen (`MRN-99812345`) needs this many digits.
+_MIN_HYPHENATED_DIGITS = 6
 # The patterns read at most this much of an unquoted `key=value` value and of a URL after its
 # scheme (patterns.py); a longer one is read on only once accepted, see `_Runs` and `_h_url`.
 _KV_CAP = 64
@@ -309,6 +311,8 @@ class ValueDetectors:
         digits = v.digits_of(value)
         if len(digits) < _MIN_DIGITS.get(type_, 4):
             return None
+        if m.string[m.start("cv") - 1] == "-" and len(digits) < _MIN_HYPHENATED_DIGITS:
+            return None  # `visit-2024`, `claim-12`: a word with a number, not `MRN-99812345`
         if type_ in ("PHONE", "FAX") and len(digits) > 15:
             return None
         keep = zip3(value) if type_ == "ZIP" else ""
@@ -360,7 +364,10 @@ class ValueDetectors:
     def _h_street(self, m: re.Match[str]) -> list[Span] | None:
         if m["scity"] is None or m["sst"] not in US_STATES:
             end = m.start("scity") if m["scity"] else m.end()
-            end = len(m.string[:end].rstrip(", \t\n"))
+            # Trailing separators off, reading back from `end` only: `len(string[:end].rstrip())`
+            # copied the text before every address (quadratic on a text of addresses).
+            while end > m.start() and m.string[end - 1] in ", \t\n":
+                end -= 1
             return [Span(m.start(), end, "ADDRESS", "address")]
         return [
             Span(m.start(), m.end("scity"), "ADDRESS", "address"),

@@ -150,6 +150,9 @@ _WORD = r"[^\W\d_]+(?:['’-][^\W\d_]+)*"
 _LETTERS = re.compile(r"[^\W\d_]+")
 # Below this length a Python loop over words beats compiling a pattern of the words found.
 _SHORT_TEXT = 4096
+# Above this many different names in one ASCII text, `_ascii_hits` reads letter runs instead.
+_FIND_WORDS = 64
+_ASCII_LETTERS = re.compile(r"[a-z]+")
 _STEP = re.compile(r"(?P<sep>[ \t]*,[ \t]*|[ \t]+|_)(?P<tok>" + _WORD + r")(?P<dot>\.)?")
 _WORD_AT = re.compile(_WORD)
 # The word and separator just before a hit, read on the reversed text from the hit backwards.
@@ -219,7 +222,9 @@ class NameScanner:
         """Whole letter runs of `text` whose lower case is in `present`, in text order."""
         if lower is not None and text.isascii():
             return ascii_hits(lower, present)
-        if len(text) <= _SHORT_TEXT:
+        # An alternation of many words is tried word by word at every position: past
+        # `_FIND_WORDS` words one pass over the letter runs is linear, as for short text.
+        if len(text) <= _SHORT_TEXT or len(present) > _FIND_WORDS:
             return (m.span() for m in _LETTERS.finditer(text) if m.group().lower() in present)
         alternation = "|".join(sorted(map(re.escape, present), key=len, reverse=True))
         pattern = re.compile(rf"(?<![^\W\d_])(?:{alternation})(?![^\W\d_])", re.IGNORECASE)
@@ -340,7 +345,13 @@ class NameScanner:
 def ascii_hits(lower: str, present: frozenset[str]) -> list[tuple[int, int]]:
     """`_hits` on ASCII text (positions in `lower` are positions in the text): each present
     word found with `str.find` and kept where it is a whole letter run. An occurrence that is
-    not one cannot overlap the next that is (letters surround it), so the search jumps past it."""
+    not one cannot overlap the next that is (letters surround it), so the search jumps past it.
+
+    Each word's search reads the whole text, so past `_FIND_WORDS` words present (a text of
+    many different names) one pass over its letter runs is used instead: the searches made
+    100 KB of distinct names take 0.8 s, four times what 50 KB took."""
+    if len(present) > _FIND_WORDS:
+        return [m.span() for m in _ASCII_LETTERS.finditer(lower) if m.group() in present]
     hits: list[tuple[int, int]] = []
     size = len(lower)
     for word in present:

@@ -89,7 +89,12 @@ PARTS: tuple[tuple[str, str], ...] = (
         r"(?P<id>[0-3]?\d)(?:[T ][0-2]\d:[0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?"
         r"(?:Z|[+-][0-2]\d:?[0-5]\d)?)?(?![\d/])",
     ),
-    ("ssn", r"\d(?<![\d-]\d)\d{2}(?P<ssep>[- ])\d{2}(?P=ssep)\d{4}(?![\d-])"),
+    (
+        "ssn",
+        r"\d(?<![\d-]\d)\d{2}(?P<ssep>[- ])\d{2}(?P=ssep)\d{4}(?![\d-])"
+        # nine digits alone, no cue: not inside a longer run, a word, a decimal or a range
+        r"|\d(?<![\w.,-]\d)\d{8}(?![\w-]|[.,]\d)",
+    ),
     (
         "num",
         r"(?P<na>\d(?<![\d/.:-]\d)(?:(?<=[0-3])\d)?)(?P<nsep>[/.-])(?P<nb>[0-3]?\d)(?P=nsep)"
@@ -106,8 +111,11 @@ PARTS: tuple[tuple[str, str], ...] = (
         r"\s+(?P<dy>(?:18|19|20)\d\d)\b",
     ),
     ("mon", r"\b(?P<om>" + MONTH + r")\b\.?,?\s+(?P<oy>(?:18|19|20)\d\d)\b"),
-    ("age", r"(?i:\baged?\s*:?\s*(?P<aa>\d{2,3})\b(?!\+))"),
-    ("agen", r"(?P<ab>\d(?<!\w\d)\d{1,2})(?!\+)(?i:\s*-?\s*(?:years?|yrs?|y/?o)\b)"),
+    # Blanks before and after an optional sign are read possessively (`*+`, `++`) here and in
+    # `kv` and `ctx`: what follows never starts with a blank, so the match is the same, but a
+    # greedy `\s*-?\s*` tries every split of a long run of blanks (quadratic in its length).
+    ("age", r"(?i:\baged?\s*+:?\s*+(?P<aa>\d{2,3})\b(?!\+))"),
+    ("agen", r"(?P<ab>\d(?<!\w\d)\d{1,2})(?!\+)(?i:\s*+-?\s*+(?:years?|yrs?|y/?o)\b)"),
     ("ipv4", r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?:/\d{1,2})?(?!\w|\.\d)"),
     (
         "ipv6",
@@ -117,14 +125,14 @@ PARTS: tuple[tuple[str, str], ...] = (
     (
         "kv",
         r"(?<![\w.-])(?P<kvk>[A-Za-z][A-Za-z0-9_.-]{0,40}?)"
-        r"(?P<kvop>[ \t]*(?:==|!=|=|:)[ \t]*|[ \t]+(?i:I?LIKE|IN)[ \t]+\(?[ \t]*)"
+        r"(?P<kvop>[ \t]*+(?:==|!=|=|:)[ \t]*+|[ \t]++(?i:I?LIKE|IN)[ \t]++\(?[ \t]*+)"
         r"(?P<kvv>'[^'\n]{0,200}'|\"[^\"\n]{0,200}\"|[^\s,;)(&'\"/?#]{1,64})",
     ),
     (
         "ctx",
-        r"(?i:\b(?P<cw>" + _CONTEXT + r")\b(?:[ \t]*(?:(?:number|num|no|id|hash|template"
+        r"(?i:\b(?P<cw>" + _CONTEXT + r")\b(?:[ \t]*+(?:(?:number|num|no|id|hash|template"
         r"|scan|code|on[ \t]+file|ending(?:[ \t]+in)?)\b\.?|\#))?"
-        r"(?:[ \t]*(?:[:#=]|is)[ \t]*|[ \t]+|-(?=\d))#?[ \t]*)"
+        r"(?:[ \t]*+(?:[:#=]|is)[ \t]*+|[ \t]++|-(?=\d))#?[ \t]*+)"
         r"(?P<cv>\+?\(?\d[\d ().-]{5,20}\d|[A-Z0-9]{1,4}[ •][A-Z0-9]{2,5}(?!\w)"
         r"|[A-Za-z0-9][A-Za-z0-9./_-]{2,60})",
     ),
@@ -135,7 +143,10 @@ PARTS: tuple[tuple[str, str], ...] = (
     (  # phone numbers starting with a digit or "(": US (NANP) shapes
         "phone",
         r"[1(2-9](?<![\w+].)(?:(?<=1)[ .-]?(?:\([2-9]\d\d\)|[2-9]\d\d)|(?<=\()[2-9]\d\d\)"
-        r"|(?<=[2-9])\d\d)[ .-]?[2-9]\d\d[ .-]\d{4}(?!\d)",
+        r"|(?<=[2-9])\d\d)[ .-]?[2-9]\d\d[ .-]\d{4}(?!\d)"
+        # ten digits alone (eleven with a leading 1), no cue: not inside a word, a longer run,
+        # a decimal or a dashed id (a UUID's last group)
+        r"|[12-9](?<![\w.+-].)(?:(?<=1)[2-9]\d\d|(?<=[2-9])\d\d)[2-9]\d{6}(?![\w-]|[.,]\d)",
     ),
     (  # starting with "+": +1 US shapes, then international ones
         "phonep",

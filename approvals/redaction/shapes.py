@@ -25,7 +25,7 @@ from approvals.redaction.detectors import Span
 from approvals.redaction.names import NameTables, ascii_hits, committed_faker_words
 from approvals.redaction.patterns import US_STATES
 from approvals.redaction.placeholders import zip3
-from approvals.redaction.vocabulary import english_words, places, safe_words
+from approvals.redaction.vocabulary import QUANTITY_WORDS, english_words, places, safe_words
 from approvals.redaction.vocabulary import w as _words
 
 # Tokens with four digits or more: fewer are never an identifier here (`E11`, `v2`, `x86`).
@@ -36,10 +36,12 @@ _UUID = re.compile(
 )
 # An operational key just before a UUID keeps it: `request_id=…`, `"trace_id": "…"`.
 _OP_KEY = re.compile(
-    r"(?i:(?:request|trace|span|correlation|run|job|build|session|message|event|idempotency"
-    r"|deploy(?:ment)?|task|execution|workflow|pipeline|commit|change)[ _-]?(?:id|uuid|key))"
-    r"[\"']?[ \t]*[:=][ \t]*[\"']?$"
+    r"(?i:\b(?:(?:request|trace|span|correlation|run|job|build|session|message|event"
+    r"|idempotency|deploy(?:ment)?|task|execution|workflow|pipeline|commit|change)[ _-]?)?"
+    r"(?:id|uuid|key))[\"']?[ \t]*[:=]?[ \t]*[\"']?$"
 )
+# The word before a digit run, and the first number of a range (`rows 123456789-123456799`).
+_WORD_BEFORE = re.compile(r"(?P<w>[A-Za-z_]+)[\"']?[ \t]*[:=]?[ \t]*[\"']?(?:\d+[-–])?$")
 _HEX_LENGTHS = frozenset((32, 40, 64, 128))
 _K8S = frozenset("bcdfghjklmnpqrstvwxz2456789")
 _AWS_PREFIXES = frozenset(
@@ -250,6 +252,9 @@ class ShapeScanner:
         if digits == size:
             if digits < _DIGITS_MIN or _decimal(text, start, end) or _in_arn(text, start):
                 return None
+            before = _WORD_BEFORE.search(text, max(0, start - 40), start)
+            if before is not None and before["w"].lower().rsplit("_", 1)[-1] in QUANTITY_WORDS:
+                return None  # `rows 123456789`, `epoch 1733234567`, `duration_ms=1500000`
             date = compact_date(token)
             if date is not None:
                 return Span(start, end, "DATE", "identifier-shape", date[0], date[1])

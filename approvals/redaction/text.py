@@ -6,6 +6,7 @@ Overlapping hits are merged into their union (fail closed: `John` from `name: Jo
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 from approvals.redaction.detectors import Span, ValueDetectors
@@ -87,7 +88,9 @@ def _merge(spans: list[Span]) -> list[Span]:
     spans.sort(key=lambda s: (s.start, -s.end))
     protected = [s for s in spans if not s.type]
     if protected:
-        spans = [s for s in spans if not s.type or not _inside_any(s, protected)]
+        protected = _coalesced(protected)
+        starts = [p.start for p in protected]
+        spans = [s for s in spans if not s.type or not _inside_any(s, starts, protected)]
     merged: list[Span] = []
     for span in spans:
         if not merged or span.start >= merged[-1].end:
@@ -109,9 +112,26 @@ def _merge(spans: list[Span]) -> list[Span]:
     return merged
 
 
+def _coalesced(protected: list[Span]) -> list[Span]:
+    """Protected spans as a sorted list that never overlaps (what `_inside_any` bisects): kept
+    shapes (eponyms, companies, request ids) may overlap each other, placeholders never do."""
+    out: list[Span] = []
+    for span in protected:  # sorted by start already
+        if out and span.start < out[-1].end:
+            if span.end > out[-1].end:
+                out[-1] = Span(out[-1].start, span.end, "", out[-1].detector)
+            continue
+        out.append(span)
+    return out
+
+
 def _cuts(span: Span, whole: Span) -> bool:
     return whole.start < span.start < whole.end or whole.start < span.end < whole.end
 
 
-def _inside_any(span: Span, protected: list[Span]) -> bool:
-    return any(p.start <= span.start and span.end <= p.end for p in protected)
+def _inside_any(span: Span, starts: list[int], protected: list[Span]) -> bool:
+    """Inside one of the protected spans (sorted, never overlapping: the placeholder detector
+    resumes after each), so only the last one starting at or before `span` can hold it. (A
+    scan of all of them made a text of placeholders and names quadratic: 100 KB, 3.9 s.)"""
+    i = bisect.bisect_right(starts, span.start) - 1
+    return i >= 0 and span.end <= protected[i].end

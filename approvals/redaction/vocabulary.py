@@ -75,6 +75,16 @@ _NATIONALITIES = (
 # Words of multi-word country names that are people's names or everyday words in their own
 # right (`Saint Martin`, `San Marino`, `Cook Islands`): only the one-word countries and the
 # other words of their names are places.
+# Words that count or measure: six digits or more after them (`rows 123456789`, `epoch
+# 1733234567`, `"duration_ms": 1500000`) are a quantity or a timestamp, not an identifier.
+QUANTITY_WORDS = frozenset(
+    w(
+        "count total size bytes length len rows row duration ms millis seconds secs sec ns us "
+        "timeout ttl amount price cost balance limit offset page port pid version epoch ts "
+        "timestamp time elapsed latency qty quantity memory mem cpu max min avg sum score rate "
+        "threshold retries attempts status code year width height kb mb gb bps"
+    )
+)
 _NOT_PLACES = frozenset(
     w(
         "and the of saint sint san st island islands republic united states virgin new north "

@@ -23,7 +23,7 @@ from approvals.redaction.shapes import ShapeScanner, compact_date
 from approvals.redaction.text import DocumentState, TextRedactor
 from approvals.redaction.types import Finding, Redacted, RedactionConfig, RedactionError
 from approvals.redaction.validators import card_ok
-from approvals.redaction.vocabulary import w as _words
+from approvals.redaction.vocabulary import QUANTITY_WORDS as _QUANTITY
 
 _TYPE_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,31}")
 _COLUMN_KEYS = ("columns", "fields", "headers", "header", "column_names")
@@ -48,15 +48,6 @@ _MAX_NESTING = 3
 _NESTED_DEPTH = 16
 _PERSON_RESOURCES = frozenset(("Patient", "Person", "RelatedPerson"))
 _RECORD_IDS = frozenset(("id", "uuid", "guid"))
-# Integer keys that count or measure: six digits or more under them are not identifiers.
-_QUANTITY = frozenset(
-    _words(
-        "count total size bytes length len rows duration ms millis seconds secs sec ns us timeout "
-        "ttl amount price cost balance limit offset page port pid version epoch ts timestamp time "
-        "elapsed latency qty quantity memory mem cpu max min avg sum score rate threshold retries "
-        "attempts status code year width height kb mb gb bps value_ms"
-    )
-)
 
 
 @dataclass(slots=True)

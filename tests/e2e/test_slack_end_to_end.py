@@ -82,10 +82,17 @@ def _blocks(call_body: dict[str, Any]) -> str:
     return blocks if isinstance(blocks, str) else json.dumps(blocks)
 
 
+# Identifiers written inline, with no cue word or one joined by a hyphen (issue 13).
+INLINE = "seen today (MRN-99812345); ref 123456789, callback 6175550142"
+INLINE_VALUES = ("99812345", "123456789", "6175550142")
+
+
 async def test_card_is_posted_decided_in_slack_and_updated_in_place(world) -> None:
     runtime, api, slack = world
     created = await api.create(
-        on_behalf_of=ALICE[1], context={"patient_name": "Jane Roe", "rows": 12}
+        on_behalf_of=ALICE[1],
+        justification=f"re-run the import {INLINE}",
+        context={"patient_name": "Jane Roe", "rows": 12, "note": INLINE},
     )
     await _drain(runtime)
     posts = slack.calls("chat.postMessage")  # the card, and Alice's DM (on_behalf_of)
@@ -117,6 +124,9 @@ async def test_card_is_posted_decided_in_slack_and_updated_in_place(world) -> No
         kinds = [e.event_type for e in await audit_service.events_for(session, created["id"])]
     assert kinds.count("refused_vote") == 1
     assert "card_posted" in kinds
+    leaked = json.dumps([c.body for c in slack.calls()])  # every recorded Web API call
+    for value in ("Jane Roe", *INLINE_VALUES):
+        assert value not in leaked
 
 
 async def test_a_redelivered_click_counts_once(world) -> None:

@@ -56,7 +56,9 @@ ROSTER = {
     "aad-alice": "alice@example.org",
     "aad-mallory": "mallory@example.org",
 }
-PLANTED_PHI = ("Jane Roe", "123-45-6789")
+# Inline identifiers too, with no cue word or one joined by a hyphen (issue 13).
+INLINE = "seen today (MRN-99812345); ref 123456789, callback 6175550142"
+PLANTED_PHI = ("Jane Roe", "123-45-6789", "99812345", "123456789", "6175550142")
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 World = tuple[Runtime, ApiClient, FakeTeamsConnector]
 
@@ -144,7 +146,8 @@ def _personal_messages(bf: FakeTeamsConnector, aad: str) -> list[dict[str, Any]]
 async def _submit(world: World, **overrides: Any) -> tuple[str, str, str]:
     """Submit with planted PHI; returns (action id, posted activity id, signed card ref)."""
     runtime, api, bf = world
-    context = {"patient_name": PLANTED_PHI[0], "ssn": PLANTED_PHI[1], "rows": 12}
+    context = {"patient_name": PLANTED_PHI[0], "ssn": PLANTED_PHI[1], "rows": 12, "note": INLINE}
+    overrides.setdefault("justification", f"re-run the import {INLINE}")
     created = await api.create(context=context, **overrides)
     await settle(runtime)
     assert len(_card_posts(bf)) == 1  # one copy of the card, in the review channel

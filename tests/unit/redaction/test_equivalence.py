@@ -15,6 +15,9 @@ day the tests run), regenerate with the old engine instead, so the digests still
 The one intended change so far: on 2026-12-02 the name scanner gained the Census name lists and
 the `LAST, FIRST` / `First Last` rules for one unknown part (test_names_population.py); the
 corpus digests did not move, the "spliced" and "long" ones were rewritten by that engine.
+The second, on 2026-12-03 (issue 13, the identifiers the Slack and Teams cards kept): nine digits
+alone are an SSN, ten alone a phone, `MRN-99812345` a context word and its value; one
+"spliced" document moved (`573231761 …` → `[SSN-1] …`), regenerated with that engine.
 """
 
 from __future__ import annotations

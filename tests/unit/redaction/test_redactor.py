@@ -137,6 +137,32 @@ class TestIntakeDocument:
         assert redact({"note": text}) == {"note": text}
 
 
+class TestInlineIdentifiers:
+    """The shapes the Slack and Teams cards kept (issue 13): no cue word, or one joined by `-`."""
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("Patient (MRN-99812345) needs follow-up", "Patient (MRN-[MRN-1]) needs follow-up"),
+            ("identifier 123456789 copied", "identifier [SSN-1] copied"),
+            ("call back 6175550142 or 16175550142", "call back [PHONE-1] or [PHONE-1]"),
+        ],
+    )
+    def test_are_redacted(self, text, expected):
+        assert redact({"note": text}) == {"note": expected}
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "visit-2024 planned", "pi is 3.141592653", "epoch 1733234567", "ms 1733234567123",
+            "id 9caf479f-054e-481d-acff-5852458177c0", "rows 123456789-123456799",
+            "build v1.123456789", "total 1,234,567,890",
+        ],
+    )  # fmt: skip
+    def test_numbers_that_are_not_identifiers_stay(self, text):
+        assert redact({"note": text}) == {"note": text}
+
+
 class TestFailClosed:
     def test_too_long_string_is_replaced(self):
         small = Redactor(RedactionConfig(max_string_length=100))
