@@ -180,12 +180,11 @@ def _caseless(word: str) -> bool:
 class ShapeScanner:
     """Holds the shared immutable vocabularies; no per-call state."""
 
-    __slots__ = ("_english", "_first", "_last", "_listed", "_places", "_safe", "_stop")
+    __slots__ = ("_first", "_last", "_listed", "_places", "_safe", "_stop")
 
     def __init__(self, tables: NameTables) -> None:
         self._first = tables.first
         self._last = tables.last
-        self._english = english_words()
         countries = committed_faker_words()["countries"]
         self._places = places(countries)
         self._safe = safe_words(countries)
@@ -200,7 +199,11 @@ class ShapeScanner:
         if digit:
             found += self._identifiers(text)
             found += self._phones_and_zips(text, words)
-        unknown = words.difference(self._english, self._safe, self._listed)
+        # web2 (210 000 words) is read on first need, after the small sets: a one-document
+        # `approvals redact` of listed names and safe words never pays for it.
+        unknown = words.difference(self._safe, self._listed)
+        if unknown:
+            unknown = unknown.difference(english_words())
         if unknown:
             # Only words written with a capital (or in another script) can be names alone; a
             # lower-case one only after a first name (`marisa bisliev`).
@@ -208,7 +211,10 @@ class ShapeScanner:
             shown = frozenset(
                 u
                 for u in unknown
-                if pairs or not u.isascii() or u.capitalize() in text or u.upper() in text
+                if pairs
+                or not u.isascii()
+                or u.capitalize() in text
+                or (len(u) >= _CAPS_MIN and u.upper() in text)
             )
             if shown:
                 found += self._unknown_words(text, shown)
@@ -252,7 +258,8 @@ class ShapeScanner:
         if digits == size:
             if digits < _DIGITS_MIN or _decimal(text, start, end) or _in_arn(text, start):
                 return None
-            before = _WORD_BEFORE.search(text, max(0, start - 40), start)
+            window = text[max(0, start - 40) : start]
+            before = _WORD_BEFORE.search(window) if _has_letter(window) else None
             if before is not None and before["w"].lower().rsplit("_", 1)[-1] in QUANTITY_WORDS:
                 return None  # `rows 123456789`, `epoch 1733234567`, `duration_ms=1500000`
             date = compact_date(token)
@@ -365,12 +372,13 @@ class ShapeScanner:
         return [m.span() for m in _LETTERS.finditer(text) if m.group().lower() in unknown]
 
     def _unknown(self, parts: list[str]) -> bool:
+        english = english_words()
         for part in parts:
-            if len(part) < 2 or part in self._safe or part in self._english:
+            if len(part) < 2 or part in self._safe or part in english:
                 continue
             if part in self._listed or part.endswith(_MEDICAL_SUFFIXES):
                 continue
-            if any(stem in self._english or stem in self._safe for stem in _stems(part)):
+            if any(stem in english or stem in self._safe for stem in _stems(part)):
                 continue
             return True
         return False
@@ -392,10 +400,13 @@ class ShapeScanner:
         """Names that are also words: a Title Case first name + surname (`Grace Wood`, `April
         May`), and a lower-case listed name before a verb of speech (`smith called back`)."""
         out: list[Span] = []
-        for m in _PAIR.finditer(text):
+        # Pairs of names that are not words are names.py's; only word-names need this rule.
+        pairs = not words.isdisjoint(self._stop) and not words.isdisjoint(self._first)
+        for m in _PAIR.finditer(text) if pairs else ():
             first, last = m["a"].lower(), m["b"].lower()
             if (
-                first in self._first
+                (first in self._stop or last in self._stop)
+                and first in self._first
                 and last in self._last
                 and first not in _NOT_FIRST
                 and not _DIGIT_AFTER.match(text, m.end("b"))
@@ -440,6 +451,10 @@ def _decimal(text: str, start: int, end: int) -> bool:
     return (len(before) == 2 and before[1] == "." and before[0].isdigit()) or (
         len(after) == 2 and after[0] == "." and after[1].isdigit()
     )
+
+
+def _has_letter(window: str) -> bool:
+    return not window.isdigit() and window.lower() != window.upper()
 
 
 def _in_arn(text: str, start: int) -> bool:
