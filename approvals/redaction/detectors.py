@@ -45,10 +45,16 @@ Handler = Callable[[re.Match[str]], list[Span] | None]
 
 _INTERNAL_SUFFIXES = (".internal", ".local", ".lan", ".corp", ".intranet", ".localdomain",
                       ".svc", ".cluster.local", ".home.arpa", ".test", ".example")  # fmt: skip
+# Code systems FHIR and HL7 documents name in every coding (`"system": "http://loinc.org"`).
+_TERMINOLOGY_HOSTS = frozenset(
+    ("loinc.org", "snomed.info", "unitsofmeasure.org", "hl7.org", "terminology.hl7.org",
+     "www.nlm.nih.gov", "www.ama-assn.org", "www.cms.gov", "www.who.int", "fhir.org", "www.hl7.org")
+)  # fmt: skip
 _VERSION = re.compile(r"v?\d+(?:\.\d+)+(?:[-+][\w.]+)?", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(18|19|20)\d\d(?!\d)")
 _NAME_VALUE = re.compile(r"[^\W\d_][^\W\d_'’ .,%-]{0,59}")
 _ADDRESS_TAIL = re.compile(r"[^\n;|{}\]\[\"]{0,120}")
+_TOKEN_TAIL = re.compile(r"[A-Za-z0-9]+")
 _DATE_TAIL = re.compile(r"[^\s,;)(&'\"]*")
 _WORDY = frozenset(("NAME", "ADDRESS", "EMAIL", "URL", "PHOTO", "BIOMETRIC"))
 _MIN_DIGITS = {"PHONE": 7, "FAX": 7, "VEHICLE": 1, "PHOTO": 0}
@@ -204,6 +210,8 @@ class ValueDetectors:
         if longer:
             end = _URL_RUN.match(text, end).end()  # type: ignore[union-attr]
         url = text[m.start() : end].rstrip(".,;:!?")
+        if host in _TERMINOLOGY_HOSTS and "?" not in url:
+            return []  # a code system's URI (FHIR `system`): names a vocabulary, not a person
         return [Span(m.start(), m.start() + len(url), "URL", "url")]
 
     def _h_mac(self, m: re.Match[str]) -> list[Span] | None:
@@ -311,7 +319,13 @@ class ValueDetectors:
         if type_ == "ZIP" and len(digits) not in (5, 9):
             return None
         start = m.start("cv")
-        return [Span(start, start + len(value), type_, "context", keep=keep)]
+        end = start + len(value)
+        if m.string.startswith("://", end):
+            return None  # `photo https://…`: a URL's scheme, the URL detector's to take
+        if m.string[end : end + 1].isalnum():  # `4389807187ad12e3…`: the digits began a token
+            tail = _TOKEN_TAIL.match(m.string, end)
+            end = tail.end() if tail is not None else end
+        return [Span(start, end, type_, "context", keep=keep)]
 
     def _h_iban(self, m: re.Match[str]) -> list[Span] | None:
         return [Span(m.start(), m.end(), "ACCOUNT", "iban")] if v.iban_ok(m.group()) else None

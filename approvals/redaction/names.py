@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from approvals.redaction.vocabulary import places
+
 _LOCALES = (
     "en_US", "en_GB", "en_IE", "en_IN", "es_MX", "es_ES", "fr_FR", "de_DE", "it_IT", "pt_BR",
     "nl_NL", "en_NG", "yo_NG",
@@ -55,6 +57,7 @@ _EXTRA_STOP = (
     "parkinson alzheimer addison crohn hodgkin cushing graves hashimoto huntington bell wilson "
     "raynaud tourette asperger kaposi lyme marfan down turner guillain barre epstein barr apgar "
     "glasgow babinski foley swan ganz holter doppler gram pap heimlich hickman whipple "
+    "nissen roux sjogren sjögren reiter wernicke korsakoff bell meniere barrett kawasaki "
     # clinical and everyday words that are also names somewhere
     "patient doctor nurse care health clinic hospital unit ward room bed chart note notes "
     "status admit discharge lab test result results normal stable pain chest heart blood "
@@ -99,6 +102,7 @@ def faker_words() -> dict[str, list[str]]:
     sections = {name: sorted(_provider_lists(attrs)) for name, attrs in FAKER_SECTIONS.items()}
     sections["lorem"] = sorted({w.lower() for w in Lorem.word_list})
     sections["street_suffixes"] = sorted(set(Address.street_suffixes))
+    sections["countries"] = sorted(set(Address.countries))
     return sections
 
 
@@ -137,6 +141,7 @@ def name_tables() -> NameTables:
     first = faker["first"] | set(_listed("us_first_names.txt"))
     last = faker["last"] | set(_listed("us_surnames.txt"))
     stop = faker["lorem"] | frozenset(_EXTRA_STOP.split())
+    stop |= places(faker["countries"])  # `Spain`, `Poland`: countries alone are not people
     # Stop words never start a hit; a run reaches them from a neighbouring name instead.
     vocabulary = ((first | last) - stop) | HONORIFICS | GENERIC_CUES
     return NameTables(frozenset(first), frozenset(last), stop, frozenset(vocabulary))
@@ -217,7 +222,7 @@ class NameScanner:
     ) -> Iterator[tuple[int, int]] | list[tuple[int, int]]:
         """Whole letter runs of `text` whose lower case is in `present`, in text order."""
         if lower is not None and text.isascii():
-            return _ascii_hits(lower, present)
+            return ascii_hits(lower, present)
         # An alternation of many words is tried word by word at every position: past
         # `_FIND_WORDS` words one pass over the letter runs is linear, as for short text.
         if len(text) <= _SHORT_TEXT or len(present) > _FIND_WORDS:
@@ -338,7 +343,7 @@ class NameScanner:
         return any(f in self._first for f in folded) and any(f in self._last for f in folded)
 
 
-def _ascii_hits(lower: str, present: frozenset[str]) -> list[tuple[int, int]]:
+def ascii_hits(lower: str, present: frozenset[str]) -> list[tuple[int, int]]:
     """`_hits` on ASCII text (positions in `lower` are positions in the text): each present
     word found with `str.find` and kept where it is a whole letter run. An occurrence that is
     not one cannot overlap the next that is (letters surround it), so the search jumps past it.

@@ -98,7 +98,7 @@ PARTS: tuple[tuple[str, str], ...] = (
     (
         "num",
         r"(?P<na>\d(?<![\d/.:-]\d)(?:(?<=[0-3])\d)?)(?P<nsep>[/.-])(?P<nb>[0-3]?\d)(?P=nsep)"
-        r"(?P<ny>(?:18|19|20)\d\d|\d\d)(?![\d/.:-])",
+        r"(?P<ny>(?:18|19|20)\d\d|\d\d)(?![\d/:-]|\.\d)",
     ),
     (
         "mdy",
@@ -130,8 +130,8 @@ PARTS: tuple[tuple[str, str], ...] = (
     ),
     (
         "ctx",
-        r"(?i:\b(?P<cw>" + _CONTEXT + r")\b(?:[ \t]*+(?:number|num|no\.?|id|#|hash|template"
-        r"|scan|code|on[ \t]+file|ending(?:[ \t]+in)?)\b)?"
+        r"(?i:\b(?P<cw>" + _CONTEXT + r")\b(?:[ \t]*+(?:(?:number|num|no|id|hash|template"
+        r"|scan|code|on[ \t]+file|ending(?:[ \t]+in)?)\b\.?|\#))?"
         r"(?:[ \t]*+(?:[:#=]|is)[ \t]*+|[ \t]++|-(?=\d))#?[ \t]*+)"
         r"(?P<cv>\+?\(?\d[\d ().-]{5,20}\d|[A-Z0-9]{1,4}[ •][A-Z0-9]{2,5}(?!\w)"
         r"|[A-Za-z0-9][A-Za-z0-9./_-]{2,60})",

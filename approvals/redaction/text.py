@@ -13,6 +13,7 @@ from approvals.redaction.detectors import Span, ValueDetectors
 from approvals.redaction.names import NameScanner
 from approvals.redaction.placeholders import Placeholders
 from approvals.redaction.search import features
+from approvals.redaction.shapes import ShapeScanner
 
 # Characters any value detector needs; a string with none of them only goes to the name scanner.
 _TRIGGERS = frozenset("0123456789@:=/")
@@ -27,11 +28,12 @@ class DocumentState:
 
 
 class TextRedactor:
-    __slots__ = ("_detectors", "_names")
+    __slots__ = ("_detectors", "_names", "_shapes")
 
-    def __init__(self, detectors: ValueDetectors, names: NameScanner) -> None:
+    def __init__(self, detectors: ValueDetectors, names: NameScanner, shapes: ShapeScanner) -> None:
         self._detectors = detectors
         self._names = names
+        self._shapes = shapes
 
     @property
     def detectors(self) -> ValueDetectors:
@@ -47,6 +49,14 @@ class TextRedactor:
         names = self._names.spans(text, found.words, found.lower)
         if names:
             spans.extend(Span(s, e, "NAME", "names") for s, e in names)
+        shapes = self._shapes.spans(text, found.words, found.digit or not found.gated)
+        hashes = [s for s in shapes if s.detector == "hash"]
+        if hashes:
+            # A hash is kept whole: no hit may cut a piece out of it (`…dafb[ACCOUNT-1]`), but a
+            # cue may still take all of it (`fingerprint hash 9f86d0…`).
+            spans = [s for s in spans if not any(_cuts(s, h) for h in hashes)]
+            shapes = [s for s in shapes if s.detector != "hash"]
+        spans.extend(shapes)
         if not spans:
             return text, []
         return self._render(text, _merge(spans), state)
@@ -78,6 +88,7 @@ def _merge(spans: list[Span]) -> list[Span]:
     spans.sort(key=lambda s: (s.start, -s.end))
     protected = [s for s in spans if not s.type]
     if protected:
+        protected = _coalesced(protected)
         starts = [p.start for p in protected]
         spans = [s for s in spans if not s.type or not _inside_any(s, starts, protected)]
     merged: list[Span] = []
@@ -99,6 +110,23 @@ def _merge(spans: list[Span]) -> list[Span]:
         merged[-1] = Span(start, end, longer.type, longer.detector, norm, longer.keep,
                           longer.literal)  # fmt: skip
     return merged
+
+
+def _coalesced(protected: list[Span]) -> list[Span]:
+    """Protected spans as a sorted list that never overlaps (what `_inside_any` bisects): kept
+    shapes (eponyms, companies, request ids) may overlap each other, placeholders never do."""
+    out: list[Span] = []
+    for span in protected:  # sorted by start already
+        if out and span.start < out[-1].end:
+            if span.end > out[-1].end:
+                out[-1] = Span(out[-1].start, span.end, "", out[-1].detector)
+            continue
+        out.append(span)
+    return out
+
+
+def _cuts(span: Span, whole: Span) -> bool:
+    return whole.start < span.start < whole.end or whole.start < span.end < whole.end
 
 
 def _inside_any(span: Span, starts: list[int], protected: list[Span]) -> bool:

@@ -12,15 +12,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from approvals.redaction import structured
 from approvals.redaction.detectors import ValueDetectors
-from approvals.redaction.keys import SCAN, KeyClass, KeyKind, classify, normalise
+from approvals.redaction.keys import KEEP, SCAN, KeyClass, KeyKind, classify, normalise
 from approvals.redaction.names import NameScanner, committed_faker_words, name_tables
 from approvals.redaction.patterns import STREET_ABBREVIATIONS
 from approvals.redaction.placeholders import ONLY_PLACEHOLDERS, PLACEHOLDER, zip3
 from approvals.redaction.placeholders import normalise as norm_value
+from approvals.redaction.shapes import ShapeScanner, compact_date
 from approvals.redaction.text import DocumentState, TextRedactor
 from approvals.redaction.types import Finding, Redacted, RedactionConfig, RedactionError
 from approvals.redaction.validators import card_ok
+from approvals.redaction.vocabulary import QUANTITY_WORDS as _QUANTITY
 
 _TYPE_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,31}")
 _COLUMN_KEYS = ("columns", "fields", "headers", "header", "column_names")
@@ -29,8 +32,22 @@ _ROW_KEYS = ("rows", "data", "values", "records")
 # Parents whose unnamed children are parts of the same value: {"dob": {"month": 3, "day": 4}}.
 _INHERITED = frozenset(("DATE", "ADDRESS", "ZIP"))
 _KEY_CACHE_SIZE = 4096
+_RECORD = KeyClass(KeyKind.PHI, "MRN")
+_IDENTIFIER = KeyClass(KeyKind.PHI, "ID")
+_TELECOM = {
+    "phone": KeyClass(KeyKind.PHI, "PHONE"), "fax": KeyClass(KeyKind.PHI, "FAX"),
+    "sms": KeyClass(KeyKind.PHI, "PHONE"), "pager": KeyClass(KeyKind.PHI, "PHONE"),
+    "email": KeyClass(KeyKind.PHI, "EMAIL"), "url": KeyClass(KeyKind.PHI, "URL"),
+}  # fmt: skip
 _VALUE_KINDS = frozenset((KeyKind.PHI, KeyKind.ZIP, KeyKind.AGE, KeyKind.WEAK_NAME))
 _PERSON_NAME = re.compile(r"[^\W\d_][^\W\d_'’ .,-]{0,79}")
+# Strings inside strings (JSON in a string, base64 of a query string...) are taken apart this
+# many levels deep; deeper, the rest is scanned as text. Nested JSON starts this close to the
+# depth limit, so the whole stack stays bounded.
+_MAX_NESTING = 3
+_NESTED_DEPTH = 16
+_PERSON_RESOURCES = frozenset(("Patient", "Person", "RelatedPerson"))
+_RECORD_IDS = frozenset(("id", "uuid", "guid"))
 
 
 @dataclass(slots=True)
@@ -39,6 +56,7 @@ class _Call:
     findings: dict[tuple[str, str, str], int] = field(default_factory=dict)
     keys: dict[str, tuple[str, KeyClass, list[tuple[str, str]]]] = field(default_factory=dict)
     texts: dict[str, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
+    nesting: int = 0
 
     def found(self, path: str, type_: str, detector: str, count: int = 1) -> None:
         key = (path, type_, detector)
@@ -61,6 +79,16 @@ def _compile_custom(config: RedactionConfig) -> tuple[tuple[str, re.Pattern[str]
     return tuple(compiled)
 
 
+def _system_class(node: dict[Any, Any]) -> KeyClass | None:
+    """The class of a FHIR ContactPoint's or Identifier's `value`, from its `system`."""
+    system, value = node.get("system"), node.get("value")
+    if not isinstance(system, str) or not isinstance(value, str) or "unit" in node:
+        return None
+    if system in _TELECOM:
+        return _TELECOM[system]
+    return _IDENTIFIER if ":" in system and "code" not in node else None  # a URI or an OID
+
+
 class Redactor:
     """Build once (compiles every table), then call `redact` any number of times, concurrently."""
 
@@ -69,7 +97,8 @@ class Redactor:
     def __init__(self, config: RedactionConfig | None = None) -> None:
         self._config = config or RedactionConfig()
         detectors = ValueDetectors(_street_suffixes(), _compile_custom(self._config))
-        self._text = TextRedactor(detectors, NameScanner(name_tables()))
+        tables = name_tables()
+        self._text = TextRedactor(detectors, NameScanner(tables), ShapeScanner(tables))
         self._extra_keys = frozenset(normalise(k)[1] for k in self._config.extra_keys)
         self._keep_keys = frozenset(self._config.keep_keys) | frozenset(
             normalise(k)[1] for k in self._config.keep_keys
@@ -127,9 +156,15 @@ class Redactor:
               call: _Call) -> dict[str, Any]:  # fmt: skip
         out: dict[str, Any] = {}
         row_key, column_classes = self._result_set(node, path, call)
+        person = node.get("resourceType") in _PERSON_RESOURCES or parent.kind is KeyKind.PHI
+        telecom = _system_class(node) if "system" in node else None
         for raw_key, value in node.items():
             key = raw_key if isinstance(raw_key, str) else str(raw_key)
             new_key, cls = self._key(key, path, call)
+            if person and cls is KEEP and normalise(key)[1] in _RECORD_IDS:
+                cls = _RECORD  # a FHIR Patient's id, `{"patient": {"id": ...}}`: the person
+            elif key == "value" and telecom is not None and cls.kind is KeyKind.SCAN:
+                cls = telecom  # FHIR ContactPoint / Identifier: `{"system": "phone", "value": …}`
             while new_key in out:  # two PHI keys became one placeholder: keep both entries
                 new_key += "~"
             child = f"{path}.{new_key}"
@@ -209,19 +244,63 @@ class Redactor:
             return str(self._age(int(text), text, path, call))
         cached = call.texts.get(text)
         if cached is None:
-            cached = self._text.redact(text, call.state)
+            scan = text
+            if call.nesting < _MAX_NESTING:
+                call.nesting += 1
+                try:
+                    done = structured.whole(text, path, self, call)
+                    scan = text if done is not None else structured.embedded(text, path, self, call)
+                finally:
+                    call.nesting -= 1
+                if done is not None:
+                    return done
+            cached = self._text.redact(scan, call.state)
+            if scan is not text:
+                return cached[0] if not cached[1] else self._record(cached, path, call)
             call.texts[text] = cached
         new_text, hits = cached
         for type_, detector in hits:
             call.found(path, type_, detector)
         return new_text
 
+    @staticmethod
+    def _record(cached: tuple[str, list[tuple[str, str]]], path: str, call: _Call) -> str:
+        for type_, detector in cached[1]:
+            call.found(path, type_, detector)
+        return cached[0]
+
     def _replace(self, text: str, path: str, type_: str, call: _Call) -> str:
         call.found(path, type_, "key")
         if type_ == "DATE":
-            norm, year = self._text.detectors.date_of(text)
+            compact = compact_date(text[:8]) if text[:8].isdigit() else None  # HL7: YYYYMMDD…
+            norm, year = compact or self._text.detectors.date_of(text)
             return call.state.placeholders.get("DATE", text, norm, year)
+        if type_ == "ZIP":
+            return call.state.placeholders.get("ZIP", text, keep=zip3(text))
         return call.state.placeholders.get(type_, text, norm_value(type_, text))
+
+    # `structured.Host`: how the parts of a structured string are redacted.
+
+    def scan_text(self, text: str, path: str, call: _Call) -> str:
+        return self._string(text, path, SCAN, call)
+
+    def scan_pair(self, key: str, value: str, path: str, call: _Call) -> tuple[str, str]:
+        new_key, cls = self._key(key, path, call)
+        return new_key, self._string(value, f"{path}.{new_key}", cls, call)
+
+    def scan_column(self, value: str, path: str, column: str, call: _Call) -> str:
+        return self._string(value, path, self._key(column, path, call)[1], call)
+
+    def replace_as(self, text: str, path: str, type_: str, call: _Call) -> str:
+        if "[" in text and ONLY_PLACEHOLDERS.fullmatch(text):
+            return text
+        return self._replace(text, path, type_, call)
+
+    def placeholder(self, type_: str, text: str, call: _Call) -> str:
+        return call.state.placeholders.get(type_, text)
+
+    def walk_json(self, node: Any, path: str, call: _Call) -> Any:
+        return self._walk(node, path, SCAN, max(0, self._config.max_depth - _NESTED_DEPTH), call)
 
     def _age(self, age: float, original: Any, path: str, call: _Call) -> Any:
         if age > 89:
@@ -244,4 +323,11 @@ class Redactor:
         if isinstance(number, int) and number >= 10**12 and card_ok(str(number)):
             call.found(path, "ACCOUNT", "luhn")
             return call.state.placeholders.get("ACCOUNT", str(number))
+        if kind is KeyKind.SCAN and isinstance(number, int) and abs(number) >= 100_000:
+            key = path.rsplit(".", 1)[-1]
+            if _QUANTITY.isdisjoint(normalise(key)[0]):
+                # Fail closed: six digits or more under a key that neither counts nor measures
+                # (`value`, `c2`, `data`) are an identifier until a key says otherwise.
+                call.found(path, "ID", "identifier-shape")
+                return call.state.placeholders.get("ID", str(number))
         return number

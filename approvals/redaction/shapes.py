@@ -1,0 +1,513 @@
+"""Fail-closed shapes in free text: identifiers, unknown capitalised words, loose phones. Pure.
+
+The value detectors (detectors.py) and the name scanner (names.py) find what they recognise;
+this module finds what is *shaped* like PHI whatever its cue, and what must be kept whatever
+a list says:
+- identifiers: a run of six digits or more, or letters mixed with four digits or more
+  (`536221784`, `HZF319487574`, `labs_MRN104234685.csv`), and UUIDs, unless the run has a
+  documented safe shape (docs/redaction.md, "Fail closed on identifiers");
+- unknown words (the Philter design, set look-ups only): a capitalised word that is neither an
+  English word (web2), a known safe word (countries, nationalities, medical and technical
+  vocabulary) nor shaped like a drug or procedure is taken as a name or place (`Cinzia`,
+  `Hamanová`, `Иван`); a number next to it is part of the address (`Sömmeringstr. 78`);
+- loose phones (`555.010.9999`, `449 8068`) and ZIP codes after a state (`Boston MA 02108`,
+  `Springfield, Illinois 62704`, `02139-4307`);
+- protected (kept) spans: hashes (32/40/64 hex), company names with a legal suffix (`Williams
+  LLC`), eponyms before a medical head noun (`Nissen fundoplication`, `Sjogren syndrome`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from approvals.redaction import validators as v
+from approvals.redaction.detectors import Span
+from approvals.redaction.names import NameTables, ascii_hits, committed_faker_words
+from approvals.redaction.patterns import US_STATES
+from approvals.redaction.placeholders import zip3
+from approvals.redaction.vocabulary import QUANTITY_WORDS, english_words, places, safe_words
+from approvals.redaction.vocabulary import w as _words
+
+# Tokens with four digits or more: fewer are never an identifier here (`E11`, `v2`, `x86`).
+_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?=(?:[A-Za-z]*[0-9]){4})[A-Za-z0-9]+")
+_UUID = re.compile(
+    r"(?<![0-9A-Fa-f-])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+    r"(?![0-9A-Fa-f-])"
+)
+# An operational key just before a UUID keeps it: `request_id=…`, `"trace_id": "…"`.
+_OP_KEY = re.compile(
+    r"(?i:\b(?:(?:request|trace|span|correlation|run|job|build|session|message|event"
+    r"|idempotency|deploy(?:ment)?|task|execution|workflow|pipeline|commit|change)[ _-]?)?"
+    r"(?:id|uuid|key))[\"']?[ \t]*[:=]?[ \t]*[\"']?$"
+)
+# The word before a digit run, and the first number of a range (`rows 123456789-123456799`).
+_WORD_BEFORE = re.compile(r"(?P<w>[A-Za-z_]+)[\"']?[ \t]*[:=]?[ \t]*[\"']?(?:\d+[-–])?$")
+_HEX_LENGTHS = frozenset((32, 40, 64, 128))
+_K8S = frozenset("bcdfghjklmnpqrstvwxz2456789")
+_AWS_PREFIXES = frozenset(
+    _words("i vpc subnet sg ami vol snap eni igw rtb acl nat lt r eipalloc tgw vpce pcx fs db")
+)
+_UNITS = frozenset(
+    _words(
+        "ms us ns s sec secs m min mins h hr hrs d k kb mb gb tb kib mib gib tib b bytes px pt "
+        "hz khz mhz ghz bps kbps mbps gbps rpm mg mcg ml l kg g x"
+    )
+)
+_MIXED_MIN_DIGITS = 4
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+_DIGITS_MIN = 6
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_CASELESS_MAX = 12
+_LATIN_END = "\u024f"
+_LETTERS = re.compile(r"[^\W\d_]+")
+_PREVIOUS = re.compile(r"(?P<w>[a-z]+)[ \t]+$")
+_CAPS_MIN = 6
+# Medical and drug word endings: capitalised at a sentence's start, never a person.
+_MEDICAL_SUFFIXES = (
+    "pril", "olol", "statin", "sartan", "mab", "nib", "cillin", "mycin", "cycline", "azole",
+    "pine", "formin", "gliptin", "glitazone", "tide", "zepam", "azepam", "oxacin", "vir",
+    "itis", "osis", "ectomy", "otomy", "ostomy", "plasty", "scopy", "emia", "algia", "pathy",
+    "oma", "uria", "ology", "ologist", "gram", "graphy", "lysis", "plegia", "trophy", "cardia",
+    "penia", "megaly", "sone", "olone", "prazole", "dipine", "parin", "xaban", "gatran",
+    "thiazide", "semide", "etine", "aline", "triptan", "profen", "amine", "idine", "tidine",
+)  # fmt: skip
+_EPONYM_HEADS = (
+    "syndrome|disease|fundoplication|procedure|operation|repair|sign|test|palsy|reflex"
+    "|anastomosis|catheter|tube|score|scale|classification|criteria|maneuver|manoeuvre"
+    "|fracture|node|nodes|nodule|cyst|hernia|ulcer|phenomenon|tumou?r|lymphoma|sarcoma"
+    "|anemia|anaemia|thyroiditis|encephalopathy|dystrophy|ataxia|chorea|bypass|incision"
+    "|position|method|technique|stain|equation|formula|law|effect|triad|test"
+)
+_EPONYM = re.compile(
+    r"\b[A-Z][^\W\d_]+(?:['’]s)?(?:[ -](?:en|and|&)?[ -]?[A-Z][^\W\d_]*){0,3}[ \t]+(?i:"
+    + _EPONYM_HEADS
+    + r")\b|\bRoux-en-Y\b"
+)
+_COMPANY = re.compile(
+    r"\b(?:[A-Z][\w'’.&-]{0,40}[ \t]+(?:&[ \t]+|and[ \t]+)?){1,3}"
+    r"(?:LLC|L\.L\.C\.|Inc\b\.?|Incorporated|Corp\b\.?|Corporation|Ltd\b\.?|Limited|GmbH|AG|SA|"
+    r"S\.A\.|PLC|plc|LLP|LP|Co\b\.|Company|Group|Holdings|Partners|Associates|Pharmaceuticals"
+    r"|Laboratories|Labs|Bank|Insurance|Foundation|Clinic|Hospital|Healthcare)\b"
+)
+# Words one of the protected shapes needs: eponyms' head nouns, company suffixes, `Roux-en-Y`.
+_PROTECT_WORDS = frozenset(
+    (
+        *re.findall(r"[a-z]+", _EPONYM_HEADS.lower()),
+        *_words("roux llc l c inc incorporated corp corporation ltd limited gmbh ag sa s a plc"),
+        *_words("llp lp co company group holdings partners associates pharmaceuticals"),
+        *_words("laboratories labs bank insurance foundation clinic hospital healthcare"),
+    )
+)
+_STATE_NAMES = (
+    "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia"
+    "|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland"
+    "|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada"
+    "|New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|Ohio|Oklahoma"
+    "|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|Utah"
+    "|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming"
+)
+# Read backwards from a ZIP code: `[City[,]] State[,] ` just before it.
+_STATE_BEFORE = re.compile(
+    r"(?:(?P<city>\b[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2}),?[ \t]+)?"
+    r"(?P<st>\b[A-Z]{2}|" + _STATE_NAMES + r"),?[ \t]+$"
+)
+_ZIP_AT = re.compile(r"(?<![\d-])\d{5}(?:-\d{4})?(?![\d-])")
+_STATE_WINDOW = 48
+_CLUSTER = re.compile(r"\(?\d[\d ().-]{5,}\d")
+_PHONE_CUES = frozenset(_words("tel phone call fax mobile cell desk office ph"))
+_UNIT_WORDS = frozenset(_words("apt apartment suite ste unit flat"))
+_AGE_WORDS = frozenset(_words("turn turned turns turning age aged"))
+_COMMA_DIGIT = re.compile(r",[ \t]*\d")
+_ZIP4 = re.compile(r"(?<![\w.-])\d{5}-\d{4}(?![\w-])")
+_LOOSE_PHONE = re.compile(
+    r"(?<![\w.+-])(?:\(?\d{3}\)?[ .-]?)?\d{3}[ .-]\d{4}(?![\w-]|\.\d)"
+    r"|(?<![\w.+-])\d{2,4}(?:[ .-]\d{2,4}){2,4}(?![\w-]|\.\d)"
+    # national shapes: `(21) 6323-7224`, `0372-6705730`, `23 577413`
+    r"|(?<![\w.+-])(?:\(\d{2,4}\)[ -]?|\d{2,4}[ -])\d{3,8}(?:-\d{3,4})?(?![\w-]|\.\d)"
+)
+# Secondary address units, a line holding only a postal code, a house-number line, age cues.
+_UNIT = re.compile(r"\b(?:Apt|Apartment|Suite|Ste|Unit|Flat)\b\.?[ \t]*#?[ \t]*\d{1,5}[A-Za-z]?\b")
+_POSTAL_LINE = re.compile(
+    r"(?m)^[ \t>?]*(?P<z>\d{4,5}|\d{3,4}[ -]\d{2,4}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2})[ \t]*$"
+)
+_HOUSE_LINE = re.compile(
+    r"(?m)^[ \t>?]*(?P<a>\d{1,5}[A-Za-z]?[ \t]+[A-ZÀ-Þ][\w'’.-]{0,40}(?:[ \t]+[\w'’.-]{1,40}){0,5})"
+    r"[ \t]*$"
+)
+_AFTER_COUNTRY = re.compile(
+    r"\b(?P<c>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)[ \t]+(?P<z>\d{4,5}|\d{3,4}-\d{3}"
+    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]\d[A-Z]\d)\b"
+)
+_AGE_CUE = re.compile(r"(?i:\b(?:turn(?:ed|s|ing)?|age[ \t]+of|aged?)[ \t]+)(?P<n>\d{2,3})\b(?!\+)")
+_INITIAL_NAME = re.compile(r"\b[A-ZÀ-Þ][^\W\d_]+[ \t]+[A-Z]\.[ \t]+[A-ZÀ-Þ][^\W\d_]+")
+_CUE_PHONE = re.compile(
+    r"(?i:\b(?:tel|phone|call|fax|mobile|cell|desk|office|ph)\b\.?:?[ \t]*(?:me[ \t]+)?"
+    r"(?:at|on)?[ \t]*)(?P<num>\+?\(?\d[\d ().-]{4,18}\d)"
+)
+_LOWER_NAME_VERB = re.compile(
+    r"\b(?P<w>[a-z]{2,})[ \t]+(?:called|calls|phoned|said|says|states|stated|reports|reported"
+    r"|asked|emailed|texted|wrote|agreed|complains|complained|denies|denied|left|came"
+    r"|was[ \t]+seen)\b"
+)
+_NUMBER_AFTER = re.compile(r"\.?,?[ \t]+(?P<n>\d{1,5}[A-Za-z]?(?:-\d{1,4})?)(?![\w.:/-])")
+_NUMBER_BEFORE = re.compile(r"(?<![\w.:/-])(?P<n>\d{1,5}[A-Za-z]?)[ \t]+$")
+_POSTAL = r"\d{4,5}|\d{3}[ -]\d{2,4}|\d{4}-\d{3}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}"
+_POSTAL_BEFORE = re.compile(r"(?<![\w.:/-])(?P<n>" + _POSTAL + r")[ \t]+$")
+# An address line as most countries write it: street and number, postal code, town.
+_ADDRESS_LINE = re.compile(
+    r"(?P<street>\b(?:\d{1,5}[a-zA-Z]?[ \t]+)?[A-ZÀ-Þ][\w'’.-]{0,40}(?:[ \t]+[\w'’.-]{1,40}){0,4}?"
+    r"(?:[ \t]+\d{1,5}[a-zA-Z]?\.?)?),[ \t]*(?P<zip>" + _POSTAL + r")[ \t]+"
+    r"(?P<city>[A-ZÀ-Þ][\w'’.-]{0,40}(?:[ \t]+[A-ZÀ-Þ][\w'’.-]{0,40}){0,3})"
+)
+
+
+def _stems(word: str) -> tuple[str, ...]:
+    out = [word]
+    for suffix, repl in (("'s", ""), ("’s", ""), ("ies", "y"), ("ied", "y"), ("es", ""),
+                         ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"),
+                         ("ly", ""), ("er", ""), ("ers", ""), ("ation", "e")):  # fmt: skip
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            out.append(word[: len(word) - len(suffix)] + repl)
+    return tuple(out)
+
+
+def _caseless(word: str) -> bool:
+    first = word[:1]
+    return first.isalpha() and first.lower() == first.upper()
+
+
+class ShapeScanner:
+    """Holds the shared immutable vocabularies; no per-call state."""
+
+    __slots__ = ("_first", "_last", "_listed", "_places", "_safe", "_stop")
+
+    def __init__(self, tables: NameTables) -> None:
+        self._first = tables.first
+        self._last = tables.last
+        countries = committed_faker_words()["countries"]
+        self._places = places(countries)
+        self._safe = safe_words(countries)
+        # Listed names are the name scanner's (names.py); stop words are never a name alone.
+        self._listed = tables.first | tables.last | tables.stop
+        self._stop = tables.stop
+
+    def spans(self, text: str, words: frozenset[str], digit: bool) -> list[Span]:
+        found: list[Span] = []
+        if not words.isdisjoint(_PROTECT_WORDS):
+            found += self._protected(text)
+        if digit:
+            found += self._identifiers(text)
+            found += self._phones_and_zips(text, words)
+        # web2 (210 000 words) is read on first need, after the small sets: a one-document
+        # `approvals redact` of listed names and safe words never pays for it.
+        unknown = words.difference(self._safe, self._listed)
+        if unknown:
+            unknown = unknown.difference(english_words())
+        if unknown:
+            # Only words written with a capital (or in another script) can be names alone; a
+            # lower-case one only after a first name (`marisa bisliev`).
+            pairs = not words.isdisjoint(self._first)
+            shown = frozenset(
+                u
+                for u in unknown
+                if pairs
+                or not u.isascii()
+                or u.capitalize() in text
+                or (len(u) >= _CAPS_MIN and u.upper() in text)
+            )
+            if shown:
+                found += self._unknown_words(text, shown)
+        if " " in text and not (words.isdisjoint(self._first) and words.isdisjoint(_VERBS)):
+            found += self._word_names(text, words)
+        if ". " in text:
+            found += [Span(m.start(), m.end(), "NAME", "name-initial")
+                      for m in _INITIAL_NAME.finditer(text)]  # fmt: skip
+        return found
+
+    # --- kept ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _protected(text: str) -> list[Span]:
+        out = [Span(m.start(), m.end(), "", "eponym") for m in _EPONYM.finditer(text)]
+        out += [Span(m.start(), m.end(), "", "company") for m in _COMPANY.finditer(text)]
+        return out
+
+    # --- identifiers ---------------------------------------------------------------------------
+
+    def _identifiers(self, text: str) -> list[Span]:
+        out: list[Span] = []
+        uuids = [m.span() for m in _UUID.finditer(text)] if text.count("-") >= 4 else []
+        for start, end in uuids:
+            if _OP_KEY.search(text[max(0, start - 40) : start]) is None:
+                out.append(Span(start, end, "ID", "identifier-shape"))
+            else:
+                out.append(Span(start, end, "", "operational-id"))
+        for m in _TOKEN.finditer(text):
+            start, end = m.span()
+            if uuids and any(a <= start < b for a, b in uuids):
+                continue
+            span = self._identifier(text, start, end, m.group())
+            if span is not None:
+                out.append(span)
+        return out
+
+    def _identifier(self, text: str, start: int, end: int, token: str) -> Span | None:
+        size = len(token)
+        digits = size if token.isdigit() else size - len(token.translate(_NO_DIGITS))
+        if digits == size:
+            if digits < _DIGITS_MIN or _decimal(text, start, end) or _in_arn(text, start):
+                return None
+            window = text[max(0, start - 40) : start]
+            before = _WORD_BEFORE.search(window) if _has_letter(window) else None
+            if before is not None and before["w"].lower().rsplit("_", 1)[-1] in QUANTITY_WORDS:
+                return None  # `rows 123456789`, `epoch 1733234567`, `duration_ms=1500000`
+            date = compact_date(token)
+            if date is not None:
+                return Span(start, end, "DATE", "identifier-shape", date[0], date[1])
+            if digits in (10, 11) and _nanp(token):
+                return Span(start, end, "PHONE", "identifier-shape")
+            return Span(start, end, "ID", "identifier-shape")
+        lower = token.lower()
+        if size in _HEX_LENGTHS and _hex(token):
+            return Span(start, end, "", "hash")  # see `TextRedactor`: cuts nothing out of it
+        if digits < _MIXED_MIN_DIGITS or _safe_mixed(text, start, token, lower):
+            return None
+        return Span(start, end, "ID", "identifier-shape")
+
+    # --- phones and ZIP codes ------------------------------------------------------------------
+
+    def _phones_and_zips(self, text: str, words: frozenset[str]) -> list[Span]:
+        out: list[Span] = []
+        for cluster in _CLUSTER.finditer(text):
+            # Phones need seven digits: only runs of digits and separators that long are read.
+            for m in _LOOSE_PHONE.finditer(text, max(0, cluster.start() - 1), cluster.end() + 1):
+                count = len(v.digits_of(m.group()))
+                if 7 <= count <= 15 and not _date_like(m.group()):
+                    out.append(Span(m.start(), m.end(), "PHONE", "phone-shape"))
+        for m in _CUE_PHONE.finditer(text) if not words.isdisjoint(_PHONE_CUES) else ():
+            count = len(v.digits_of(m["num"]))
+            if 5 <= count <= 15 and not _date_like(m["num"]):
+                out.append(Span(m.start("num"), m.end("num"), "PHONE", "phone-shape"))
+        for z in _ZIP_AT.finditer(text):
+            head = text[max(0, z.start() - 5) : z.start()]
+            if head[-1:] == " " and head[-3:-1].isupper() and head[:2] in (", ", ","):
+                continue  # `…, MA 02108`: the `csz` detector's own shape, found there
+            window = max(0, z.start() - _STATE_WINDOW)
+            st = _STATE_BEFORE.search(text, window, z.start())
+            if st is None or (len(st["st"]) == 2 and st["st"] not in US_STATES and not st["city"]):
+                continue  # `Vila Real VR 50000`: a region code after a town counts too
+            if (
+                st["city"]
+                and st["st"] in US_STATES
+                and "," in text[st.end("city") : st.start("st")]
+            ):
+                continue  # `Boston, MA 02108`: the `csz` detector's own shape
+            if st["city"] is not None and st["city"] not in _NOT_CITY:
+                out.append(Span(st.start("city"), st.end("city"), "ADDRESS", "address-shape"))
+            out.append(Span(z.start(), z.end(), "ZIP", "address-shape", keep=zip3(z.group())))
+        for m in _ADDRESS_LINE.finditer(text) if _COMMA_DIGIT.search(text) else ():
+            if any(c.isdigit() for c in m["street"]):
+                out.append(Span(m.start("street"), m.end("street"), "ADDRESS", "address-shape"))
+            out.append(Span(m.start("zip"), m.end("zip"), "ZIP", "address-shape"))
+            out.append(Span(m.start("city"), m.end("city"), "ADDRESS", "address-shape"))
+        for m in _UNIT.finditer(text) if not words.isdisjoint(_UNIT_WORDS) else ():
+            out.append(Span(m.start(), m.end(), "ADDRESS", "address-shape"))
+        if "\n" in text:
+            for m in _POSTAL_LINE.finditer(text):
+                out.append(Span(m.start("z"), m.end("z"), "ZIP", "address-shape"))
+            for m in _HOUSE_LINE.finditer(text):
+                out.append(Span(m.start("a"), m.end("a"), "ADDRESS", "address-shape"))
+        for m in _AFTER_COUNTRY.finditer(text) if not words.isdisjoint(self._places) else ():
+            if m["c"].lower() in self._places:
+                out.append(Span(m.start("z"), m.end("z"), "ZIP", "address-shape"))
+        for m in _AGE_CUE.finditer(text) if not words.isdisjoint(_AGE_WORDS) else ():
+            if 89 < int(m["n"]) <= 125:
+                out.append(Span(m.start("n"), m.end("n"), "AGE", "age-shape", literal="90+"))
+        for m in _ZIP4.finditer(text):
+            out.append(Span(m.start(), m.end(), "ZIP", "address-shape", keep=zip3(m.group())))
+        return out
+
+    # --- names and places beyond the lists -----------------------------------------------------
+
+    def _unknown_words(self, text: str, unknown: frozenset[str]) -> list[Span]:
+        out: list[Span] = []
+        for start, end in self._hits(text, unknown):
+            word = text[start:end]
+            if word.islower():
+                # `marisa bisliev`: a listed first name, then a word of no vocabulary
+                before = _PREVIOUS.search(text, max(0, start - 32), start)
+                if (
+                    before is not None
+                    and before["w"] in self._first
+                    and before["w"] not in self._stop
+                    and self._unknown([word])
+                ):
+                    out.append(Span(before.start("w"), end, "NAME", "unknown-word"))
+                continue
+            if word[0] > _LATIN_END and not _caseless(word):
+                out.append(Span(start, end, "NAME", "unknown-word"))  # Greek, Cyrillic…
+                continue
+            if _caseless(word):
+                if len(word) <= _CASELESS_MAX:
+                    out.append(Span(start, end, "NAME", "unknown-word"))
+                continue
+            if not word[:1].isupper() or (word.isupper() and len(word) < _CAPS_MIN):
+                continue  # an acronym: capitals alone count from six letters up
+            if not word.isupper() and any(c.isupper() for c in word[1:]):
+                continue  # CamelCase: a product or code name (GitHub, PostgreSQL)
+            if (start and (text[start - 1] in "._/\\@#$%" or text[start - 1].isdigit())) or text[
+                end : end + 1
+            ] in ("_", "(", "/"):
+                continue  # part of code, a path, an identifier or a percent escape (`%3Dsummary`)
+            if self._unknown([word.lower()]):
+                out.append(self._with_number(text, start, end))
+        return out
+
+    @staticmethod
+    def _hits(text: str, unknown: frozenset[str]) -> list[tuple[int, int]]:
+        """Where the unknown words occur as whole letter runs (as `search.features` splits)."""
+        if text.isascii():
+            return ascii_hits(text.lower(), unknown)
+        return [m.span() for m in _LETTERS.finditer(text) if m.group().lower() in unknown]
+
+    def _unknown(self, parts: list[str]) -> bool:
+        english = english_words()
+        for part in parts:
+            if len(part) < 2 or part in self._safe or part in english:
+                continue
+            if part in self._listed or part.endswith(_MEDICAL_SUFFIXES):
+                continue
+            if any(stem in english or stem in self._safe for stem in _stems(part)):
+                continue
+            return True
+        return False
+
+    @staticmethod
+    def _with_number(text: str, start: int, end: int) -> Span:
+        """An unknown word with a house number or postal code beside it is an address."""
+        after = _NUMBER_AFTER.match(text, end)
+        before = _POSTAL_BEFORE.search(text[max(0, start - 12) : start])
+        if before is None:
+            before = _NUMBER_BEFORE.search(text[max(0, start - 8) : start])
+        if after is None and before is None:
+            return Span(start, end, "NAME", "unknown-word")
+        new_start = start - (len(before.group()) if before is not None else 0)
+        new_end = after.end("n") if after is not None else end
+        return Span(new_start, new_end, "ADDRESS", "unknown-word")
+
+    def _word_names(self, text: str, words: frozenset[str]) -> list[Span]:
+        """Names that are also words: a Title Case first name + surname (`Grace Wood`, `April
+        May`), and a lower-case listed name before a verb of speech (`smith called back`)."""
+        out: list[Span] = []
+        # Pairs of names that are not words are names.py's; only word-names need this rule.
+        pairs = not words.isdisjoint(self._stop) and not words.isdisjoint(self._first)
+        for m in _PAIR.finditer(text) if pairs else ():
+            first, last = m["a"].lower(), m["b"].lower()
+            if (
+                (first in self._stop or last in self._stop)
+                and first in self._first
+                and last in self._last
+                and first not in _NOT_FIRST
+                and not _DIGIT_AFTER.match(text, m.end("b"))
+            ):
+                out.append(Span(m.start("a"), m.end("b"), "NAME", "name-pair"))
+        for m in _LOWER_NAME_VERB.finditer(text) if not words.isdisjoint(_VERBS) else ():
+            word = m["w"]
+            if (word in self._last or word in self._first) and word not in _COMMON_LOWER:
+                out.append(Span(m.start("w"), m.end("w"), "NAME", "name-verb"))
+        return out
+
+
+_VERBS = frozenset(
+    _words(
+        "called calls phoned said says states stated reports reported asked emailed texted wrote "
+        "agreed complains complained denies denied left came was"
+    )
+)
+_PAIR = re.compile(r"\b(?=(?P<a>[A-Z][a-z]+)[ \t]+(?P<b>[A-Z][a-z]+)\b)")
+_DIGIT_AFTER = re.compile(r"[ \t]*,?[ \t]*\d")
+_NOT_FIRST = frozenset(
+    _words(
+        "new north south east west saint st san santa los las el la le de del du van von mount "
+        "lake fort port the a an in on at of for to by with from and or but if is it be my our "
+        "your his her their this that these those dear hi hello thanks please"
+    )
+)
+_NOT_CITY = frozenset(_words("The In At On From To Near Of Dear Hi Mail"))
+_COMMON_LOWER = frozenset(
+    _words(
+        "the she he it they we you who which that this one someone nobody everyone patient nurse "
+        "doctor family mother father wife husband son daughter sister brother pharmacy office "
+        "clinic team manager caller user customer"
+    )
+)
+
+
+def _decimal(text: str, start: int, end: int) -> bool:
+    """Part of a decimal number, a version or a dotted address (`123456.78`, `1.2.345678`)."""
+    before = text[max(0, start - 2) : start]
+    after = text[end : end + 2]
+    return (len(before) == 2 and before[1] == "." and before[0].isdigit()) or (
+        len(after) == 2 and after[0] == "." and after[1].isdigit()
+    )
+
+
+def _has_letter(window: str) -> bool:
+    return not window.isdigit() and window.lower() != window.upper()
+
+
+def _in_arn(text: str, start: int) -> bool:
+    """Inside an AWS ARN (`arn:aws:iam::123456789012:role/x`): the account id is technical."""
+    found = text.rfind("arn:", max(0, start - 200), start)
+    return found >= 0 and not any(c.isspace() for c in text[found:start])
+
+
+def compact_date(token: str) -> tuple[str, str] | None:
+    """YYYYMMDD, optionally followed by hhmm or hhmmss (HL7 and compact ISO timestamps)."""
+    if len(token) not in (8, 12, 14):
+        return None
+    year, month, day = int(token[:4]), int(token[4:6]), int(token[6:8])
+    if not 1880 <= year <= 2099 or not v.date_ok(year, month, day):
+        return None
+    if len(token) > 8 and not (int(token[8:10]) < 24 and int(token[10:12]) < 60):
+        return None
+    return f"{year:04}-{month:02}-{day:02}", str(year)
+
+
+def _nanp(token: str) -> bool:
+    digits = token[1:] if len(token) == 11 and token[0] == "1" else token
+    return len(digits) == 10 and digits[0] in "23456789" and digits[3] in "23456789"
+
+
+def _hex(token: str) -> bool:
+    return all(c in "0123456789abcdef" for c in token) or all(
+        c in "0123456789ABCDEF" for c in token
+    )
+
+
+def _date_like(value: str) -> bool:
+    parts = re.split(r"[ .-]", value.strip("()"))
+    return len(parts) == 3 and len(parts[0]) == 4 and parts[0][:2] in ("19", "20")
+
+
+def _safe_mixed(text: str, start: int, token: str, lower: str) -> bool:
+    """Letters mixed with digits that are not identifiers: short git SHAs, AWS resource ids,
+    Kubernetes generated suffixes, numbers with a unit, versions (`v1234`), SHA-2 names."""
+    size = len(token)
+    before = text[start - 1] if start else ""
+    prefix = text[max(0, start - 12) : start]
+    if 7 <= size <= 12 and token == lower and _hex(token):
+        return True  # a short git SHA
+    if before == "-":
+        word = re.search(r"([a-z0-9]+)-$", prefix)
+        if word is not None and word.group(1) in _AWS_PREFIXES and _hex(token):
+            return True
+        if token == lower and size in (5, 8, 9, 10) and set(token) <= _K8S:
+            return True
+    digits_end = len(token) - len(token.lstrip("0123456789"))
+    if 0 < digits_end < size and lower[digits_end:] in _UNITS:
+        return True
+    if lower[:1] == "v" and lower[1:].isdigit():
+        return True
+    return lower.startswith(("sha", "md5", "crc", "utf", "x86", "arm64", "ipv", "int", "uint"))
