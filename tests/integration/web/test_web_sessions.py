@@ -122,7 +122,12 @@ class TestRevocation:
         assert out.status_code == 303
         assert not await _shows_queue(api, token)  # a copy of the old cookie is worthless
         async with runtime.db() as session:
-            kinds = [e.event_type for e in (await session.execute(select(AuditEvent))).scalars()]
+            kinds = [
+                e.event_type
+                for e in (
+                    await session.execute(select(AuditEvent).order_by(AuditEvent.id))
+                ).scalars()
+            ]
         assert kinds[-2:] == ["signed_in", "session_signed_out"]
 
     async def test_admin_ends_a_persons_sessions_through_the_api(self, api: ApiClient) -> None:
