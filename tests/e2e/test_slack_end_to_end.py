@@ -32,21 +32,9 @@ from tests.integration.slack.slack_harness import (
     sign,
     view_submission,
 )
+from tests.policies import dba_oncall_policy
 
-POLICY = """
-version: 1
-groups:
-  dba-oncall: {members: [bob@example.org, carol@example.org]}
-defaults:
-  ttl: 1h
-  decision:
-    require: {approvals: 1, from: [dba-oncall], channels: [slack, web]}
-rules:
-  - id: exports-step-up
-    match: {action: "*.export"}
-    decision:
-      require: {approvals: 1, from: [dba-oncall], channels: [slack, web], step_up: true}
-"""
+POLICY = dba_oncall_policy("slack, web", rules=[("exports-step-up", "*.export", "true")])
 BOB, ALICE = ("U0BOB", "bob@example.org"), ("U0ALICE", "alice@example.org")
 
 

@@ -28,16 +28,9 @@ from tests.integration.slack.slack_harness import (
     form,
     sign,
 )
+from tests.policies import dba_oncall_policy
 
-POLICY = """
-version: 1
-groups:
-  dba-oncall: {members: [bob@example.org, carol@example.org]}
-defaults:
-  ttl: 1h
-  decision:
-    require: {approvals: 1, from: [dba-oncall], channels: [slack, web], step_up: passkey}
-"""
+POLICY = dba_oncall_policy("slack, web", step_up="passkey")
 BOB, CAROL = ("U0BOB", "bob@example.org"), ("U0CAROL", "carol@example.org")
 LINK = re.compile(r"http://approvals\.test(/ui/step-up/[A-Za-z0-9_-]+)")
 

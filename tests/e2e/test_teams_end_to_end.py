@@ -38,21 +38,9 @@ from tests.integration.teams.teams_world import (
     conversation_update_activity,
     invoke_activity,
 )
+from tests.policies import dba_oncall_policy
 
-POLICY = """
-version: 1
-groups:
-  dba-oncall: {members: [bob@example.org, carol@example.org]}
-defaults:
-  ttl: 1h
-  decision:
-    require: {approvals: 1, from: [dba-oncall], channels: [teams, web]}
-rules:
-  - id: exports-step-up
-    match: {action: "*.export"}
-    decision:
-      require: {approvals: 1, from: [dba-oncall], channels: [teams, web], step_up: true}
-"""
+POLICY = dba_oncall_policy("teams, web", rules=[("exports-step-up", "*.export", "true")])
 SECOND = "19:escalation-channel@thread.tacv2"
 OTHER_TENANT = "99999999-0000-0000-0000-000000000000"
 ROSTER = {

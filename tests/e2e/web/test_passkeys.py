@@ -23,22 +23,10 @@ from approvals.cli import app as cli
 from tests.e2e.web.conftest import PEOPLE, LiveServer
 from tests.e2e.web.test_browser_review import _go
 from tests.live_service import serving
+from tests.policies import dba_oncall_policy
 
 pytestmark = pytest.mark.timeout(120)
-POLICY = """
-version: 1
-groups:
-  dba-oncall: {members: [bob@example.org, carol@example.org]}
-defaults:
-  ttl: 1h
-  decision:
-    require: {approvals: 1, from: [dba-oncall], channels: [web]}
-rules:
-  - id: exports-passkey
-    match: {action: "*.export"}
-    decision:
-      require: {approvals: 1, from: [dba-oncall], channels: [web], step_up: passkey}
-"""
+POLICY = dba_oncall_policy("web", rules=[("exports-passkey", "*.export", "passkey")])
 
 
 @pytest.fixture(scope="module")

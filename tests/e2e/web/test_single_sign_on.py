@@ -23,23 +23,11 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from tests.e2e.web.conftest import PEOPLE, LiveServer
 from tests.e2e.web.test_browser_review import _go, _notice
 from tests.live_service import serving
+from tests.policies import dba_oncall_policy
 
 pytestmark = pytest.mark.timeout(120)
 CLIENT_ID = "approvals-web"
-POLICY = """
-version: 1
-groups:
-  dba-oncall: {members: [bob@example.org, carol@example.org]}
-defaults:
-  ttl: 1h
-  decision:
-    require: {approvals: 1, from: [dba-oncall], channels: [web]}
-rules:
-  - id: exports-step-up
-    match: {action: "*.export"}
-    decision:
-      require: {approvals: 1, from: [dba-oncall], channels: [web], step_up: oidc}
-"""
+POLICY = dba_oncall_policy("web", rules=[("exports-step-up", "*.export", "oidc")])
 
 
 @pytest.fixture(scope="module")

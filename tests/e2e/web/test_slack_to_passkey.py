@@ -34,17 +34,10 @@ from tests.integration.slack.slack_harness import (
     sign,
 )
 from tests.live_service import serving
+from tests.policies import dba_oncall_policy
 
 pytestmark = pytest.mark.timeout(120)
-POLICY = """
-version: 1
-groups:
-  dba-oncall: {members: [bob@example.org, carol@example.org]}
-defaults:
-  ttl: 1h
-  decision:
-    require: {approvals: 1, from: [dba-oncall], channels: [slack, web], step_up: passkey}
-"""
+POLICY = dba_oncall_policy("slack, web", step_up="passkey")
 BOB = ("U0BOB", "bob@example.org")
 T = TypeVar("T")
 

@@ -17,25 +17,12 @@ from approvals.config import Settings
 from approvals.runtime import Runtime
 from tests.builders import ApiClient, settle
 from tests.conftest import make_settings
+from tests.policies import dba_oncall_policy
 
-POLICY = """
-version: 1
-groups:
-  dba-oncall: {members: [bob@example.org, carol@example.org]}
-defaults:
-  ttl: 1h
-  decision:
-    require: {approvals: 1, from: [dba-oncall], channels: [web]}
-rules:
-  - id: exports-step-up
-    match: {action: "*.export"}
-    decision:
-      require: {approvals: 1, from: [dba-oncall], channels: [web], step_up: true}
-  - id: grants-passkey
-    match: {action: "sql.grant"}
-    decision:
-      require: {approvals: 1, from: [dba-oncall], channels: [web], step_up: passkey}
-"""
+POLICY = dba_oncall_policy(
+    "web",
+    rules=[("exports-step-up", "*.export", "true"), ("grants-passkey", "sql.grant", "passkey")],
+)
 
 
 @pytest.fixture
