@@ -110,28 +110,5 @@ def test_doubling_the_input_at_most_doubles_the_work(redactor: Redactor, family:
     )
 
 
-# 100 KB in under 100 ms of CPU (issue 13). Families not listed here are linear too (above) but
-# slower per KB, each candidate costing a Python handler call: digits one space apart (a card
-# candidate at every digit, ~150 ms), dense `key=value` pairs (`a=`, `ssn=`, ~85-115 ms),
-# `Jan 1 ` (a real date and a name every 6 characters, ~155-180 ms) and most non-ASCII
-# families, where the detector gates are off (up to ~230 ms). Figures: docs/redaction.md "Time".
-_WITHIN_BUDGET = (
-    "'ab:'", "':'", "'='", "'-'", "'.'", "' '", "'['", "'('", "'/'", "'_'", "','", "\"'\"",
-    "'http://a'", "'http://a/'", "'www.a'", "'a@'", "'a@a'", "'@a.'", "'a.b@c.d '", "'1'",
-    "'1.'", "'1/'", "'1-'", "'1A'", "'AB1'", "'123456789 '", "'[A-1'", "'[NAME-1] '",
-    "'[NAME-1] John '", "'1 Main St '", "'Boston, MA 02108 '", "www.….local",
-    "@ then a long run", "@ then dotted", "distinct names", "blanks after a number",
-    "blanks after a key", "blanks after a cue", "blanks after IN", "blanks after age",
-)  # fmt: skip
-
-
-@pytest.mark.parametrize("family", _WITHIN_BUDGET)
-def test_100_kb_of_adversarial_text_redacts_in_under_100_ms(
-    redactor: Redactor, family: str
-) -> None:
-    text = FAMILIES[family](_SIZE)
-    for _ in range(3):  # load only ever adds time: the least of three measurements counts
-        (seconds,) = _cpu_seconds(redactor, text)
-        if seconds < 0.1:
-            return
-    raise AssertionError(f"{family}: {seconds * 1000:.0f} ms for {_SIZE} characters")
+# The absolute figure (100 KB in under 100 ms of CPU, issue 13) is a speed target, so it is a
+# benchmark, not a timed test: bench/redaction_adversarial.py measures every family above.
