@@ -199,7 +199,7 @@ class Settings(BaseSettings):
 
     @property
     def callback_allowed_networks(self) -> list[str]:
-        return _comma(self.callback_allow_addresses)
+        return comma_list(self.callback_allow_addresses)
 
     @property
     def is_production(self) -> bool:
@@ -207,7 +207,7 @@ class Settings(BaseSettings):
 
     @property
     def trusted_proxy_list(self) -> list[str]:
-        return _comma(self.trusted_proxies)
+        return comma_list(self.trusted_proxies)
 
     @property
     def oidc_enabled(self) -> bool:
@@ -244,7 +244,8 @@ def secret_key_problem(secret: SecretStr | None) -> str | None:
     return None
 
 
-def _comma(value: str) -> list[str]:
+def comma_list(value: str) -> list[str]:
+    """A comma-separated setting's entries, trimmed, empty ones dropped."""
     return [part.strip() for part in value.split(",") if part.strip()]
 
 

@@ -21,7 +21,7 @@ from approvals.audit import sequencer
 from approvals.channels.base import Channel
 from approvals.channels.registry import build_platforms
 from approvals.channels.review import CoreReview
-from approvals.config import SECRET_KEY_FILE, Settings
+from approvals.config import SECRET_KEY_FILE, Settings, comma_list
 from approvals.identity.oidc import SingleSignOn
 from approvals.jobs import reconciler, tasks
 from approvals.jobs.queue import InProcessQueue, JobQueue, RQQueue
@@ -48,7 +48,7 @@ def secret_box(settings: Settings) -> SecretBox:
     else:
         current = load_or_create_secret(settings.data_dir / SECRET_KEY_FILE)
     raw = settings.previous_secret_keys
-    previous = [k.strip() for k in (raw.get_secret_value() if raw else "").split(",") if k.strip()]
+    previous = comma_list(raw.get_secret_value() if raw else "")
     return SecretBox(current, previous)
 
 

@@ -24,7 +24,7 @@ from joserfc.errors import JoseError
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from approvals.config import Settings
+from approvals.config import Settings, comma_list
 from approvals.errors import Unauthorized, Unavailable
 from approvals.identity.models import SignInAttempt
 from approvals.kit.clock import utc_now
@@ -51,10 +51,6 @@ def _hash(state: str) -> str:
     return hashlib.sha256(state.encode("utf-8")).hexdigest()
 
 
-def _comma(value: str) -> set[str]:
-    return {part.strip().lower() for part in value.split(",") if part.strip()}
-
-
 class SingleSignOn:
     """One configured provider. Built once per Runtime; fetches its metadata lazily."""
 
@@ -78,7 +74,7 @@ class SingleSignOn:
             },
         )
         self._client: Any = registry.create_client("sso")
-        self._domains = _comma(settings.oidc_allowed_domains)
+        self._domains = {d.lower() for d in comma_list(settings.oidc_allowed_domains)}
         self._groups_claim = settings.oidc_groups_claim
 
     async def start(

@@ -6,7 +6,6 @@ CSRF token in a header and hand the WebAuthn work to approvals.identity.passkeys
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
@@ -37,7 +36,7 @@ async def _caller(request: Request, runtime: RuntimeDep, token: str | None) -> V
     if me is None:
         raise _Refused(401, "sign in again")
     sent = request.headers.get("x-csrf-token", "")
-    if not sent or not hmac.compare_digest(sent, me.csrf):
+    if not me.sent_csrf(sent):
         raise _Refused(403, "this page expired or came from another site; reload it")
     return me
 
@@ -125,7 +124,7 @@ async def remove(
     me = await viewer(runtime, token)
     if me is None:
         return login_page(request, "Sign in again.", 401)
-    if not csrf or not hmac.compare_digest(csrf, me.csrf):
+    if not me.sent_csrf(csrf):
         return error_page(request, me.client, "This form expired; reload and try again.", 403)
     try:
         await passkeys_service.revoke(

@@ -11,7 +11,6 @@ script except /ui/static/passkeys.js on the pages that run a passkey ceremony (`
 from __future__ import annotations
 
 import asyncio
-import hmac
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -257,7 +256,7 @@ async def decide(
     if me is None:
         return login_page(request, "Sign in again to decide.", 401)
     who = me.client
-    if not csrf or not hmac.compare_digest(csrf, me.csrf):
+    if not me.sent_csrf(csrf):
         return error_page(
             request,
             who,

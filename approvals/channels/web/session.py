@@ -10,6 +10,7 @@ X-Forwarded-Proto from a configured trusted proxy (`ProxyHeadersMiddleware` in c
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -37,6 +38,10 @@ class Viewer:
     client: Client
     session: WebSession
     csrf: str
+
+    def sent_csrf(self, sent: str | None) -> bool:
+        """Whether a form or header carried this session's CSRF token (constant-time)."""
+        return bool(sent) and hmac.compare_digest(sent or "", self.csrf)
 
 
 def csrf_token(token: str) -> str:

@@ -12,7 +12,6 @@ sign-in can finish it (no login CSRF); Lax lets it ride the provider's top-level
 
 from __future__ import annotations
 
-import hmac
 import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
@@ -31,7 +30,7 @@ from approvals.channels.web.pages import (
 )
 from approvals.channels.web.session import SessionToken, secure_cookie, set_cookie, viewer
 from approvals.clients.schemas import Scope
-from approvals.config import Settings
+from approvals.config import Settings, comma_list
 from approvals.errors import ApprovalsError, Unavailable
 from approvals.identity import links
 from approvals.identity import service as identity_service
@@ -120,7 +119,7 @@ async def start_step_up(
     me = await viewer(runtime, token)
     if me is None:
         return login_page(request, "Sign in again to decide.", 401)
-    if not csrf or not hmac.compare_digest(csrf, me.csrf):
+    if not me.sent_csrf(csrf):
         return error_page(
             request, me.client, "This form expired or came from another site; reload.", 403
         )
@@ -221,7 +220,7 @@ async def _finish_step_up(
 
 def _scopes(signed: SignedIn, settings: Settings) -> list[str]:
     """Every signed-in person may review (the policy decides on what); audit by group."""
-    audit_groups = {g.strip() for g in settings.oidc_audit_groups.split(",") if g.strip()}
+    audit_groups = set(comma_list(settings.oidc_audit_groups))
     scopes = [Scope.REVIEW.value]
     if audit_groups & set(signed.groups):
         scopes.append(Scope.AUDIT.value)
