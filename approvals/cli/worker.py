@@ -39,8 +39,8 @@ def worker(
         try:
             worked = run_worker(settings, settings.redis_url, burst=burst)
         except RedisConnectionError as exc:
-            # One log line (JSON under APPROVALS_LOG_JSON), not a traceback: the supervisor
-            # restarts the worker, and it resumes where the outbox says.
+            # Only a --burst run gets here (a long-running worker waits for Redis to return):
+            # one log line (JSON under APPROVALS_LOG_JSON), not a traceback, and exit 1.
             structlog.get_logger(__name__).error(
                 "worker.queue_unreachable", error=type(exc).__name__
             )

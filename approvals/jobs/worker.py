@@ -18,11 +18,15 @@ import atexit
 import contextlib
 import os
 import threading
+import time
 from functools import cache
+from types import FrameType
 
 import structlog
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
+from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
 
 from approvals import telemetry
@@ -35,6 +39,8 @@ from approvals.policy.loader import PolicyStore
 from approvals.runtime import Policies, Runtime
 
 log = structlog.get_logger(__name__)
+
+_MOST_PAUSE_SECONDS = 30.0
 
 
 @cache
@@ -162,12 +168,60 @@ def _reconcile_forever(settings: Settings, stop: threading.Event) -> None:
     asyncio.run(go())
 
 
+class _Worker(SimpleWorker):
+    """RQ's SimpleWorker that remembers a stop was asked for (SIGTERM, Ctrl-C): when Ctrl-C
+    lands while the worker is idle, RQ ends its loop the same way as on an error it does not
+    handle, and only this flag tells the two apart."""
+
+    stop_asked = False
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stop_asked = True
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
+
+def _work_until_stopped(redis_url: str, settings: Settings, *, burst: bool) -> bool:
+    """RQ's loop survives a Redis outage only while it waits for a job; when Redis goes away
+    while a job is finishing (RQ records the result) or at start-up, RQ quits. The process
+    must outlive the outage instead (its probes say "not ready" meanwhile, docs/operations.md),
+    so the loop starts again, with a fresh worker, once Redis answers; until a stop is asked."""
+    worked, pause = False, 1.0
+    while True:
+        worker: _Worker | None = None
+        started = time.monotonic()
+        try:
+            connection = Redis.from_url(redis_url)
+            queues = [Queue(q, connection=connection, serializer=JSONSerializer) for q in QUEUES]
+            worker = _Worker(queues, connection=connection, serializer=JSONSerializer)
+            # No RQ scheduler: retries and delays live on outbox rows (the reconciler re-offers
+            # them), so its forked child would only hold a lock and print its own tracebacks.
+            worked |= worker.work(
+                burst=burst, with_scheduler=False, logging_level=settings.log_level.upper()
+            )
+            if burst or worker.stop_asked:
+                return worked
+            error = "ended"
+        except RedisError as exc:
+            if burst:
+                raise
+            error = type(exc).__name__
+        except StopRequested:
+            return worked
+        if worker is not None and worker.stop_asked:
+            return worked
+        if time.monotonic() - started > _MOST_PAUSE_SECONDS:
+            pause = 1.0  # a new outage after a good run starts with a short pause again
+        log.warning("worker.loop_restarting", reason=error, after_seconds=pause)
+        try:
+            time.sleep(pause)
+        except StopRequested:  # RQ's signal handler of the worker that just ended
+            return worked
+        pause = min(pause * 2, _MOST_PAUSE_SECONDS)
+
+
 def run_worker(settings: Settings, redis_url: str, *, burst: bool) -> bool:
     """An RQ SimpleWorker on every queue, highest priority first (see docs/benchmarks.md for
-    why SimpleWorker). Returns whether the worker did any work."""
-    connection = Redis.from_url(redis_url)
-    queues = [Queue(name, connection=connection, serializer=JSONSerializer) for name in QUEUES]
-    worker = SimpleWorker(queues, connection=connection, serializer=JSONSerializer)
+    why SimpleWorker), restarted after a Redis outage. Returns whether it did any work."""
     stop = threading.Event()
     sweeper = None
     if not burst:
@@ -176,11 +230,7 @@ def run_worker(settings: Settings, redis_url: str, *, burst: bool) -> bool:
         )
         sweeper.start()
     try:
-        # No RQ scheduler: retries and delays live on outbox rows (the reconciler re-offers
-        # them), so its forked child would only hold a lock and print its own tracebacks.
-        return bool(
-            worker.work(burst=burst, with_scheduler=False, logging_level=settings.log_level.upper())
-        )
+        return _work_until_stopped(redis_url, settings, burst=burst)
     finally:
         stop.set()
         close_job_host()
