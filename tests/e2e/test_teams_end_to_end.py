@@ -324,6 +324,22 @@ async def test_bad_tokens_get_401_and_change_nothing(world, token: dict[str, Any
     assert not bf.connector_calls("PUT")
 
 
+async def test_a_second_click_of_the_same_vote_is_answered_already_voted(world) -> None:
+    runtime, _, _ = world
+    action_id, _, card_ref = await _submit(world)
+    first = await _invoke(world, card_ref, aad="aad-bob")
+    await settle(runtime)
+    again = await _invoke(world, card_ref, aad="aad-bob")
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert "already voted" not in _texts(first.json()["value"])
+    shown = _texts(again.json()["value"])
+    assert "You already voted approve at " in shown
+    assert "it counts once" in shown
+    state = await _state(world, action_id)
+    assert len(state["votes"]) == 1
+
+
 async def test_deny_with_reason_is_recorded(world) -> None:
     runtime, _, bf = world
     action_id, activity_id, card_ref = await _submit(world)

@@ -166,7 +166,9 @@ class ApprovalsTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         log.info(
             "teams.invoke.decided", action_id=action_id, verdict=verdict, accepted=result.accepted
         )
-        notice = None if result.accepted else result.message
+        # A refusal, or a repeated click (a double click, a retried invoke): say so on the card;
+        # a first vote needs no notice, the card itself shows it.
+        notice = result.message if not result.accepted or result.repeated else None
         card = result.card or await self._review.card(action_id)
         if card is None:
             return card_answer(ac.render_notice_card(result.message))
