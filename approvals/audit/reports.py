@@ -207,11 +207,7 @@ async def build(
         actions=rows,
         denials=[
             s.Denial(
-                id=row.id,
-                action=row.action,
-                environment=row.environment,
-                resource=row.resource,
-                requester=row.requester,
+                **_summary(row),
                 denied_by=by_id[row.id].decided_by,
                 reason=by_id[row.id].decision_reason,
                 decided_at=row.decided_at,
@@ -221,11 +217,7 @@ async def build(
         ],
         blocked=[
             s.Blocked(
-                id=row.id,
-                action=row.action,
-                environment=row.environment,
-                resource=row.resource,
-                requester=row.requester,
+                **_summary(row),
                 rule=row.policy_rule,
                 reason=by_id[row.id].policy_message,
                 guardrails=[s.Guardrail.model_validate(g) for g in by_id[row.id].guardrails],
@@ -235,11 +227,7 @@ async def build(
         ],
         auto_approved=[
             s.AutoApproved(
-                id=row.id,
-                action=row.action,
-                environment=row.environment,
-                resource=row.resource,
-                requester=row.requester,
+                **_summary(row),
                 rule=row.policy_rule,
                 policy_version=row.policy_version,
             )
@@ -248,11 +236,7 @@ async def build(
         ],
         expired=[
             s.Expired(
-                id=row.id,
-                action=row.action,
-                environment=row.environment,
-                resource=row.resource,
-                requester=row.requester,
+                **_summary(row),
                 created_at=row.created_at,
                 expires_at=by_id[row.id].expires_at,
             )
@@ -267,6 +251,10 @@ async def build(
         decisions_per_day=_per_day(rows),
         chain=chain,
     )
+
+
+def _summary(row: s.ActionRow) -> dict[str, str]:
+    return {f: getattr(row, f) for f in s.RequestSummary.model_fields}
 
 
 def _row(

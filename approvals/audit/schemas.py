@@ -105,12 +105,17 @@ class TimeToDecision(BaseModel):
     histogram: list[HistogramBucket]
 
 
-class Denial(BaseModel):
+class RequestSummary(BaseModel):
+    """What every list of the report says of a request, so an auditor reads each row alike."""
+
     id: str
     action: str
     environment: str
     resource: str
     requester: str
+
+
+class Denial(RequestSummary):
     denied_by: str | None
     reason: str | None
     decided_at: datetime | None
@@ -122,33 +127,18 @@ class Guardrail(BaseModel):
     message: str
 
 
-class Blocked(BaseModel):
-    id: str
-    action: str
-    environment: str
-    resource: str
-    requester: str
+class Blocked(RequestSummary):
     rule: str
     reason: str | None
     guardrails: list[Guardrail]
 
 
-class AutoApproved(BaseModel):
-    id: str
-    action: str
-    environment: str
-    resource: str
-    requester: str
+class AutoApproved(RequestSummary):
     rule: str
     policy_version: str
 
 
-class Expired(BaseModel):
-    id: str
-    action: str
-    environment: str
-    resource: str
-    requester: str
+class Expired(RequestSummary):
     created_at: datetime
     expires_at: datetime
 
