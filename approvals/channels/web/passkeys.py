@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from approvals.actions import decisions
 from approvals.api.deps import RuntimeDep
 from approvals.channels.web.pages import SecureRoute, csp, error_page, login_page, page
-from approvals.channels.web.session import SessionToken, Viewer, viewer
+from approvals.channels.web.session import SessionToken, Viewer, form_viewer, viewer
 from approvals.errors import ApprovalsError, InvalidRequest
 from approvals.identity import passkeys as passkeys_service
 from approvals.identity.passkeys import RelyingParty
@@ -121,11 +121,9 @@ async def remove(
     csrf: Annotated[str, Form(max_length=64)] = "",
     token: SessionToken = None,
 ) -> Response:
-    me = await viewer(runtime, token)
-    if me is None:
-        return login_page(request, "Sign in again.", 401)
-    if not me.sent_csrf(csrf):
-        return error_page(request, me.client, "This form expired; reload and try again.", 403)
+    me = await form_viewer(request, runtime, token, csrf)
+    if isinstance(me, Response):
+        return me
     try:
         await passkeys_service.revoke(
             runtime.db, passkey_id, actor=me.session.identity, owner=me.session.identity

@@ -32,6 +32,7 @@ from approvals.channels.web.pages import SecureRoute, csp, error_page, login_pag
 from approvals.channels.web.session import (
     SessionToken,
     clear_cookie,
+    form_viewer,
     set_cookie,
     viewer,
 )
@@ -252,17 +253,10 @@ async def decide(
     reason: Annotated[str, Form(max_length=2000)] = "",
     token: SessionToken = None,
 ) -> Response:
-    me = await viewer(runtime, token)
-    if me is None:
-        return login_page(request, "Sign in again to decide.", 401)
+    me = await form_viewer(request, runtime, token, csrf)
+    if isinstance(me, Response):
+        return me
     who = me.client
-    if not me.sent_csrf(csrf):
-        return error_page(
-            request,
-            who,
-            "This form expired or came from another site; reload and try again.",
-            403,
-        )
     if not has_scope(who, Scope.REVIEW):
         return error_page(request, who, "Deciding needs a key with the review scope.", 403)
     if verdict == "deny" and not reason.strip():

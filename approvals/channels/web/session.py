@@ -17,6 +17,7 @@ from typing import Annotated
 from fastapi import Cookie, Request, Response
 
 from approvals.api.deps import RuntimeDep
+from approvals.channels.web.pages import error_page, login_page
 from approvals.clients.auth import has_scope
 from approvals.clients.models import Client
 from approvals.clients.schemas import Scope
@@ -42,6 +43,22 @@ class Viewer:
     def sent_csrf(self, sent: str | None) -> bool:
         """Whether a form or header carried this session's CSRF token (constant-time)."""
         return bool(sent) and hmac.compare_digest(sent or "", self.csrf)
+
+
+async def form_viewer(
+    request: Request, runtime: RuntimeDep, token: str | None, csrf: str
+) -> Viewer | Response:
+    """The reviewer behind a state-changing form, or the page that says why the form is
+    refused: signed out (401, the sign-in page) or a form without this session's CSRF token
+    (403: it expired with its session, or another site sent it)."""
+    me = await viewer(runtime, token)
+    if me is None:
+        return login_page(request, "Sign in again, then send the form again.", 401)
+    if not me.sent_csrf(csrf):
+        return error_page(
+            request, me.client, "This form expired or came from another site; reload it.", 403
+        )
+    return me
 
 
 def csrf_token(token: str) -> str:

@@ -28,7 +28,13 @@ from approvals.channels.web.pages import (
     login_page,
     settings_of,
 )
-from approvals.channels.web.session import SessionToken, secure_cookie, set_cookie, viewer
+from approvals.channels.web.session import (
+    SessionToken,
+    form_viewer,
+    secure_cookie,
+    set_cookie,
+    viewer,
+)
 from approvals.clients.schemas import Scope
 from approvals.config import Settings, comma_list
 from approvals.errors import ApprovalsError, Unavailable
@@ -116,13 +122,9 @@ async def start_step_up(
     csrf: Annotated[str, Form(max_length=64)] = "",
     token: SessionToken = None,
 ) -> Response:
-    me = await viewer(runtime, token)
-    if me is None:
-        return login_page(request, "Sign in again to decide.", 401)
-    if not me.sent_csrf(csrf):
-        return error_page(
-            request, me.client, "This form expired or came from another site; reload.", 403
-        )
+    me = await form_viewer(request, runtime, token, csrf)
+    if isinstance(me, Response):
+        return me
     if runtime.sso is None:
         return error_page(request, me.client, "Single sign-on is not configured here.", 404)
     try:
