@@ -184,8 +184,10 @@ async def submit(
     try:
         async with transaction(deps.db) as session:
             session.add(action)
-            await session.flush()  # a concurrent twin with the same key fails here
             followup.schedule(session, action_id, status, "created")
+            # One flush writes the request and its follow-up rows (a concurrent twin with the
+            # same key fails here); the events go after the row they refer to.
+            await session.flush()
             await audit_service.append(session, events)
     except IntegrityError:
         if idempotency_key:
