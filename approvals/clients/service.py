@@ -300,7 +300,7 @@ async def authenticate(
     if not api_key.startswith(KEY_PREFIX) or len(api_key) > 200:
         return None
     digest = hash_key(api_key)
-    slot = (session.bind.url if session.bind is not None else None, digest)
+    slot = (getattr(session.bind, "url", None), digest)  # per database the process uses
     if cache_seconds > 0:
         known = _known.get(slot)
         if known is not None and 0 <= time.monotonic() - known[1] < cache_seconds:

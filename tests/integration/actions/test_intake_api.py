@@ -237,9 +237,9 @@ class TestAuth:
                 # learns of it only by looking the key up again.
                 async with rt.db() as session, session.begin():
                     await session.execute(
-                        update(Client).where(Client.id == made.client_id).values(
-                            revoked_at=utc_now()
-                        )
+                        update(Client)
+                        .where(Client.id == made.client_id)
+                        .values(revoked_at=utc_now())
                     )
                 started = time.monotonic()
                 while (await http.get("/v1/actions", headers=auth)).status_code == 200:
