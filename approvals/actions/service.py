@@ -183,11 +183,8 @@ async def submit(
         )
     try:
         async with transaction(deps.db) as session:
-            session.add(action)
+            await repository.add(session, action)  # a concurrent twin with the same key fails here
             followup.schedule(session, action_id, status, "created")
-            # One flush writes the request and its follow-up rows (a concurrent twin with the
-            # same key fails here); the events go after the row they refer to.
-            await session.flush()
             await audit_service.append(session, events)
     except IntegrityError:
         if idempotency_key:
@@ -203,7 +200,7 @@ async def submit(
         rule=decision.rule_id,
         risk=risk.value,
     )
-    await deps.committed(action_id)
+    await deps.committed(action_id, new=True)
     return Submitted(to_read(action, []), created=True)
 
 
