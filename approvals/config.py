@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     max_wait_seconds: int = Field(60, ge=1, le=900)
     submit_rate_per_minute: int = Field(600, ge=1)
     submit_burst: int = Field(100, ge=1)
+    # How long a process trusts an API key it has looked up (0: look it up on every request).
+    # A key revoked or rotated by another process stops working there within this time; in the
+    # process that revoked it, and for an expiry date, at once (docs/security.md).
+    key_cache_seconds: float = Field(5.0, ge=0, le=60)
 
     # --- background work ---
     reconcile_interval_seconds: float = Field(5.0, gt=0)

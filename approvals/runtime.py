@@ -152,9 +152,10 @@ class Runtime:
     def channels(self) -> Mapping[str, Channel]:
         return self._channels
 
-    async def committed(self, action_id: str) -> None:
-        self.notifier.publish(action_id)
-        await self.changes.publish(action_id)
+    async def committed(self, action_id: str, *, new: bool = False) -> None:
+        if not new:  # a new id has no waiters anywhere: no broadcast (a Redis round trip)
+            self.notifier.publish(action_id)
+            await self.changes.publish(action_id)
         if self.relay.running:
             self.relay.kick()
             return

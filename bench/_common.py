@@ -98,7 +98,7 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
             process.wait()
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

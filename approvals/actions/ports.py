@@ -31,6 +31,9 @@ class ActionsDeps(Protocol):
         """Which callback destinations may be reached (SSRF guard)."""
         ...
 
-    async def committed(self, action_id: str) -> None:
-        """Called after each commit that changed `action_id`: relay its outbox, wake waiters."""
+    async def committed(self, action_id: str, *, new: bool = False) -> None:
+        """Called after each commit that changed `action_id`: relay its outbox, wake waiters.
+
+        `new`: the commit created the request, whose id nobody has been told yet, so nobody
+        can be waiting on it and no change is broadcast."""
         ...

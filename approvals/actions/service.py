@@ -183,8 +183,7 @@ async def submit(
         )
     try:
         async with transaction(deps.db) as session:
-            session.add(action)
-            await session.flush()  # a concurrent twin with the same key fails here
+            await repository.add(session, action)  # a concurrent twin with the same key fails here
             followup.schedule(session, action_id, status, "created")
             await audit_service.append(session, events)
     except IntegrityError:
@@ -201,7 +200,7 @@ async def submit(
         rule=decision.rule_id,
         risk=risk.value,
     )
-    await deps.committed(action_id)
+    await deps.committed(action_id, new=True)
     return Submitted(to_read(action, []), created=True)
 
 

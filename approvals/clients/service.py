@@ -13,8 +13,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +35,16 @@ from approvals.kit.ids import new_id
 KEY_PREFIX = "apk_"
 # last_used_at is a hint for operators, not a log: at most one write a minute per key.
 _TOUCH_EVERY = timedelta(seconds=60)
+# Keys this process has looked up lately: (database, key hash) → (client, monotonic time of
+# the lookup). Only active keys are kept (an unknown key is looked up every time, so a new one
+# works at once); an entry is trusted for `cache_seconds`, and revoke and rotate empty the
+# whole map, so only another process's revocation can lag, by at most that long.
+_KNOWN_MAX = 10_000
+_known: dict[tuple[Any, str], tuple[Client, float]] = {}
+_known_lock = threading.Lock()
+# When this process last recorded a key's use (touch), so a trusted copy's stale
+# last_used_at does not cause a write on every request.
+_touched: dict[str, datetime] = {}
 
 
 def hash_key(api_key: str) -> str:
@@ -176,6 +189,20 @@ async def rotate(
 ) -> CreatedClient:
     """A new key for the same client (same id, identity, scopes and callback secret); the old
     key stops working at once. Without `expires_in` the key keeps no expiry."""
+    forget_keys()
+    try:
+        return await _rotate(db, name_or_id, actor=actor, expires_in=expires_in)
+    finally:
+        forget_keys()
+
+
+async def _rotate(
+    db: async_sessionmaker[AsyncSession],
+    name_or_id: str,
+    *,
+    actor: str,
+    expires_in: timedelta | None,
+) -> CreatedClient:
     api_key = _new_key()
     now = utc_now()
     expires_at = now + expires_in if expires_in else None
@@ -227,7 +254,22 @@ async def list_clients(db: async_sessionmaker[AsyncSession]) -> list[Client]:
         return list(result.scalars())
 
 
+def forget_keys() -> None:
+    """Drop every key this process trusts: the next request with each is looked up again."""
+    with _known_lock:
+        _known.clear()
+        _touched.clear()
+
+
 async def revoke(db: async_sessionmaker[AsyncSession], name_or_id: str, *, actor: str) -> Client:
+    forget_keys()  # before and after: a lookup racing the commit must not outlive it
+    try:
+        return await _revoke(db, name_or_id, actor=actor)
+    finally:
+        forget_keys()
+
+
+async def _revoke(db: async_sessionmaker[AsyncSession], name_or_id: str, *, actor: str) -> Client:
     async with transaction(db) as session:
         client = await _find(session, name_or_id)
         if client.revoked_at is None:
@@ -246,11 +288,24 @@ async def revoke(db: async_sessionmaker[AsyncSession], name_or_id: str, *, actor
         return client
 
 
-async def authenticate(session: AsyncSession, api_key: str) -> Client | None:
-    """The active client owning `api_key`, or None (unknown, revoked or expired)."""
+async def authenticate(
+    session: AsyncSession, api_key: str, *, cache_seconds: float = 0.0
+) -> Client | None:
+    """The active client owning `api_key`, or None (unknown, revoked or expired).
+
+    `cache_seconds` > 0: a key found active within that many seconds is trusted without a
+    database read (APPROVALS_KEY_CACHE_SECONDS); its expiry date is still checked each time.
+    The client returned then is shared: callers read it, never change it.
+    """
     if not api_key.startswith(KEY_PREFIX) or len(api_key) > 200:
         return None
     digest = hash_key(api_key)
+    slot = (getattr(session.bind, "url", None), digest)  # per database the process uses
+    if cache_seconds > 0:
+        known = _known.get(slot)
+        if known is not None and 0 <= time.monotonic() - known[1] < cache_seconds:
+            return None if is_expired(known[0]) else known[0]
+    looked_up = time.monotonic()
     client = (
         await session.execute(select(Client).where(Client.key_hash == digest))
     ).scalar_one_or_none()
@@ -258,6 +313,11 @@ async def authenticate(session: AsyncSession, api_key: str) -> Client | None:
         return None
     if client.revoked_at is not None or is_expired(client):
         return None
+    if cache_seconds > 0:
+        with _known_lock:
+            if len(_known) >= _KNOWN_MAX:
+                _known.clear()
+            _known[slot] = (client, looked_up)
     return client
 
 
@@ -268,7 +328,11 @@ def is_expired(client: Client, now: datetime | None = None) -> bool:
 async def touch(db: async_sessionmaker[AsyncSession], client: Client) -> None:
     """Record that the key was just used, unless that was already recorded this minute."""
     now = utc_now()
-    if client.last_used_at is not None and now - client.last_used_at < _TOUCH_EVERY:
+    last = max(
+        (t for t in (client.last_used_at, _touched.get(client.id)) if t is not None), default=None
+    )
+    if last is not None and now - last < _TOUCH_EVERY:
         return
+    _touched[client.id] = now
     async with transaction(db) as session:
         await session.execute(update(Client).where(Client.id == client.id).values(last_used_at=now))

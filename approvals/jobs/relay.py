@@ -25,9 +25,9 @@ async def relay_once(
         async with transaction(db) as session:
             claimed = await outbox.claim_due(session, limit=batch, lease_seconds=lease_seconds)
         # Highest-priority queue first: a decision's release is not queued behind its card
-        # update and notice (each enqueue is a Redis round trip).
-        for item in sorted(claimed, key=lambda c: priority(c.kind)):
-            await queue.enqueue(item.kind, item.id, item.attempts)
+        # update and notice (each enqueue is a Redis round trip, in order).
+        ordered = sorted(claimed, key=lambda c: priority(c.kind))
+        await queue.enqueue_many([(item.kind, item.id, item.attempts) for item in ordered])
         total += len(claimed)
         if len(claimed) < batch:
             return total

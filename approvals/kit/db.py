@@ -131,6 +131,11 @@ def create_engine(
         if not url.startswith("sqlite"):
             kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "postgresql":
+        # An INSERT of several rows (audit events, outbox rows) as one multi-row VALUES
+        # statement: psycopg's own executemany runs in pipeline mode and yields to the event
+        # loop once per row, which cost more CPU than the rows themselves (docs/benchmarks.md).
+        engine.sync_engine.dialect.use_insertmanyvalues_wo_returning = True
     if engine.dialect.name == "sqlite":
         _serialise_sqlite_writers(engine, lock_ms)
     return engine

@@ -67,22 +67,33 @@ def add(
 
 
 async def claim_due(session: AsyncSession, *, limit: int, lease_seconds: int) -> list[Claimed]:
-    """Lease up to `limit` due rows; other relays skip rows locked here (PostgreSQL)."""
+    """Lease up to `limit` due rows; other relays skip rows locked here (PostgreSQL).
+
+    Two statements whatever the batch size: a select of the due rows, one UPDATE of them all
+    (Core, not ORM objects: an ORM flush updates row by row)."""
     now = utc_now()
     query = (
-        select(OutboxMessage)
+        select(
+            OutboxMessage.id, OutboxMessage.kind, OutboxMessage.target_id, OutboxMessage.attempts
+        )
         .where(OutboxMessage.done_at.is_(None), OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.next_attempt_at)
         .limit(limit)
     )
     if is_postgres(session):
         query = query.with_for_update(skip_locked=True)
-    rows = list((await session.execute(query)).scalars())
-    for row in rows:
-        row.attempts += 1
-        row.next_attempt_at = now + timedelta(seconds=lease_seconds)
-    await session.flush()
-    return [Claimed(row.id, row.kind, row.target_id, row.attempts) for row in rows]
+    rows = (await session.execute(query)).all()
+    if rows:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([row.id for row in rows]))
+            .values(
+                attempts=OutboxMessage.attempts + 1,
+                next_attempt_at=now + timedelta(seconds=lease_seconds),
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return [Claimed(row.id, row.kind, row.target_id, row.attempts + 1) for row in rows]
 
 
 async def count_unfinished(session: AsyncSession) -> int:

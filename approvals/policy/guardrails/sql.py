@@ -6,7 +6,10 @@ cannot be parsed is a finding itself (fail closed: a reviewer sees "unknown inte
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
@@ -241,7 +244,38 @@ def _statement(statement: exp.Expr, phi_tables: tuple[str, ...]) -> list[F]:
     return found + _phi_reads(statement, phi_tables) if phi_tables else found
 
 
+# Agents resubmit the same statements (values bound in `args`, not spliced in), and parsing
+# one with sqlglot costs more than the rest of a submit's analysis: the findings of a text are
+# remembered, keyed by its SHA-256 so no SQL (which may quote PHI) is kept in memory. Pure: the
+# findings depend on the text, the dialect and the PHI tables only. Long texts are not kept.
+_CACHE_ENTRIES = 2048
+_CACHED_LENGTH = 8192
+
+
 def _text(sql: str, dialect: str, phi_tables: tuple[str, ...]) -> tuple[list[F], int]:
+    if len(sql) > _CACHED_LENGTH:
+        return _parse(sql, dialect, phi_tables)
+    key = (hashlib.sha256(sql.encode("utf-8", "surrogatepass")).digest(), dialect, phi_tables)
+    with _remembered_lock:
+        hit = _remembered.get(key)
+        if hit is not None:
+            _remembered.move_to_end(key)
+            return list(hit[0]), hit[1]
+    found, count = _parse(sql, dialect, phi_tables)
+    with _remembered_lock:
+        _remembered[key] = (tuple(found), count)
+        if len(_remembered) > _CACHE_ENTRIES:
+            _remembered.popitem(last=False)
+    return found, count
+
+
+_remembered: OrderedDict[tuple[bytes, str, tuple[str, ...]], tuple[tuple[F, ...], int]] = (
+    OrderedDict()
+)
+_remembered_lock = threading.Lock()
+
+
+def _parse(sql: str, dialect: str, phi_tables: tuple[str, ...]) -> tuple[list[F], int]:
     found = [finding for pattern, finding in _TEXT_PATTERNS if pattern.search(sql)]
     try:
         statements = [s for s in sqlglot.parse(sql, dialect=dialect) if s is not None]

@@ -7,14 +7,16 @@ import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from approvals.actions.models import ActionRequest
 from approvals.app import create_app
 from approvals.audit.models import AuditEvent
 from approvals.clients import service as clients_service
+from approvals.clients.models import Client
 from approvals.clients.schemas import Scope
 from approvals.jobs.queue import InProcessQueue
+from approvals.kit.clock import utc_now
 from approvals.outbox import service as outbox_service
 from approvals.outbox.models import OutboxMessage
 from approvals.runtime import Runtime
@@ -219,6 +221,33 @@ class TestAuth:
         response = await api.get("etl", "x")
         assert response.status_code == 401
         assert "revoked" in response.json()["detail"]
+
+    async def test_a_key_revoked_by_another_process_stops_working_within_the_cache_time(
+        self, database_url: str, tmp_path: Path
+    ) -> None:
+        rt = Runtime(make_settings(database_url, tmp_path, key_cache_seconds=0.5))
+        await _empty(rt)
+        try:
+            made = await clients_service.create(rt.db, name="etl", scopes=[Scope.SUBMIT])
+            auth = {"Authorization": f"Bearer {made.api_key}"}
+            transport = httpx.ASGITransport(app=create_app(rt.settings, runtime=rt))
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                assert (await http.get("/v1/actions", headers=auth)).status_code == 200
+                # What `approvals clients revoke` in another process commits; this process
+                # learns of it only by looking the key up again.
+                async with rt.db() as session, session.begin():
+                    await session.execute(
+                        update(Client)
+                        .where(Client.id == made.client_id)
+                        .values(revoked_at=utc_now())
+                    )
+                started = time.monotonic()
+                while (await http.get("/v1/actions", headers=auth)).status_code == 200:
+                    assert time.monotonic() - started < 0.5 + 0.5
+                    await asyncio.sleep(0.05)
+                assert (await http.get("/v1/actions", headers=auth)).status_code == 401
+        finally:
+            await rt.close()
 
     async def test_missing_scope_is_403(self, api: ApiClient) -> None:
         response = await api.submit("bob")

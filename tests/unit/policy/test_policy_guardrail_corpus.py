@@ -82,3 +82,12 @@ class TestGuardrailCorpus:
     def test_odd_sql_shapes_fail_closed(self, value: object) -> None:
         codes = [f.code for f in analyze({"sql": value})]
         assert codes == ([] if value is None else ["sql.unparseable"])
+
+    def test_a_repeated_statement_is_judged_the_same_under_each_policys_phi_tables(self) -> None:
+        sql = "SELECT name FROM clinical.patients WHERE id = %(id)s"
+        plain = [analyze({"sql": sql}) for _ in range(3)]
+        tagged = [analyze({"sql": sql}, phi_tables=("clinical.*",)) for _ in range(3)]
+        as_prose = analyze({"note": sql, "sql": sql}, phi_tables=("clinical.*",))
+        assert plain == [[], [], []]
+        assert [[f.code for f in found] for found in tagged] == [["sql.phi_read"]] * 3
+        assert [f.code for f in as_prose] == ["sql.phi_read"]
