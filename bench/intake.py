@@ -196,15 +196,22 @@ async def drive(
     return Result(name, len(calls), seconds, latencies, statuses, ids, bodies)
 
 
-async def make_submit_key(url: str) -> str:
+async def make_submit_key(url: str, data_dir: Path) -> str:
+    """A submit key, its webhook secret sealed with the key the server will find in
+    `data_dir` (APPROVALS_DATA_DIR), as `approvals clients create` would."""
     from approvals.clients import service as clients_service
     from approvals.clients.schemas import Scope
+    from approvals.config import SECRET_KEY_FILE
     from approvals.kit.db import create_engine, session_factory
+    from approvals.kit.private_files import load_or_create_secret, private_dir
+    from approvals.kit.secretbox import SecretBox
 
+    private_dir(data_dir)
+    box = SecretBox(load_or_create_secret(data_dir / SECRET_KEY_FILE))
     engine = create_engine(url)
     try:
         created = await clients_service.create(
-            session_factory(engine),
+            session_factory(engine, secrets=box),
             name="bench",
             scopes=[Scope.SUBMIT],
             identity="svc:bench@example.org",
@@ -274,7 +281,7 @@ async def measure(
 ) -> list[tuple[Result, Result]]:
     """Alternating rounds: (bare, ours) per round."""
     n, conns = args.requests, args.connections
-    api_key = await make_submit_key(config.database_url)
+    api_key = await make_submit_key(config.database_url, cwd / "data")
     auth = {"Authorization": f"Bearer {api_key}"}
     post = [Call("POST", "/v1/actions", BODY)] * n
     warm = [Call("POST", "/v1/actions", BODY)] * args.warmup
