@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from approvals.actions.models import ActionRequest
 from approvals.kit.http import Guard
 from approvals.policy.engine import LoadedPolicy
 from approvals.redaction import Redactor
@@ -13,6 +17,18 @@ from approvals.redaction import Redactor
 
 class PolicySource(Protocol):
     def current(self) -> LoadedPolicy: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedRelease:
+    """A release token minted inside the caller's transaction; `token` goes to the requester
+    only, the ids and times may be audited."""
+
+    token: str
+    jti: str
+    kid: str
+    issued_at: datetime
+    expires_at: datetime
 
 
 class ActionsDeps(Protocol):
@@ -29,6 +45,13 @@ class ActionsDeps(Protocol):
     @property
     def callback_guard(self) -> Guard:
         """Which callback destinations may be reached (SSRF guard)."""
+        ...
+
+    def issue_release(
+        self, session: AsyncSession, action: ActionRequest, approvers: Sequence[str]
+    ) -> IssuedRelease:
+        """Mint `action`'s one release token and add its row to `session` (never flushes or
+        commits): the release domain owns the keys and the token table."""
         ...
 
     async def committed(self, action_id: str) -> None:
