@@ -166,9 +166,10 @@ class Runtime:
     def channels(self) -> Mapping[str, Channel]:
         return self._channels
 
-    async def committed(self, action_id: str) -> None:
-        self.notifier.publish(action_id)
-        await self.changes.publish(action_id)
+    async def committed(self, action_id: str, *, created: bool = False) -> None:
+        if not created:
+            self.notifier.publish(action_id)
+            await self.changes.publish(action_id)
         if self.relay.running:
             self.relay.kick()
             return

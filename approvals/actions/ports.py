@@ -54,6 +54,8 @@ class ActionsDeps(Protocol):
         commits): the release domain owns the keys and the token table."""
         ...
 
-    async def committed(self, action_id: str) -> None:
-        """Called after each commit that changed `action_id`: relay its outbox, wake waiters."""
+    async def committed(self, action_id: str, *, created: bool = False) -> None:
+        """Called after each commit that changed `action_id`: relay its outbox, wake waiters.
+        `created`: the commit made the request; nobody can be waiting on an id not yet
+        answered, so there is nobody to wake (no change-feed round trip on the submit)."""
         ...

@@ -202,7 +202,7 @@ async def submit(
         rule=decision.rule_id,
         risk=risk.value,
     )
-    await deps.committed(action_id)
+    await deps.committed(action_id, created=True)
     read = to_read(action, [])
     if issued is not None:
         read.release_token, read.release_expires_at = issued.token, issued.expires_at
