@@ -139,3 +139,22 @@ async def test_an_agent_that_ran_before_the_retry_is_recorded_once(
     assert [d.json["release_token"] for d in deliveries] == [created["release_token"]]
     assert (kinds.count("released"), kinds.count("executed")) == (1, 1)
     assert broken is None
+
+
+async def test_wait_answers_at_once_while_the_release_job_has_not_run(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    with CallbackReceiver() as receiver:
+        async with _redis_down_at_intake(postgres_url, tmp_path, receiver) as (_, api, _url):
+            created = await api.create(environment="dev")
+            started = time.monotonic()
+            waited = await api.http.get(
+                f"/v1/actions/{created['id']}/wait",
+                params={"timeout": 30},
+                headers=api.auth("etl"),
+            )
+            elapsed = time.monotonic() - started
+    assert waited.status_code == 200
+    assert waited.json()["status"] == "auto_approved"  # the job has not run: no worker
+    assert waited.json()["release_token"] == created["release_token"]
+    assert elapsed < 15  # not held until the 30 s timeout

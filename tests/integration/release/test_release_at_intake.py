@@ -211,7 +211,7 @@ class TestTheReleaseJobAfterAnAutoApproval:
         async with runtime.db() as session:
             assert await audit_service.verify_all(session) is None
 
-    async def test_wait_answers_at_once_with_the_token(self, world) -> None:
+    async def test_wait_answers_with_the_same_token(self, world) -> None:
         _, api, _ = world
         created = await api.create(environment="dev")
         waited = await api.http.get(
