@@ -8,13 +8,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from approvals import telemetry
+from approvals.actions.models import ActionRequest
+from approvals.actions.ports import IssuedRelease
 from approvals.actions.waiting import Notifier
 from approvals.api.ratelimit import SubmitBudget, submit_budget
 from approvals.audit import sequencer
@@ -27,6 +29,7 @@ from approvals.jobs import reconciler, tasks
 from approvals.jobs.queue import InProcessQueue, JobQueue, RQQueue
 from approvals.jobs.relay import Relay, relay_once
 from approvals.kit.changes import ChangeFeed, feed_for
+from approvals.kit.clock import utc_now
 from approvals.kit.db import DatabaseLimits, create_engine, session_factory
 from approvals.kit.http import Guard
 from approvals.kit.private_files import load_or_create_secret, private_dir
@@ -35,6 +38,7 @@ from approvals.policy.engine import LoadedPolicy, RedactionSettings
 from approvals.policy.loader import PolicyStore
 from approvals.redaction import RedactionConfig, Redactor
 from approvals.release import callbacks
+from approvals.release import service as release_service
 from approvals.release.keys import Keyring
 
 log = structlog.get_logger(__name__)
@@ -143,6 +147,16 @@ class Runtime:
     def callback_guard(self) -> Guard:
         return self._callback_guard
 
+    def issue_release(
+        self, session: AsyncSession, action: ActionRequest, approvers: Sequence[str]
+    ) -> IssuedRelease:
+        """The actions port to the release domain (`actions` does not import `release`): the
+        token of a request policy auto-approved, minted in the submit's own transaction."""
+        row = release_service.issue(
+            self, session, action, approvers, action.decided_at or utc_now()
+        )
+        return IssuedRelease(row.token, row.jti, row.kid, row.issued_at, row.expires_at)
+
     @cached_property
     def callback_tls(self) -> ssl.SSLContext:
         """Built at the first callback, then shared by every delivery of this Runtime."""
@@ -152,8 +166,8 @@ class Runtime:
     def channels(self) -> Mapping[str, Channel]:
         return self._channels
 
-    async def committed(self, action_id: str, *, new: bool = False) -> None:
-        if not new:  # a new id has no waiters anywhere: no broadcast (a Redis round trip)
+    async def committed(self, action_id: str, *, created: bool = False) -> None:
+        if not created:  # a new id has no waiters anywhere: no broadcast (a Redis round trip)
             self.notifier.publish(action_id)
             await self.changes.publish(action_id)
         if self.relay.running:

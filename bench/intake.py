@@ -296,11 +296,14 @@ async def measure(
             rounds.append((bare, mine))
             await flush_redis()
         auto = [Call("POST", "/v1/actions", {**BODY, "environment": "dev"})] * args.single
+        spent = cpu_seconds(pid)
         one = await drive(f"{config.name} auto-approved, 1 connection", ours, auth, auto, 1)
+        one.cpu = cpu_seconds(pid) - spent
         tokens = sum(1 for body in one.bodies if body.get("release_token"))
         rounds.append((one, one))
         print(
-            f"  {config.name}: auto-approved at 1 connection: {latency_ms(one.latencies)}; "
+            f"  {config.name}: auto-approved at 1 connection: {latency_ms(one.latencies)}, "
+            f"{one.cpu / one.requests * 1000:.1f} CPU ms/req; "
             f"release token in {tokens} of {len(one.bodies)} 201 answers"
         )
     return rounds

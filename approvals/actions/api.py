@@ -9,7 +9,13 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from approvals.actions import decisions
 from approvals.actions import service as actions_service
-from approvals.actions.schemas import ActionCreate, ActionPage, ActionRead, DecisionIn
+from approvals.actions.schemas import (
+    AUTO_APPROVED_EXAMPLE,
+    ActionCreate,
+    ActionPage,
+    ActionRead,
+    DecisionIn,
+)
 from approvals.actions.states import Status
 from approvals.api.deps import RuntimeDep
 from approvals.api.responses import WITH_BODY, errors
@@ -30,9 +36,23 @@ ActionId = Annotated[str, Path(min_length=1, max_length=64, description="The req
     status_code=status.HTTP_201_CREATED,
     response_model=ActionRead,
     responses={
+        201: {
+            "description": "Created. When policy auto-approves, the answer carries the "
+            "release token (`release_token`, `release_expires_at`): act at once, no wait.",
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "auto_approved": {
+                            "summary": "Auto-approved: the release token is in the answer",
+                            "value": AUTO_APPROVED_EXAMPLE,
+                        }
+                    }
+                }
+            },
+        },
         200: {
             "description": "Idempotent replay: the request created earlier with this "
-            "Idempotency-Key and body.",
+            "Idempotency-Key and body, with its release token if it has one.",
             "model": ActionRead,
         },
         **errors(*WITH_BODY, 401, 403, 409, 429),
@@ -54,8 +74,9 @@ async def submit_action(
             retry_after=wait,
         )
     result = await actions_service.submit(runtime, client, body, idempotency_key)
-    if not result.created:
+    if not result.created:  # a replay answers as a read would: with its token, if any
         response.status_code = status.HTTP_200_OK
+        return await with_release(runtime, result.action, client)
     return result.action
 
 
@@ -85,8 +106,9 @@ async def get_action(action_id: ActionId, runtime: RuntimeDep, client: CurrentCl
 
 
 # The requester's next step after an approval needs the release token, which the worker mints
-# a moment after the decision: a granted request is waited on until it is released, so one
-# long-poll answers "run it, here is the token" instead of "approved, ask again".
+# a moment after a person's decision: a granted request is waited on until it is released, so
+# one long-poll answers "run it, here is the token" instead of "approved, ask again". A request
+# policy auto-approved has its token from the submit on, and is answered at once.
 WAITED_ON = frozenset({Status.PENDING, Status.APPROVED, Status.AUTO_APPROVED})
 
 
@@ -113,6 +135,10 @@ async def wait_for_action(
             left = deadline - asyncio.get_running_loop().time()
             if current.status not in WAITED_ON or left <= 0:
                 return await with_release(runtime, current, client)
+            if current.status is Status.AUTO_APPROVED:
+                shown = await with_release(runtime, current, client)
+                if shown.release_expires_at is not None:  # minted at intake
+                    return shown
             if current.status is Status.PENDING:
                 left = min(left, (current.expires_at - utc_now()).total_seconds())
             try:

@@ -23,7 +23,8 @@ def schedule(session: AsyncSession, action_id: str, status: Status, step: str) -
         outbox.add(session, "cards.post", action_id, f"cards.post:{action_id}")
         notices.owe(session, action_id, notices.POSTED)
         return
-    outbox.add(session, "cards.update", action_id, f"cards.update:{action_id}:{step}")
+    if step != "created":  # decided at intake (blocked, auto-approved): no card to update
+        outbox.add(session, "cards.update", action_id, f"cards.update:{action_id}:{step}")
     if status is not Status.PENDING:
         outbox.add(session, "release", action_id, f"release:{action_id}")
     if status in _NOTIFIED:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from approvals.actions.models import ActionRequest
 from approvals.kit.http import Guard
 from approvals.policy.engine import LoadedPolicy
 from approvals.redaction import Redactor
@@ -13,6 +17,18 @@ from approvals.redaction import Redactor
 
 class PolicySource(Protocol):
     def current(self) -> LoadedPolicy: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedRelease:
+    """A release token minted inside the caller's transaction; `token` goes to the requester
+    only, the ids and times may be audited."""
+
+    token: str
+    jti: str
+    kid: str
+    issued_at: datetime
+    expires_at: datetime
 
 
 class ActionsDeps(Protocol):
@@ -31,9 +47,15 @@ class ActionsDeps(Protocol):
         """Which callback destinations may be reached (SSRF guard)."""
         ...
 
-    async def committed(self, action_id: str, *, new: bool = False) -> None:
-        """Called after each commit that changed `action_id`: relay its outbox, wake waiters.
+    def issue_release(
+        self, session: AsyncSession, action: ActionRequest, approvers: Sequence[str]
+    ) -> IssuedRelease:
+        """Mint `action`'s one release token and add its row to `session` (never flushes or
+        commits): the release domain owns the keys and the token table."""
+        ...
 
-        `new`: the commit created the request, whose id nobody has been told yet, so nobody
-        can be waiting on it and no change is broadcast."""
+    async def committed(self, action_id: str, *, created: bool = False) -> None:
+        """Called after each commit that changed `action_id`: relay its outbox, wake waiters.
+        `created`: the commit made the request; nobody can be waiting on an id not yet
+        answered, so there is nobody to wake (no change-feed round trip on the submit)."""
         ...

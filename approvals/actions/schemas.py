@@ -204,8 +204,10 @@ class ActionRead(BaseModel):
     decision_reason: str | None
     release_token: str | None = Field(
         None,
-        description="For the requesting client only, once released: present it to "
-        "POST /v1/actions/{id}/executed. Verify offline against GET /v1/keys.",
+        description="For the requesting client only, once released; when policy "
+        "auto-approved, from the submit's 201 on. Verify offline against GET /v1/keys and "
+        "the digest of what you submitted, run exactly that, then present it to "
+        "POST /v1/actions/{id}/executed (once).",
     )
     release_expires_at: datetime | None = None
     callbacks: list[CallbackRead] = Field(default_factory=list)
@@ -214,3 +216,42 @@ class ActionRead(BaseModel):
 class ActionPage(BaseModel):
     items: list[ActionRead]
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page.")
+
+
+# The 201 of a submit the policy auto-approved: the release token is in the answer.
+AUTO_APPROVED_EXAMPLE: dict[str, Any] = {
+    "id": "01a23c9e-2b1f-7c41-9d0e-5f6a7b8c9d0e",
+    "status": "auto_approved",
+    "action": "sql.execute",
+    "resource": "db.dev.scratch",
+    "requester": "svc:nightly-etl",
+    "on_behalf_of": None,
+    "environment": "dev",
+    "justification": "refresh the scratch table",
+    "params": {"sql": "UPDATE scratch SET refreshed_at = now()"},
+    "context": {},
+    "tags": [],
+    "risk": "low",
+    "guardrails": [],
+    "redaction": {"summary": {}, "findings": []},
+    "payload_digest": "sha256:3f0c5e1a9b7d2c4e6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e",
+    "policy": {"rule": "dev-auto", "version": "sha256:daa3c6939a3048ba", "message": None},
+    "required_approvals": 0,
+    "approver_groups": [],
+    "channels": [],
+    "escalate_to": [],
+    "step_up": None,
+    "approvals": 0,
+    "votes": [],
+    "created_at": "2026-12-03T17:00:00.120000Z",
+    "updated_at": "2026-12-03T17:00:00.120000Z",
+    "expires_at": "2026-12-03T18:00:00.120000Z",
+    "decided_at": "2026-12-03T17:00:00.120000Z",
+    "verdict": "auto_approved",
+    "execution": None,
+    "decided_by": "policy:dev-auto",
+    "decision_reason": None,
+    "release_token": "eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiIsInR5cCI6ImFwcHJvdmFscy1yZWxl...",
+    "release_expires_at": "2026-12-03T17:15:00Z",
+    "callbacks": [],
+}

@@ -23,7 +23,7 @@ from approvals.actions import followup, repository
 from approvals.actions.decisions import cancel, decide, expire_due, redact_in_thread
 from approvals.actions.facts import request_facts
 from approvals.actions.models import ActionRequest
-from approvals.actions.ports import ActionsDeps
+from approvals.actions.ports import ActionsDeps, IssuedRelease
 from approvals.actions.reading import to_read
 from approvals.actions.schemas import ActionCreate, ActionPage, ActionRead
 from approvals.actions.states import Status
@@ -36,7 +36,7 @@ from approvals.kit.clock import utc_now
 from approvals.kit.db import transaction
 from approvals.kit.http import BlockedDestination, Guard, host_allowed
 from approvals.kit.ids import new_id
-from approvals.policy.decision import Outcome
+from approvals.policy.decision import Decision, Outcome
 from approvals.redaction import RedactionError
 
 __all__ = ["Submitted", "cancel", "decide", "expire_due", "get", "list_page", "submit"]
@@ -175,16 +175,17 @@ async def submit(
             },
         ),
     ]
-    if status is not Status.PENDING:
-        events.append(
-            NewEvent(
-                status.value, f"policy:{decision.rule_id}", action_id, {"rule": decision.rule_id}
-            )
-        )
+    issued: IssuedRelease | None = None
     try:
         async with transaction(deps.db) as session:
             await repository.add(session, action)  # a concurrent twin with the same key fails here
+            if _releases_at_intake(status, decision):
+                # Minted now, in this transaction, so the 201 carries it; the release job
+                # then only finishes the state and delivers the callback with this token.
+                issued = deps.issue_release(session, action, [str(action.decided_by)])
             followup.schedule(session, action_id, status, "created")
+            if status is not Status.PENDING:
+                events.append(_decided_event(status, decision, action_id, issued))
             await audit_service.append(session, events)
     except IntegrityError:
         if idempotency_key:
@@ -200,8 +201,34 @@ async def submit(
         rule=decision.rule_id,
         risk=risk.value,
     )
-    await deps.committed(action_id, new=True)
-    return Submitted(to_read(action, []), created=True)
+    await deps.committed(action_id, created=True)
+    read = to_read(action, [])
+    if issued is not None:
+        read.release_token, read.release_expires_at = issued.token, issued.expires_at
+    return Submitted(read, created=True)
+
+
+def _releases_at_intake(status: Status, decision: Decision) -> bool:
+    """Only policy's own approval releases at once: never a request that waits for a person,
+    is blocked, or asks its approvers to step up."""
+    return status is Status.AUTO_APPROVED and decision.step_up is None
+
+
+def _decided_event(
+    status: Status, decision: Decision, action_id: str, issued: IssuedRelease | None
+) -> NewEvent:
+    """Policy's own verdict (blocked, auto-approved), with the token minted for it: who
+    released it (the rule, at this policy version), when, and until when."""
+    payload: dict[str, Any] = {"rule": decision.rule_id}
+    if issued is not None:
+        payload.update(
+            version=decision.policy_version,
+            jti=issued.jti,
+            kid=issued.kid,
+            issued_at=issued.issued_at.isoformat(),
+            expires_at=issued.expires_at.isoformat(),
+        )
+    return NewEvent(status.value, f"policy:{decision.rule_id}", action_id, payload)
 
 
 def _after(now: datetime, seconds: int | None, ttl: int) -> datetime | None:

@@ -52,9 +52,10 @@ class Action(BaseModel):
 
     @property
     def settled(self) -> bool:
-        """Nothing left to wait for: released (with its token), or decided against, expired or
-        cancelled. `approved` without a token yet is not settled: the worker is minting it."""
-        return self.status not in AWAITED
+        """Nothing left to wait for: a release token is here (released, or auto-approved: the
+        submit's answer carries it), or decided against, expired or cancelled. `approved`
+        without a token yet is not settled: the worker is minting it."""
+        return self.release_token is not None or self.status not in AWAITED
 
     @property
     def granted(self) -> bool:

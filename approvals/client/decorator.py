@@ -9,8 +9,9 @@
     def run_sql(sql: str) -> int:
         ...
 
-Each call submits its bound arguments as `params`, waits for the verdict, verifies the release
-token offline and only then runs the function, reporting the outcome with the token.
+Each call submits its bound arguments as `params`, waits for the verdict (not at all when policy
+auto-approves: the submit's answer carries the release token), verifies the release token
+offline and only then runs the function, reporting the outcome with the token.
 
 Why it works this way:
 - One idempotency key per *call*, not per set of arguments: a submit retried after a network
@@ -150,14 +151,14 @@ def _sync_gate(
     fn: Callable[..., Any], client: ApprovalsClient, request: _Request
 ) -> Callable[..., Any]:
     def gate(*args: Any, **kwargs: Any) -> Any:
-        body = request.build(args, kwargs)
+        body, timeout = request.build(args, kwargs), request.settings["timeout"]
         try:
             submitted = client.submit(**body)
         except httpx.TransportError:  # same idempotency key: the same request, never two
             submitted = client.submit(**body)
         _refuse_unless_granted(submitted)
-        # Also when auto-approved: the token is minted a moment after the answer.
-        final = client.wait(submitted.id, timeout=request.settings["timeout"])
+        # Auto-approved: the answer carries the token already; otherwise wait for it.
+        final = submitted if submitted.settled else client.wait(submitted.id, timeout=timeout)
         if final.pending:
             raise _timed_out(final, _try(client.cancel, final.id))
         _refuse_unless_granted(final)
@@ -180,14 +181,14 @@ def _async_gate(
     fn: Callable[..., Awaitable[Any]], client: AsyncApprovalsClient, request: _Request
 ) -> Callable[..., Awaitable[Any]]:
     async def gate(*args: Any, **kwargs: Any) -> Any:
-        body = request.build(args, kwargs)
+        body, timeout = request.build(args, kwargs), request.settings["timeout"]
         try:
             submitted = await client.submit(**body)
         except httpx.TransportError:  # same idempotency key: the same request, never two
             submitted = await client.submit(**body)
         _refuse_unless_granted(submitted)
-        # Also when auto-approved: the token is minted a moment after the answer.
-        final = await client.wait(submitted.id, timeout=request.settings["timeout"])
+        # Auto-approved: the answer carries the token already; otherwise wait for it.
+        final = submitted if submitted.settled else await client.wait(submitted.id, timeout=timeout)
         if final.pending:
             try:
                 cancelled: Action | None = await client.cancel(final.id)

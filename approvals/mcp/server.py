@@ -202,7 +202,7 @@ def build_server(client: AsyncApprovalsClient) -> MCPServer[Any]:
 
 async def _waited(client: AsyncApprovalsClient, action: Action, wait_seconds: float) -> Action:
     wait = min(max(wait_seconds, 0.0), MAX_WAIT_SECONDS)
-    if wait <= 0 or not (action.pending or action.status in ("approved", "auto_approved")):
+    if wait <= 0 or action.settled:  # settled: decided against, ended, or its token is here
         return action
     return await client.wait(action.id, timeout=wait)
 

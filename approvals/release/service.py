@@ -1,15 +1,18 @@
 """Release or reject a decided request, once; record the requester's execution report.
 
-The release job locks the request row, mints the token, moves the status and writes the
-callback delivery in one transaction: a second run finds the status already moved and does
-nothing, so a token is minted exactly once. Given `deliver`, the delivery's outbox row is
-written leased to this run, which delivers it right after the commit (one queue hop fewer);
-the row stays the retry path if that attempt fails or its process dies.
+One token per request: `issue` mints it and adds its row (primary key: the request). A request
+policy auto-approves gets it in the submit's own transaction (through the actions port
+`issue_release`), so the 201 carries it; every other approved request gets it here. The
+release job locks the request row, mints the token unless intake already stored one, moves the
+status and writes the callback delivery in one transaction: a second run finds the status
+already moved and does nothing. Given `deliver`, the delivery's outbox row is written leased
+to this run, which delivers it right after the commit (one queue hop fewer); the row stays the
+retry path if that attempt fails or its process dies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from approvals.actions import notices, repository
+from approvals.actions.models import ActionRequest
 from approvals.actions.ports import ActionsDeps
 from approvals.actions.states import Status
 from approvals.audit import service as audit_service
@@ -38,12 +42,17 @@ log = structlog.get_logger(__name__)
 _REJECTED_FROM = (Status.DENIED, Status.EXPIRED, Status.CANCELLED, Status.BLOCKED)
 
 
-class ReleaseDeps(ActionsDeps, Protocol):
+class Signing(Protocol):
+    """What minting needs: the issuer, the token lifetime and the signing keys."""
+
     @property
     def settings(self) -> Settings: ...
 
     @property
     def keyring(self) -> Keyring: ...
+
+
+class ReleaseDeps(ActionsDeps, Signing, Protocol): ...
 
 
 DeliverHeld = Callable[[str], Coroutine[Any, Any, None]]
@@ -67,50 +76,29 @@ async def release(
         current = Status(action.status)
         now = utc_now()
         if current in (Status.APPROVED, Status.AUTO_APPROVED):
-            votes = await repository.votes(session, action_id)
-            approvers = sorted(v.approver for v in votes if v.verdict == "approve")
-            minted = mint_release_token(
-                deps.keyring,
-                issuer=deps.settings.base_url,
-                action_id=action_id,
-                audience_client_id=action.client_id,
-                action=action.action,
-                resource=action.resource,
-                payload_digest=action.payload_digest,
-                approvers=approvers or [action.decided_by or "policy"],
-                ttl_seconds=deps.settings.release_token_ttl_seconds,
-                now=now,
-            )
-            session.add(
-                ReleaseToken(
-                    action_id=action_id,
-                    jti=minted.jti,
-                    kid=minted.kid,
-                    token=minted.token,
-                    issued_at=minted.issued_at,
-                    expires_at=minted.expires_at,
-                    used_at=None,
-                    outcome=None,
-                    outcome_detail=None,
+            # Auto-approved: intake stored the token the requester holds already (rows from
+            # before intake minted get theirs now). A person's approval is minted here.
+            auto = current is Status.AUTO_APPROVED
+            token = await session.get(ReleaseToken, action_id) if auto else None
+            if token is None:
+                votes = await repository.votes(session, action_id)
+                approvers = sorted(v.approver for v in votes if v.verdict == "approve")
+                token = issue(
+                    deps, session, action, approvers or [action.decided_by or "policy"], now
                 )
-            )
-            await session.flush()
-            await repository.transition(session, action_id, expected=current, to=Status.RELEASED)
-            target, payload = (
-                Status.RELEASED,
-                {"jti": minted.jti, "kid": minted.kid, "expires_at": minted.expires_at.isoformat()},
-            )
+                await session.flush()
+            callback_job = await _finish_release(session, action, token, "system:worker", now, held)
+            target = Status.RELEASED
         elif current in _REJECTED_FROM:
             await repository.transition(session, action_id, expected=current, to=Status.REJECTED)
-            target, payload = Status.REJECTED, {"from": current.value}
+            target = Status.REJECTED
+            callback_job = _owe_callback(session, action_id, action.callback_url, target, now, held)
+            await audit_service.append(
+                session,
+                [NewEvent(target.value, "system:worker", action_id, {"from": current.value})],
+            )
         else:
             return None  # released, rejected or executed already: a duplicate run
-        callback_job = _owe_callback(session, action_id, action.callback_url, target, now, held)
-        if target is Status.RELEASED:  # a rejection follows a denial or expiry already told
-            notices.owe(session, action_id, notices.RELEASED)
-        await audit_service.append(
-            session, [NewEvent(target.value, "system:worker", action_id, payload)]
-        )
     log.info(
         "action.released" if target is Status.RELEASED else "action.rejected", action_id=action_id
     )
@@ -118,6 +106,71 @@ async def release(
     if deliver is not None and callback_job is not None:
         await deliver(callback_job)
     return target.value
+
+
+def issue(
+    deps: Signing,
+    session: AsyncSession,
+    action: ActionRequest,
+    approvers: Sequence[str],
+    now: datetime,
+) -> ReleaseToken:
+    """Mint the request's release token and add its row (never flushes or commits)."""
+    minted = mint_release_token(
+        deps.keyring,
+        issuer=deps.settings.base_url,
+        action_id=action.id,
+        audience_client_id=action.client_id,
+        action=action.action,
+        resource=action.resource,
+        payload_digest=action.payload_digest,
+        approvers=approvers,
+        ttl_seconds=deps.settings.release_token_ttl_seconds,
+        now=now,
+    )
+    row = ReleaseToken(
+        action_id=action.id,
+        jti=minted.jti,
+        kid=minted.kid,
+        token=minted.token,
+        issued_at=minted.issued_at,
+        expires_at=minted.expires_at,
+        used_at=None,
+        outcome=None,
+        outcome_detail=None,
+    )
+    session.add(row)
+    return row
+
+
+async def _finish_release(
+    session: AsyncSession,
+    action: ActionRequest,
+    token: ReleaseToken,
+    actor: str,
+    now: datetime,
+    held_for_seconds: int | None,
+) -> str | None:
+    """Granted → released with the stored token: the status, the callback owed, the
+    requester's notice and the audit event, in the caller's transaction. Returns the
+    callback's outbox id, if one is owed."""
+    await repository.transition(
+        session, action.id, expected=Status(action.status), to=Status.RELEASED
+    )
+    callback_job = _owe_callback(
+        session, action.id, action.callback_url, Status.RELEASED, now, held_for_seconds
+    )
+    notices.owe(session, action.id, notices.RELEASED)
+    payload = {
+        "jti": token.jti,
+        "kid": token.kid,
+        "issued_at": token.issued_at.isoformat(),
+        "expires_at": token.expires_at.isoformat(),
+    }
+    await audit_service.append(
+        session, [NewEvent(Status.RELEASED.value, actor, action.id, payload)]
+    )
+    return callback_job
 
 
 def _owe_callback(
@@ -199,6 +252,12 @@ async def mark_executed(
             raise NotFound("no action request with this id")
         if claims.payload_digest != action.payload_digest:
             raise Forbidden("the release token is bound to another payload")
+        if action.status == Status.AUTO_APPROVED.value:
+            # The requester ran on the token of its 201 before the release job got here: the
+            # release is finished now, in this transaction (the job then finds nothing to do).
+            stored = await session.get(ReleaseToken, action_id)
+            if stored is not None and stored.jti == claims.jti:
+                await _finish_release(session, action, stored, "system:api", utc_now(), None)
         used = await session.execute(
             update(ReleaseToken)
             .where(

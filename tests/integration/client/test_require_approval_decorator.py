@@ -49,8 +49,23 @@ def test_an_approved_call_runs_once_and_is_recorded_executed(live: Live) -> None
         assert done.status == "executed"
 
 
-def test_an_auto_approved_call_waits_for_its_token_and_runs(live: Live) -> None:
-    with live.agent() as agent:
+class _Recording(httpx.HTTPTransport):
+    """The agent's own transport, noting which paths it called."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        return super().handle_request(request)
+
+
+def test_an_auto_approved_call_runs_on_the_token_of_its_submit_without_waiting(
+    live: Live,
+) -> None:
+    seen = _Recording()
+    with live.agent(transport=seen) as agent:
 
         @require_approval(agent, action="sql.execute", resource="db.dev.scratch", environment="dev")
         def run_sql(sql: str) -> str:
@@ -59,6 +74,22 @@ def test_an_auto_approved_call_waits_for_its_token_and_runs(live: Live) -> None:
         assert run_sql("UPDATE scratch SET x = 1") == "UPDATE scratch SET x = 1"
     [done] = [a for a in _mine(live) if a.resource == "db.dev.scratch"]
     assert done.verdict == "auto_approved"
+    assert done.status == "executed"
+    assert [p for p in seen.paths if p.endswith("/wait")] == []
+    assert seen.paths[0] == "/v1/actions"
+
+
+async def test_an_auto_approved_coroutine_runs_on_the_token_of_its_submit(live: Live) -> None:
+    async with AsyncApprovalsClient(
+        live.url, live.keys["agent"], client_id=live.client_ids["agent"]
+    ) as agent:
+
+        @require_approval(agent, action="sql.execute", resource="db.dev.async", environment="dev")
+        async def run_sql(sql: str) -> str:
+            return sql
+
+        assert await run_sql("UPDATE scratch SET y = 2") == "UPDATE scratch SET y = 2"
+    [done] = [a for a in _mine(live) if a.resource == "db.dev.async"]
     assert done.status == "executed"
 
 
