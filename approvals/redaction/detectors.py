@@ -105,6 +105,32 @@ def _entries(parts: list[tuple[str, str]]) -> list[tuple[tuple[Member, ...], Gat
     return entries
 
 
+_KEY_RUN = re.compile(r"[A-Za-z0-9_.-]*")
+_MAX_KEY = 41  # the `kvk` group: a letter and at most 40 more
+
+
+def _kv_split(
+    text: str, starts: list[int], memo: dict[str, str | None]
+) -> tuple[list[int], frozenset[int]]:
+    """The `key=value` starts to try, and those whose key names no PHI type: `_kv` rejects
+    their pairs whatever the value (`a=a=a=…`, `ab:ab:…`), so they are never tried.
+
+    The key of a pair starting at `s` is the whole run of key characters there (the operator
+    cannot start inside it), so it is known before matching. A run no key can be (too long, not
+    led by a letter) is dropped: the pattern cannot match there, so it shadows nothing.
+    """
+    keys = [_KEY_RUN.match(text, s).group() for s in starts]  # type: ignore[union-attr]
+    for key in set(keys).difference(memo):
+        if len(key) <= _MAX_KEY and key[:1].isalpha():
+            memo[key] = text_key_type(key)
+    live = [s for s, key in zip(starts, keys, strict=True) if memo.get(key) is not None]
+    if len(live) == len(starts):
+        return starts, frozenset()
+    # `memo.get(key, "")`: a run no key can be is neither tried nor doomed (nothing to shadow).
+    dead = frozenset(s for s, key in zip(starts, keys, strict=True) if memo.get(key, "") is None)
+    return live, dead
+
+
 class _Runs:
     """The run of unquoted-value characters under the scan, read once per run.
 
@@ -142,7 +168,9 @@ class ValueDetectors:
         # The combined pattern reads whole values (`date_of`); scanning uses `MultiSearch`,
         # which finds the same matches in the same order, faster.
         self._pattern = re.compile("|".join(f"(?P<{name}>{src})" for name, src in parts))
-        self._search = MultiSearch(_entries(parts), [name for name, _ in parts])
+        self._search = MultiSearch(
+            _entries(parts), [name for name, _ in parts], splits={"kv": _kv_split}
+        )
         self._custom = custom
         self._handlers: dict[str, Handler] = {
             name: getattr(self, f"_h_{name}") for name, _ in parts if name != "kv"
@@ -150,10 +178,11 @@ class ValueDetectors:
 
     def spans(self, text: str, key_memo: dict[str, str | None], features: Features) -> list[Span]:
         found: list[Span] = []
-        pos, pending, step = 0, self._search.start(text, features), self._search.next
+        pending, doomed = self._search.start(text, features, key_memo)
+        pos, step = 0, self._search.next
         runs: _Runs | None = None
         while pending:
-            m, pending = step(text, pending, pos)
+            m, pending = step(text, pending, pos, doomed)
             if m is None:
                 break
             name = m.lastgroup
