@@ -7,6 +7,7 @@ match inside it (an internal URL's path, a non-PHI `key=value`).
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from approvals.redaction.patterns import (
     CONTEXT_TYPES,
     CONTEXT_WORDS,
     GATES,
+    KV_OPERATOR,
     MONTH_NUMBER,
     PARTS,
     US_STATES,
@@ -107,6 +109,9 @@ def _entries(parts: list[tuple[str, str]]) -> list[tuple[tuple[Member, ...], Gat
 
 _KEY_RUN = re.compile(r"[A-Za-z0-9_.-]*")
 _MAX_KEY = 41  # the `kvk` group: a letter and at most 40 more
+_KV_OP = re.compile(KV_OPERATOR)
+_KV_STOP = re.compile(r"[\s,;)(&'\"/?#]")  # what ends an unquoted value (`_KV_RUN`)
+_ASCII_DIGIT = re.compile(r"[0-9]")
 
 
 def _kv_split(
@@ -124,11 +129,52 @@ def _kv_split(
         if len(key) <= _MAX_KEY and key[:1].isalpha():
             memo[key] = text_key_type(key)
     live = [s for s, key in zip(starts, keys, strict=True) if memo.get(key) is not None]
-    if len(live) == len(starts):
-        return starts, frozenset()
     # `memo.get(key, "")`: a run no key can be is neither tried nor doomed (nothing to shadow).
-    dead = frozenset(s for s, key in zip(starts, keys, strict=True) if memo.get(key, "") is None)
-    return live, dead
+    dead = {s for s, key in zip(starts, keys, strict=True) if memo.get(key, "") is None}
+    if live and text.isascii():
+        values = _Values(text)
+        kept = [s for s in live if not values.rejected(s, _KEY_RUN.match(text, s).end(), memo)]  # type: ignore[union-attr]
+        if len(kept) < len(live):
+            dead.update(set(live).difference(kept))
+            live = kept
+    return live, frozenset(dead)
+
+
+class _Values:
+    """Which unquoted values `_kv` rejects under a PHI key, read without matching the pair:
+    no digit under a key whose values are numbers (`ssn=ssn=…`, `mrn: mrn: …`), no name under
+    a name key (`name=name=…`). ASCII text only (`str.isdigit` is `[0-9]` there). The value of
+    a pair is the run of value characters after its operator; the runs' ends and the digits
+    are listed once, so each pair costs two bisections, however long the run it shares."""
+
+    __slots__ = ("_digits", "_stops", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._stops = [m.start() for m in _KV_STOP.finditer(text)]
+        self._digits: list[int] | None = None
+
+    def rejected(self, start: int, key_end: int, memo: dict[str, str | None]) -> bool:
+        text = self._text
+        op = _KV_OP.match(text, key_end)
+        if op is None:
+            return False  # the pattern decides (it cannot match: no operator)
+        value = op.end()
+        if text.startswith(("'", '"', "[", "90+"), value):
+            return False  # quoted, or maybe only placeholders: `_kv` reads it
+        i = bisect.bisect_left(self._stops, value)
+        end = self._stops[i] if i < len(self._stops) else len(text)
+        if end == value:
+            return False  # no value: the pattern cannot match
+        type_ = memo[text[start:key_end]]
+        if type_ == "NAME":
+            return not (_NAME_VALUE.fullmatch(text, value, end) and text[value].isupper())
+        if type_ in _WORDY:
+            return False
+        if self._digits is None:
+            self._digits = [m.start() for m in _ASCII_DIGIT.finditer(text)]
+        j = bisect.bisect_left(self._digits, value)
+        return j == len(self._digits) or self._digits[j] >= end
 
 
 class _Runs:

@@ -192,6 +192,9 @@ class MultiSearch:
                 starts = None
             else:
                 starts = finder(text, found)
+                for first, dead, shadow in doomed:
+                    if first < rank:  # its rejected hit would come first: never try these
+                        starts = [s for s in starts if s not in dead or not shadow.match(text, s)]
                 if split is not None:
                     starts, dead = split(text, starts, memo)
                     if dead:
@@ -213,7 +216,9 @@ class MultiSearch:
 
         A split entry's doomed start is never tried, but where its detector matches, its hit
         would have come first and been rejected: a hit of a later detector there is skipped,
-        as the combined pattern's caller would have skipped the whole position.
+        as the combined pattern's caller would have skipped the whole position (a later entry
+        with a finder does not even list such a start, see `start`; split entries come before
+        them in the table).
         """
         while True:
             self._advance(text, pending, pos)

@@ -41,6 +41,8 @@ def test_same_spans_as_the_combined_regex(seed):
         # a pair under a key that names no PHI is never tried, yet still hides what a later
         # detector finds at its start (`group` is a context word too, `Boston` a city)
         "group=12345678", "visit: 12345678", "Boston In Town, MA 02108", "AB12=x", "a=b=c",
+        "ssn=ssn=ssn=1", "name=name=John", "name=john", "mrn: mrn: 12345678", "dob=dob=x",
+        "ssn='x' ssn=[SSN-1] ssn==x ssn== ,5 ssn!x mrn IN (mrn, 12345678)", "group=x1234567",
     ]  # fmt: skip
     mixed = []
     for _ in range(1500):
