@@ -7,7 +7,6 @@ match inside it (an internal URL's path, a non-PHI `key=value`).
 
 from __future__ import annotations
 
-import bisect
 import ipaddress
 import re
 from collections.abc import Callable
@@ -110,8 +109,6 @@ def _entries(parts: list[tuple[str, str]]) -> list[tuple[tuple[Member, ...], Gat
 _KEY_RUN = re.compile(r"[A-Za-z0-9_.-]*")
 _MAX_KEY = 41  # the `kvk` group: a letter and at most 40 more
 _KV_OP = re.compile(KV_OPERATOR)
-_KV_STOP = re.compile(r"[\s,;)(&'\"/?#]")  # what ends an unquoted value (`_KV_RUN`)
-_ASCII_DIGIT = re.compile(r"[0-9]")
 
 
 def _kv_split(
@@ -131,7 +128,7 @@ def _kv_split(
     live = [s for s, key in zip(starts, keys, strict=True) if memo.get(key) is not None]
     # `memo.get(key, "")`: a run no key can be is neither tried nor doomed (nothing to shadow).
     dead = {s for s, key in zip(starts, keys, strict=True) if memo.get(key, "") is None}
-    if live and text.isascii():
+    if live:
         values = _Values(text)
         kept = [s for s in live if not values.rejected(s, _KEY_RUN.match(text, s).end(), memo)]  # type: ignore[union-attr]
         if len(kept) < len(live):
@@ -143,16 +140,14 @@ def _kv_split(
 class _Values:
     """Which unquoted values `_kv` rejects under a PHI key, read without matching the pair:
     no digit under a key whose values are numbers (`ssn=ssn=…`, `mrn: mrn: …`), no name under
-    a name key (`name=name=…`). ASCII text only (`str.isdigit` is `[0-9]` there). The value of
-    a pair is the run of value characters after its operator; the runs' ends and the digits
-    are listed once, so each pair costs two bisections, however long the run it shares."""
+    a name key (`name=name=…`). The value of a pair is the run of value characters after its
+    operator, read as `_kv` reads it (`_Runs`: once per run, however many pairs share it)."""
 
-    __slots__ = ("_digits", "_stops", "_text")
+    __slots__ = ("_runs", "_text")
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._stops = [m.start() for m in _KV_STOP.finditer(text)]
-        self._digits: list[int] | None = None
+        self._runs = _Runs()
 
     def rejected(self, start: int, key_end: int, memo: dict[str, str | None]) -> bool:
         text = self._text
@@ -162,19 +157,15 @@ class _Values:
         value = op.end()
         if text.startswith(("'", '"', "[", "90+"), value):
             return False  # quoted, or maybe only placeholders: `_kv` reads it
-        i = bisect.bisect_left(self._stops, value)
-        end = self._stops[i] if i < len(self._stops) else len(text)
+        runs = self._runs
+        runs.read(text, value)
+        end = runs.end
         if end == value:
             return False  # no value: the pattern cannot match
         type_ = memo[text[start:key_end]]
         if type_ == "NAME":
             return not (_NAME_VALUE.fullmatch(text, value, end) and text[value].isupper())
-        if type_ in _WORDY:
-            return False
-        if self._digits is None:
-            self._digits = [m.start() for m in _ASCII_DIGIT.finditer(text)]
-        j = bisect.bisect_left(self._digits, value)
-        return j == len(self._digits) or self._digits[j] >= end
+        return type_ not in _WORDY and runs.last_digit < value
 
 
 class _Runs:
