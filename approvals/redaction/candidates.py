@@ -9,6 +9,7 @@ Only used on ASCII text (see `search.features`); other text goes through plain `
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 
@@ -40,15 +41,17 @@ def word_starts(words: Iterable[str]) -> Finder:
 _OPERATOR = re.compile(r"[=:!]")
 _LIKE = re.compile(r"[ \t](?:i?like|in)[ \t]")
 _LIKE_WORDS = frozenset(("like", "ilike", "in"))
-# Read backwards from an operator: the blanks before it, then the key's characters.
-_KEY_BACKWARDS = re.compile(r"[ \t]*+[A-Za-z0-9_.-]*+")
+# Read backwards from an operator: the blanks before it, then the key's characters, the
+# first of which (the last read) is a letter; no match, no key (`::`, `1=`, ` :`).
+_KEY_BACKWARDS = re.compile(r"[ \t]*+[A-Za-z0-9_.-]*+(?<=[A-Za-z])")
 
 
 def key_starts(text: str, found: Features) -> list[int]:
     """Where a `key = value` / `key: value` / `key LIKE …` / `key IN (…)` pair can start.
 
     The key is a run of key characters ending just before the operator (its blanks aside), so
-    each operator names the one position where its key can begin: the start of that run.
+    each operator names the one position where its key can begin: the start of that run, if
+    that is a letter (the pattern's `[A-Za-z]`).
     """
     ops = [m.start() for m in _OPERATOR.finditer(text)]
     if not _LIKE_WORDS.isdisjoint(found.words):
@@ -56,8 +59,8 @@ def key_starts(text: str, found: Features) -> list[int]:
     if not ops:
         return []
     size, backwards = len(text), text[::-1]
-    starts = {size - _KEY_BACKWARDS.match(backwards, size - op).end() for op in ops}  # type: ignore[union-attr]
-    return sorted(starts)
+    keys = map(_KEY_BACKWARDS.match, itertools.repeat(backwards), (size - op for op in ops))
+    return sorted({size - key.end() for key in keys if key is not None})
 
 
 # A digit not preceded by a digit, or "(" / "+" before a digit (phone numbers).

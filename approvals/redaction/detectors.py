@@ -19,6 +19,7 @@ from approvals.redaction.patterns import (
     CONTEXT_TYPES,
     CONTEXT_WORDS,
     GATES,
+    KV_OPERATOR,
     MONTH_NUMBER,
     PARTS,
     US_STATES,
@@ -105,6 +106,68 @@ def _entries(parts: list[tuple[str, str]]) -> list[tuple[tuple[Member, ...], Gat
     return entries
 
 
+_KEY_RUN = re.compile(r"[A-Za-z0-9_.-]*")
+_MAX_KEY = 41  # the `kvk` group: a letter and at most 40 more
+_KV_OP = re.compile(KV_OPERATOR)
+
+
+def _kv_split(
+    text: str, starts: list[int], memo: dict[str, str | None]
+) -> tuple[list[int], frozenset[int]]:
+    """The `key=value` starts to try, and those whose key names no PHI type: `_kv` rejects
+    their pairs whatever the value (`a=a=a=…`, `ab:ab:…`), so they are never tried.
+
+    The key of a pair starting at `s` is the whole run of key characters there (the operator
+    cannot start inside it), so it is known before matching. A run no key can be (too long, not
+    led by a letter) is dropped: the pattern cannot match there, so it shadows nothing.
+    """
+    keys = [_KEY_RUN.match(text, s).group() for s in starts]  # type: ignore[union-attr]
+    for key in set(keys).difference(memo):
+        if len(key) <= _MAX_KEY and key[:1].isalpha():
+            memo[key] = text_key_type(key)
+    live = [s for s, key in zip(starts, keys, strict=True) if memo.get(key) is not None]
+    # `memo.get(key, "")`: a run no key can be is neither tried nor doomed (nothing to shadow).
+    dead = {s for s, key in zip(starts, keys, strict=True) if memo.get(key, "") is None}
+    if live:
+        values = _Values(text)
+        kept = [s for s in live if not values.rejected(s, _KEY_RUN.match(text, s).end(), memo)]  # type: ignore[union-attr]
+        if len(kept) < len(live):
+            dead.update(set(live).difference(kept))
+            live = kept
+    return live, frozenset(dead)
+
+
+class _Values:
+    """Which unquoted values `_kv` rejects under a PHI key, read without matching the pair:
+    no digit under a key whose values are numbers (`ssn=ssn=…`, `mrn: mrn: …`), no name under
+    a name key (`name=name=…`). The value of a pair is the run of value characters after its
+    operator, read as `_kv` reads it (`_Runs`: once per run, however many pairs share it)."""
+
+    __slots__ = ("_runs", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._runs = _Runs()
+
+    def rejected(self, start: int, key_end: int, memo: dict[str, str | None]) -> bool:
+        text = self._text
+        op = _KV_OP.match(text, key_end)
+        if op is None:
+            return False  # the pattern decides (it cannot match: no operator)
+        value = op.end()
+        if text.startswith(("'", '"', "[", "90+"), value):
+            return False  # quoted, or maybe only placeholders: `_kv` reads it
+        runs = self._runs
+        runs.read(text, value)
+        end = runs.end
+        if end == value:
+            return False  # no value: the pattern cannot match
+        type_ = memo[text[start:key_end]]
+        if type_ == "NAME":
+            return not (_NAME_VALUE.fullmatch(text, value, end) and text[value].isupper())
+        return type_ not in _WORDY and runs.last_digit < value
+
+
 class _Runs:
     """The run of unquoted-value characters under the scan, read once per run.
 
@@ -142,7 +205,9 @@ class ValueDetectors:
         # The combined pattern reads whole values (`date_of`); scanning uses `MultiSearch`,
         # which finds the same matches in the same order, faster.
         self._pattern = re.compile("|".join(f"(?P<{name}>{src})" for name, src in parts))
-        self._search = MultiSearch(_entries(parts), [name for name, _ in parts])
+        self._search = MultiSearch(
+            _entries(parts), [name for name, _ in parts], splits={"kv": _kv_split}
+        )
         self._custom = custom
         self._handlers: dict[str, Handler] = {
             name: getattr(self, f"_h_{name}") for name, _ in parts if name != "kv"
@@ -150,10 +215,11 @@ class ValueDetectors:
 
     def spans(self, text: str, key_memo: dict[str, str | None], features: Features) -> list[Span]:
         found: list[Span] = []
-        pos, pending, step = 0, self._search.start(text, features), self._search.next
+        pending, doomed = self._search.start(text, features, key_memo)
+        pos, step = 0, self._search.next
         runs: _Runs | None = None
         while pending:
-            m, pending = step(text, pending, pos)
+            m, pending = step(text, pending, pos, doomed)
             if m is None:
                 break
             name = m.lastgroup

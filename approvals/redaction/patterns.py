@@ -70,6 +70,9 @@ _CONTEXT = "|".join(
            reverse=True)
 )  # fmt: skip
 
+# Between a `key=value` pair's key and its value (detectors.py reads it on its own too).
+KV_OPERATOR = r"[ \t]*+(?:==|!=|=|:)[ \t]*+|[ \t]++(?i:I?LIKE|IN)[ \t]++\(?[ \t]*+"
+
 PARTS: tuple[tuple[str, str], ...] = (
     ("ph", r"\[[A-Z][A-Z0-9_]*-\d+(?::[0-9A-Za-z+]{1,8})?\]"),
     (
@@ -125,7 +128,7 @@ PARTS: tuple[tuple[str, str], ...] = (
     (
         "kv",
         r"(?<![\w.-])(?P<kvk>[A-Za-z][A-Za-z0-9_.-]{0,40}?)"
-        r"(?P<kvop>[ \t]*+(?:==|!=|=|:)[ \t]*+|[ \t]++(?i:I?LIKE|IN)[ \t]++\(?[ \t]*+)"
+        r"(?P<kvop>" + KV_OPERATOR + ")"
         r"(?P<kvv>'[^'\n]{0,200}'|\"[^\"\n]{0,200}\"|[^\s,;)(&'\"/?#]{1,64})",
     ),
     (

@@ -54,21 +54,49 @@ class Features(NamedTuple):
     digit: bool
 
 
+# What makes non-ASCII text read differently from ASCII text to the gates and candidate
+# finders: the four letters that match an ASCII one under re.IGNORECASE (`İ` ~ `i`, `ı` ~ `i`,
+# `ſ` ~ `s`, Kelvin `K` ~ `k`; `İ` is also the one letter whose lower case is two characters,
+# which would shift positions in `lower`), and digits of other scripts (`\d` matches them,
+# the digit gate and `candidates.numeric_starts` read `[0-9]`).
+_ASCII_FOLDS = ("\u0130", "\u0131", "\u017f", "\u212a")
+_ASCII_BYTES = bytes(range(128))
+_ANY_DIGIT = re.compile(r"\d")
+
+
+def _reads_as_ascii(text: str) -> bool:
+    """No character of `text` stands for an ASCII one to a pattern (see `_ASCII_FOLDS`). The
+    digits are looked for among the non-ASCII characters only, cut out in C (UTF-8 without its
+    ASCII bytes): a character class searched over the whole text cost 5 ms per 100 KB."""
+    if any(map(text.__contains__, _ASCII_FOLDS)):
+        return False
+    rest = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES)
+    return _ANY_DIGIT.search(rest.decode("utf-8", "surrogatepass")) is None
+
+
 def features(text: str) -> Features:
     lower = text.lower()
-    # Word and digit gates compare ASCII spellings; under re.IGNORECASE, non-ASCII letters
-    # can match ASCII ones (`ſ` ~ `s`, `ı` ~ `i`, Kelvin `K` ~ `k`) and `\d` matches every
-    # script's digits, so gates only apply to ASCII text. Other text runs every detector.
-    gated = text.isascii()
-    if gated:
+    # Word and digit gates compare ASCII spellings, so they apply to ASCII text and to text
+    # whose other characters cannot stand for ASCII ones (`_reads_as_ascii`): `é`, `李`, `И`
+    # never match an ASCII letter or `\d`, and their letter runs are whole words to `\b` as
+    # to `LETTERS`. Text with one of those characters runs every detector on every position.
+    if text.isascii():
+        gated = True
         words = frozenset(lower.encode("ascii").translate(_ASCII_NON_LETTERS).decode().split())
     else:
+        gated = _reads_as_ascii(text)
         words = frozenset(LETTERS.findall(lower))
     return Features(lower, words, gated, gated and _DIGIT.search(text) is not None)
 
 
 Finder = Callable[[str, Features], list[int]]
-_Entry = tuple[re.Pattern[str], "Finder | None"]
+# Splits a single-detector entry's candidate starts into those to try and those where a hit,
+# if the detector matched there, would be rejected whatever follows (`key=` under a key that
+# names no PHI): the latter are never tried. Gets the document's memo of such verdicts.
+Split = Callable[[str, list[int], dict[str, str | None]], tuple[list[int], frozenset[int]]]
+_Entry = tuple[re.Pattern[str], "Finder | None", "Split | None", int]  # int: first priority
+# Per split entry: its priority, its doomed starts and its pattern (see `MultiSearch.next`).
+Doomed = list[tuple[int, frozenset[int], re.Pattern[str]]]
 # A detector's next match (its start and priority first, the sort key), its pattern, and its
 # remaining candidate starts (None: use search).
 Pending = list[tuple[int, int, re.Match[str], re.Pattern[str], list[int] | None]]
@@ -90,14 +118,25 @@ class MultiSearch:
                  "_word_sets")  # fmt: skip
 
     def __init__(
-        self, entries: Iterable[tuple[tuple[Member, ...], Gate, Finder | None]], order: list[str]
+        self,
+        entries: Iterable[tuple[tuple[Member, ...], Gate, Finder | None]],
+        order: list[str],
+        splits: dict[str, Split] | None = None,
     ) -> None:
+        entries = list(entries)
         table = [
             (re.compile("|".join(f"(?P<{name}>{src})" for name, src in members)), gate, finder)
             for members, gate, finder in entries
         ]
         self._priority = {name: index for index, name in enumerate(order)}
-        self._detectors: tuple[_Entry, ...] = tuple((p, f) for p, _, f in table)
+        splits = splits or {}
+        split_of = [
+            splits.get(members[0][0]) if len(members) == 1 else None for members, _, _ in entries
+        ]
+        self._detectors: tuple[_Entry, ...] = tuple(
+            (p, f, split, self._priority[members[0][0]])
+            for (p, _, f), split, (members, _, _) in zip(table, split_of, entries, strict=True)
+        )
         self._gates = tuple(g for _, g, _ in table)
         self._needles = tuple(sorted({n for _, g, _ in table for n in g.needles}))
         self._word_sets = tuple({g.words for _, g, _ in table if g.words})
@@ -139,30 +178,81 @@ class MultiSearch:
             self._active[signature] = active
         return active
 
-    def start(self, text: str, found: Features) -> Pending:
-        """The first match of every detector the gates allow, sorted by (start, priority)."""
+    def start(
+        self, text: str, found: Features, memo: dict[str, str | None]
+    ) -> tuple[Pending, Doomed]:
+        """The first match of every detector the gates allow, sorted by (start, priority), and
+        the starts where a split entry's hit would be rejected (`memo`: see `Split`)."""
         pending: Pending = []
+        doomed: Doomed = []
         priority = self._priority
-        for pattern, finder in self._allowed(found):
+        for pattern, finder, split, rank in self._allowed(found):
             if finder is None or not found.gated:
                 m = pattern.search(text)
                 starts = None
             else:
                 starts = finder(text, found)
+                for first, dead, shadow in doomed:
+                    if first < rank:  # its rejected hit would come first: never try these
+                        starts = [s for s in starts if s not in dead or not shadow.match(text, s)]
+                if split is not None:
+                    starts, dead = split(text, starts, memo)
+                    if dead:
+                        doomed.append((rank, dead, pattern))
                 m = _first(pattern, text, starts, 0)
             if m is not None:
                 pending.append((m.start(), priority[m.lastgroup or ""], m, pattern, starts))
         pending.sort()  # (start, priority) pairs are unique: no two entries share a detector
-        return pending
+        return pending, doomed
 
-    def next(self, text: str, pending: Pending, pos: int) -> tuple[re.Match[str] | None, Pending]:
+    def next(
+        self, text: str, pending: Pending, pos: int, doomed: Doomed
+    ) -> tuple[re.Match[str] | None, Pending]:
         """The combined pattern's `search(text, pos)`, and the detectors still able to match.
 
         `pending` stays sorted by (start, priority), so its head is the answer: the leftmost
         match and, on a tie, the detector listed first, as in `a|b`. Only the entries the scan
         moved past are searched again (from `pos`) and put back in order.
+
+        A split entry's doomed start is never tried, but where its detector matches, its hit
+        would have come first and been rejected: a hit of a later detector there is skipped,
+        as the combined pattern's caller would have skipped the whole position (a later entry
+        with a finder does not even list such a start, see `start`; split entries come before
+        them in the table).
         """
-        if pending and pending[0][0] < pos:
+        while True:
+            self._advance(text, pending, pos)
+            if not pending:
+                return None, pending
+            head = pending[0]
+            if doomed and _shadowed(text, head[0], head[1], doomed):
+                pos = head[0] + 1
+                continue
+            return head[2], pending
+
+    def _advance(self, text: str, pending: Pending, pos: int) -> None:
+        """Search again, from `pos`, the entries whose next match starts before it."""
+        if not pending or pending[0][0] >= pos:
+            return
+        if len(pending) == 1 or pending[1][0] >= pos:
+            # Only the head is behind `pos` (a rejected hit, the common case on adversarial
+            # text): search it again and put it back without slicing or a second search.
+            _, _, _, pattern, starts = pending[0]
+            again = (
+                pattern.search(text, pos) if starts is None else _first(pattern, text, starts, pos)
+            )
+            if again is None:
+                del pending[0]
+            else:
+                start, rank = again.start(), self._priority[again.lastgroup or ""]
+                entry = (start, rank, again, pattern, starts)
+                after = pending[1] if len(pending) > 1 else None
+                if after is None or start < after[0] or (start == after[0] and rank < after[1]):
+                    pending[0] = entry
+                else:
+                    del pending[0]
+                    bisect.insort(pending, entry)
+        else:
             stale = 1
             while stale < len(pending) and pending[stale][0] < pos:
                 stale += 1
@@ -177,7 +267,14 @@ class MultiSearch:
                 if again is not None:
                     entry = (again.start(), priority[again.lastgroup or ""], again, pattern, starts)
                     bisect.insort(pending, entry)
-        return (pending[0][2] if pending else None), pending
+
+
+def _shadowed(text: str, start: int, rank: int, doomed: Doomed) -> bool:
+    """A split entry listed first would have matched at `start`, to be rejected."""
+    for first, dead, pattern in doomed:
+        if first < rank and start in dead and pattern.match(text, start) is not None:
+            return True
+    return False
 
 
 def _first(

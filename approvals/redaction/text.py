@@ -49,7 +49,9 @@ class TextRedactor:
         names = self._names.spans(text, found.words, found.lower)
         if names:
             spans.extend(Span(s, e, "NAME", "names") for s, e in names)
-        shapes = self._shapes.spans(text, found.words, found.digit or not found.gated)
+        # Shapes read digits with `\d` on non-ASCII text, the digit gate does not: they run on
+        # any non-ASCII text, as they always have.
+        shapes = self._shapes.spans(text, found.words, found.digit or not text.isascii())
         hashes = [s for s in shapes if s.detector == "hash"]
         if hashes:
             # A hash is kept whole: no hit may cut a piece out of it (`…dafb[ACCOUNT-1]`), but a

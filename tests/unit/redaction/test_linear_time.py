@@ -25,12 +25,15 @@ _UNITS = (
     "ab:", "a=", ":", "=", "-", ".", " ", "[", "(", "/", "_", ",", "'", "a:b ", "ssn=", "dob=",
     "name=", "mrn: ", "kv='", "x IN (",
     # URLs and emails
-    "http://a", "http://a/", "www.a", "http://a.b", "a@", "a@a", "@a.", "a.b@c.d ",
+    "http://a", "http://a/", "www.a", "http://a.b", "https://x.org/a?b=1&c=%20 ", "a@", "a@a",
+    "@a.", "a.b@c.d ",
     # digits and identifier shapes
     "1", "1 ", "12 ", "1-", "1.", "1/", "1:", "(1", "+1", "123456789 ", "1A", "AB1", "::",
     # names, cues, placeholders, addresses
     "John ", "John Smith, ", "Dr. ", "patient: ", "[A-1", "[NAME-1] ", "[NAME-1] John ",
     "1 Main St ", "Boston, MA 02108 ",
+    # mixed scripts: names in three scripts with a number; digits of another script
+    "李伟 Иван Petrov John 12 ", "Zoë Ñúñez, Sömmeringstr. 78 ", "١٢٣ ",
 )  # fmt: skip
 
 
@@ -55,8 +58,10 @@ def _distinct_names(prefix: str = "") -> Callable[[int], str]:
 
 FAMILIES: dict[str, Callable[[int], str]] = {
     **{repr(u): _repeat(u) for u in _UNITS},
-    # Non-ASCII text turns the detector gates off (search.features): every detector runs.
+    # Non-ASCII text keeps the detector gates when none of its characters stands for an ASCII
+    # one (`é`); with one that does (`ı` ~ `i` under IGNORECASE) every detector runs everywhere.
     **{f"é+{u!r}": _repeat(u, "é") for u in ("ab:", "1 ", "a=", "http://a", "John ", "a@a")},
+    **{f"ı+{u!r}": _repeat(u, "ı") for u in ("ab:", "1 ")},
     "www.….local": lambda n: ("www." * n)[: n - 7] + "x.local",
     "@ then a long run": lambda n: "x@y " + "a" * (n - 4),
     "@ then dotted": lambda n: "x@" + ("a." * n)[: n - 2],
