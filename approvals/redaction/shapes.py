@@ -61,7 +61,12 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _CASELESS_MAX = 12
 _LATIN_END = "\u024f"
 _LETTERS = re.compile(r"[^\W\d_]+")
-_PREVIOUS = re.compile(r"(?P<w>[a-z]+)[ \t]+$")
+_PREVIOUS = re.compile(r"(?P<w>[^\W\d_]+)[ \t]+$")
+_NEXT = re.compile(r"[ \t]+(?P<w>[^\W\d_]+)\b")
+# The word (and a particle) before an unknown capitalised word: `Else Lundblad`, `Rio de Janeiro`
+_TITLE_BEFORE = re.compile(
+    r"(?P<w>\b[A-ZÀ-Þ][^\W\d_]+)[ \t]+(?:(?P<p>[a-zß-ÿ]{1,3})[ \t]+)?$"
+)
 _CAPS_MIN = 6
 # Medical and drug word endings: capitalised at a sentence's start, never a person.
 _MEDICAL_SUFFIXES = (
@@ -118,7 +123,8 @@ _CLUSTER = re.compile(r"\(?\d[\d ().-]{5,}\d")
 _PHONE_CUES = frozenset(_words("tel phone call fax mobile cell desk office ph"))
 _UNIT_WORDS = frozenset(_words("apt apartment suite ste unit flat"))
 _AGE_WORDS = frozenset(_words("turn turned turns turning age aged"))
-_COMMA_DIGIT = re.compile(r",[ \t]*\d")
+# A comma then a postal code: digits, or a British/Irish outward code (`, DL11 4HB`).
+_COMMA_DIGIT = re.compile(r",[ \t]*(?:\d|[A-Z]{1,2}\d)")
 _ZIP4 = re.compile(r"(?<![\w.-])\d{5}-\d{4}(?![\w-])")
 _LOOSE_PHONE = re.compile(
     r"(?<![\w.+-])(?:\(?\d{3}\)?[ .-]?)?\d{3}[ .-]\d{4}(?![\w-]|\.\d)"
@@ -152,14 +158,57 @@ _LOWER_NAME_VERB = re.compile(
 )
 _NUMBER_AFTER = re.compile(r"\.?,?[ \t]+(?P<n>\d{1,5}[A-Za-z]?(?:-\d{1,4})?)(?![\w.:/-])")
 _NUMBER_BEFORE = re.compile(r"(?<![\w.:/-])(?P<n>\d{1,5}[A-Za-z]?)[ \t]+$")
-_POSTAL = r"\d{4,5}|\d{3}[ -]\d{2,4}|\d{4}-\d{3}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}"
-_POSTAL_BEFORE = re.compile(r"(?<![\w.:/-])(?P<n>" + _POSTAL + r")[ \t]+$")
-# An address line as most countries write it: street and number, postal code, town.
-_ADDRESS_LINE = re.compile(
-    r"(?P<street>\b(?:\d{1,5}[a-zA-Z]?[ \t]+)?[A-ZÀ-Þ][\w'’.-]{0,40}(?:[ \t]+[\w'’.-]{1,40}){0,4}?"
-    r"(?:[ \t]+\d{1,5}[a-zA-Z]?\.?)?),[ \t]*(?P<zip>" + _POSTAL + r")[ \t]+"
-    r"(?P<city>[A-ZÀ-Þ][\w'’.-]{0,40}(?:[ \t]+[A-ZÀ-Þ][\w'’.-]{0,40}){0,3})"
+_POSTAL = (
+    r"\d{4,5}|\d{3}[ -]\d{2,4}|\d{4}-\d{3}|\d{2}-\d{3}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}"
 )
+_POSTAL_BEFORE = re.compile(r"(?<![\w.:/-])(?P<n>" + _POSTAL + r")[ \t]+$")
+# A word of a place name: capitalised or all capitals, in any script (`Walshausen`, `ΠΑΦΟΣ`).
+_PLACE_WORD = r"[^\W\d_][\w'’.]{0,40}"
+# Between the words of a place: a blank, a dash, or a short lower-case particle (`Rio de
+# Janeiro`, `Rečica ob Savinji`, `Pinares - Las Delicias`); `_place_end` checks the case.
+_PLACE_GAP = r"(?:[ \t]*[-–][ \t]*|[ \t]+(?:[^\W\d_A-Z]{1,3}[ \t]+)?)"
+# An address line as most countries write it: street and number, postal code, town. The street
+# starts with a capital or a word of another script (`χλμ`); `_street_start` moves its start
+# past the prose before it.
+_ADDRESS_LINE = re.compile(
+    r"(?P<street>\b(?:\d{1,5}[a-zA-Z]?[ \t]+)?(?![a-zß-ÿ])[^\W\d_][\w'’.-]{0,40}(?:[ \t]+[\w'’.-]{1,40}){0,4}?"
+    r"(?:[ \t]+\d{1,5}[a-zA-Z]?\.?)?),[ \t]*(?P<zip>" + _POSTAL + r")[ \t]+"
+    r"(?P<city>" + _PLACE_WORD + r"(?:" + _PLACE_GAP + _PLACE_WORD + r"){0,3})"
+)
+_STREET_TOKEN = re.compile(r"[^\s]+")
+# English closed-class words (articles, pronouns, prepositions, auxiliaries, conjunctions): no
+# street name holds one, so an address line's street starts after the last of them (`I'll meet
+# you at Turjaška 115, …`, `The letter arrived at …`).
+_FUNCTION_WORDS = frozenset(
+    _words(
+        "a an the this that these those my your his her its our their me you he she it we they "
+        "i i'll i'm i've i'd it's he's she's we're we'll they're you're there here who which what "
+        "is are was were be been being am has have had does did will would shall should can "
+        "could may might must at in on to of for from by with into onto upon near about above "
+        "below under over after before behind beside between through toward towards within "
+        "without and or but nor so yet if then than as also just now once still not no"
+    )
+)
+
+
+_PLACE_PART = re.compile(r"[^\W\d_][\w'’.]*")
+_PLACE_PARTICLE = re.compile(r"[ \t]+[^\W\d_A-Z]{1,3}[ \t]+|[ \t]*[-–][ \t]*|[ \t]+")
+
+
+def _street_start(text: str, start: int, end: int) -> int:
+    """Past the last English function word or lower-case English word of a street read by
+    `_ADDRESS_LINE`: prose before a street is not part of it."""
+    english = english_words()
+    new_start = start
+    for m in _STREET_TOKEN.finditer(text, start, end):
+        token = m.group().strip("'’.,").lower()
+        if token in _FUNCTION_WORDS or (
+            m.group().islower() and len(token) >= 4 and token in english
+        ):
+            new_start = m.end()
+    while new_start < end and text[new_start] in " \t":
+        new_start += 1
+    return new_start
 
 
 def _stems(word: str) -> tuple[str, ...]:
@@ -180,11 +229,15 @@ def _caseless(word: str) -> bool:
 class ShapeScanner:
     """Holds the shared immutable vocabularies; no per-call state."""
 
-    __slots__ = ("_first", "_last", "_listed", "_places", "_safe", "_stop")
+    __slots__ = (
+        "_first", "_last", "_listed", "_places", "_safe", "_stop", "_word_first", "_word_last",
+    )  # fmt: skip
 
     def __init__(self, tables: NameTables) -> None:
         self._first = tables.first
         self._last = tables.last
+        self._word_first = tables.word_first
+        self._word_last = tables.word_last
         countries = committed_faker_words()["countries"]
         self._places = places(countries)
         self._safe = safe_words(countries)
@@ -207,7 +260,7 @@ class ShapeScanner:
         if unknown:
             # Only words written with a capital (or in another script) can be names alone; a
             # lower-case one only after a first name (`marisa bisliev`).
-            pairs = not words.isdisjoint(self._first)
+            pairs = not (words.isdisjoint(self._first) and words.isdisjoint(self._last))
             shown = frozenset(
                 u
                 for u in unknown
@@ -218,7 +271,11 @@ class ShapeScanner:
             )
             if shown:
                 found += self._unknown_words(text, shown)
-        if " " in text and not (words.isdisjoint(self._first) and words.isdisjoint(_VERBS)):
+        if " " in text and not (
+            words.isdisjoint(self._first)
+            and words.isdisjoint(self._word_first)
+            and words.isdisjoint(_VERBS)
+        ):
             found += self._word_names(text, words)
         if ". " in text:
             found += [Span(m.start(), m.end(), "NAME", "name-initial")
@@ -307,10 +364,15 @@ class ShapeScanner:
                 out.append(Span(st.start("city"), st.end("city"), "ADDRESS", "address-shape"))
             out.append(Span(z.start(), z.end(), "ZIP", "address-shape", keep=zip3(z.group())))
         for m in _ADDRESS_LINE.finditer(text) if _COMMA_DIGIT.search(text) else ():
-            if any(c.isdigit() for c in m["street"]):
-                out.append(Span(m.start("street"), m.end("street"), "ADDRESS", "address-shape"))
+            city_end = self._place_end(m["city"])
+            if not city_end:
+                continue
+            start = _street_start(text, m.start("street"), m.end("street"))
+            if any(c.isdigit() for c in text[start : m.end("street")]):
+                out.append(Span(start, m.end("street"), "ADDRESS", "address-shape"))
             out.append(Span(m.start("zip"), m.end("zip"), "ZIP", "address-shape"))
-            out.append(Span(m.start("city"), m.end("city"), "ADDRESS", "address-shape"))
+            city = m.start("city")
+            out.append(Span(city, city + city_end, "ADDRESS", "address-shape"))
         for m in _UNIT.finditer(text) if not words.isdisjoint(_UNIT_WORDS) else ():
             out.append(Span(m.start(), m.end(), "ADDRESS", "address-shape"))
         if "\n" in text:
@@ -328,6 +390,21 @@ class ShapeScanner:
             out.append(Span(m.start(), m.end(), "ZIP", "address-shape", keep=zip3(m.group())))
         return out
 
+    def _place_end(self, city: str) -> int:
+        """Where a town read after a postal code ends: its words start with a capital (or are of
+        a script without case), a country after it is not part of it (`Tallinn Estonia`)."""
+        end = 0
+        for m in _PLACE_PART.finditer(city):
+            word = m.group()
+            if m.start() and word.lower() in self._places:
+                break
+            if not (word[0].isupper() or _caseless(word)):
+                if m.start() == 0 or not _PLACE_PARTICLE.fullmatch(city, end, m.start()):
+                    break
+                continue  # a particle: part of the town only when a capitalised word follows
+            end = m.end()
+        return end
+
     # --- names and places beyond the lists -----------------------------------------------------
 
     def _unknown_words(self, text: str, unknown: frozenset[str]) -> list[Span]:
@@ -335,15 +412,12 @@ class ShapeScanner:
         for start, end in self._hits(text, unknown):
             word = text[start:end]
             if word.islower():
-                # `marisa bisliev`: a listed first name, then a word of no vocabulary
-                before = _PREVIOUS.search(text, max(0, start - 32), start)
-                if (
-                    before is not None
-                    and before["w"] in self._first
-                    and before["w"] not in self._stop
-                    and self._unknown([word])
-                ):
-                    out.append(Span(before.start("w"), end, "NAME", "unknown-word"))
+                if word[0] > _LATIN_END and not _caseless(word):
+                    out.append(Span(start, end, "NAME", "unknown-word"))  # Greek, Cyrillic…
+                    continue
+                span = self._lower_pair(text, start, end, word)
+                if span is not None:
+                    out.append(span)
                 continue
             if word[0] > _LATIN_END and not _caseless(word):
                 out.append(Span(start, end, "NAME", "unknown-word"))  # Greek, Cyrillic…
@@ -361,8 +435,51 @@ class ShapeScanner:
             ] in ("_", "(", "/"):
                 continue  # part of code, a path, an identifier or a percent escape (`%3Dsummary`)
             if self._unknown([word.lower()]):
-                out.append(self._with_number(text, start, end))
+                span = self._with_number(text, start, end)
+                if span.type == "NAME":
+                    span = Span(self._title_before(text, start), end, "NAME", "unknown-word")
+                out.append(span)
         return out
+
+    def _lower_pair(self, text: str, start: int, end: int, word: str) -> Span | None:
+        """A lower-case word of no vocabulary next to a listed name is a name with it: after a
+        first name (`marisa bisliev`), or before a surname (`eustaquia acevedo`)."""
+        if not self._unknown([word]):
+            return None
+        before = _PREVIOUS.search(text, max(0, start - 32), start)
+        if (
+            before is not None
+            and before["w"].islower()
+            and before["w"] in self._first
+            and before["w"] not in self._stop
+        ):
+            return Span(before.start("w"), end, "NAME", "unknown-word")
+        after = _NEXT.match(text, end)
+        if after is not None and after["w"].islower():
+            last = after["w"]
+            if last in self._last and last not in self._stop:
+                return Span(start, after.end("w"), "NAME", "unknown-word")
+        return None
+
+    def _title_before(self, text: str, start: int) -> int:
+        """Where a name found as an unknown capitalised word starts: a Title Case word before
+        it belongs to it when it is a listed first name, even one that is a word (`Else
+        Lundblad`), or no dictionary word itself (`Anas Rønning`); with a particle between,
+        when it is no English word (`Rio de Janeiro`)."""
+        m = _TITLE_BEFORE.search(text, max(0, start - 40), start)
+        if m is None:
+            return start
+        folded = m["w"].lower()
+        if folded in _NOT_FIRST or folded in self._places or folded in _FUNCTION_WORDS:
+            return start
+        english = english_words()
+        if m["p"] is not None:
+            if m["p"] in _FUNCTION_WORDS or m["p"] in english and m["p"] not in _PARTICLES:
+                return start
+            return m.start("w") if folded not in english or folded in self._first else start
+        if folded in self._first or folded in self._word_first or folded not in english:
+            return m.start("w")
+        return start
 
     @staticmethod
     def _hits(text: str, unknown: frozenset[str]) -> list[tuple[int, int]]:
@@ -401,13 +518,15 @@ class ShapeScanner:
         May`), and a lower-case listed name before a verb of speech (`smith called back`)."""
         out: list[Span] = []
         # Pairs of names that are not words are names.py's; only word-names need this rule.
-        pairs = not words.isdisjoint(self._stop) and not words.isdisjoint(self._first)
+        firsts = not (words.isdisjoint(self._first) and words.isdisjoint(self._word_first))
+        pairs = firsts and not (words.isdisjoint(self._stop) and words.isdisjoint(self._word_last))
         for m in _PAIR.finditer(text) if pairs else ():
             first, last = m["a"].lower(), m["b"].lower()
+            worded = first in self._word_first or last in self._word_last
             if (
-                (first in self._stop or last in self._stop)
-                and first in self._first
-                and last in self._last
+                (first in self._stop or last in self._stop or worded)
+                and (first in self._first or first in self._word_first)
+                and (last in self._last or last in self._word_last)
                 and first not in _NOT_FIRST
                 and not _DIGIT_AFTER.match(text, m.end("b"))
             ):
@@ -432,6 +551,14 @@ _NOT_FIRST = frozenset(
         "new north south east west saint st san santa los las el la le de del du van von mount "
         "lake fort port the a an in on at of for to by with from and or but if is it be my our "
         "your his her their this that these those dear hi hello thanks please"
+    )
+)
+# Particles of place and family names (`Rio de Janeiro`, `Rečica ob Savinji`), kept even where
+# the English dictionary lists them.
+_PARTICLES = frozenset(
+    _words(
+        "de da do dos das del della di du des la las le les los el al van von der den ter ten "
+        "zu am an bei ob pri na nad pod u y e i en sur sous"
     )
 )
 _NOT_CITY = frozenset(_words("The In At On From To Near Of Dear Hi Mail"))
