@@ -63,9 +63,10 @@ _LATIN_END = "\u024f"
 _LETTERS = re.compile(r"[^\W\d_]+")
 _PREVIOUS = re.compile(r"(?P<w>[^\W\d_]+)[ \t]+$")
 _NEXT = re.compile(r"[ \t]+(?P<w>[^\W\d_]+)\b")
-# The word (and a particle) before an unknown capitalised word: `Else Lundblad`, `Rio de Janeiro`
-_TITLE_BEFORE = re.compile(
-    r"(?P<w>\b[A-ZÀ-Þ][^\W\d_]+)[ \t]+(?:(?P<p>[a-zß-ÿ]{1,3})[ \t]+)?$"
+# The two words before an unknown capitalised word (`Else Lundblad`, `Rio de Janeiro`), read on
+# the reversed text from the word backwards: one match, not a search of every start before it.
+_BEFORE_REVERSED = re.compile(
+    r"[ \t]+(?P<a>[^\W\d_]{1,40})(?![^\W\d_])(?:[ \t]+(?P<b>[^\W\d_]{1,40})(?![^\W\d_]))?"
 )
 _CAPS_MIN = 6
 # Medical and drug word endings: capitalised at a sentence's start, never a person.
@@ -93,7 +94,27 @@ _COMPANY = re.compile(
     r"\b(?:[A-Z][\w'’.&-]{0,40}[ \t]+(?:&[ \t]+|and[ \t]+)?){1,3}"
     r"(?:LLC|L\.L\.C\.|Inc\b\.?|Incorporated|Corp\b\.?|Corporation|Ltd\b\.?|Limited|GmbH|AG|SA|"
     r"S\.A\.|PLC|plc|LLP|LP|Co\b\.|Company|Group|Holdings|Partners|Associates|Pharmaceuticals"
-    r"|Laboratories|Labs|Bank|Insurance|Foundation|Clinic|Hospital|Healthcare)\b"
+    r"|Laboratories|Labs|Bank|Insurance|Foundation|Clinic|Hospital|Healthcare|Sons|Brothers"
+    r"|Bros\b\.?)\b"
+)
+# Head nouns of trading names without a legal suffix (`Olympic Sports`, `Wickes Furniture`,
+# `X-Tech`): what kind of shop, trade or firm it is. Kept unless the words before the noun are
+# a listed first name and surname (`John Smith Services` stays a person's name).
+_TRADES = (
+    "Service|Services|Store|Stores|Shop|Shops|Market|Markets|Supermarket|Mart|Outlet|Outlets"
+    "|Warehouse|Factory|Furniture|Electronics|Motors|Automotive|Garage|Cafe|Café|Cafeteria"
+    "|Restaurant|Diner|Drive-In|Bakery|Grill|Pizzeria|Hotel|Motel|Salon|Studio|Studios|Gallery"
+    "|Bookstore|Books|Pharmacy|Drugstore|Supply|Supplies|Systems|Solutions|Technologies|Tech"
+    "|Industries|Enterprises|Consulting|Consultants|Management|Realty|Properties|Construction"
+    "|Builders|Designs|Media|Publishing|Records|Sports|Foods|Farms|Nursery|Florist|Florists"
+    "|Lumber|Hardware|Megastore|Megastores|Care|Logistics|Transport|Airlines|Travel|Tours"
+    "|Entertainment|Productions|Networks|Software|Apparel|Fashions|Jewelers|Cleaners|Plumbing"
+    "|Roofing|Landscaping|Catering|Fitness|Imports|Distributors|Wholesale|Trading|Ventures"
+)
+_TRADE = re.compile(
+    r"\b(?P<head>(?:[A-Z][\w'’.&]{0,40}(?:[ \t]+(?:&[ \t]+|and[ \t]+)?|-)){1,3})(?:"
+    + _TRADES
+    + r")\b"
 )
 # Words one of the protected shapes needs: eponyms' head nouns, company suffixes, `Roux-en-Y`.
 _PROTECT_WORDS = frozenset(
@@ -102,6 +123,8 @@ _PROTECT_WORDS = frozenset(
         *_words("roux llc l c inc incorporated corp corporation ltd limited gmbh ag sa s a plc"),
         *_words("llp lp co company group holdings partners associates pharmaceuticals"),
         *_words("laboratories labs bank insurance foundation clinic hospital healthcare"),
+        *_words("sons brothers bros"),
+        *re.findall(r"[a-z]+", _TRADES.lower()),
     )
 )
 _STATE_NAMES = (
@@ -141,10 +164,21 @@ _HOUSE_LINE = re.compile(
     r"(?m)^[ \t>?]*(?P<a>\d{1,5}[A-Za-z]?[ \t]+[A-ZÀ-Þ][\w'’.-]{0,40}(?:[ \t]+[\w'’.-]{1,40}){0,5})"
     r"[ \t]*$"
 )
+# A postal code after a country (`Portugal 2890-219`, `New Zealand 3200`, `Cyprus (Greek) 8520`,
+# `Poland 03-930`; three digits only where the line ends: `Iceland 680`).
 _AFTER_COUNTRY = re.compile(
-    r"\b(?P<c>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)[ \t]+(?P<z>\d{4,5}|\d{3,4}-\d{3}"
-    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]\d[A-Z]\d)\b"
+    r"\b(?P<c>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)(?:[ \t]++\([A-Z][a-z]+\))?[ \t]++"
+    r"(?P<z>\d{4,5}|\d{3,4}-\d{3}|\d{2}-\d{3}|\d{3}(?=[ \t]*(?:$|[|\n]))"
+    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]\d[A-Z]\d)(?![\w-])",
+    re.MULTILINE,
 )
+# A postal code after its own name: `my zip code is 2040`, `postcode: DL11 4HB`.
+_ZIP_CUE = re.compile(
+    r"(?i:\b(?:zip|postal|post)[ \t]*+code|\bpostcode|\bzip)(?:[ \t]++is)?[ \t]*+[:#=]?[ \t]*+"
+    r"(?P<z>\d{3,5}(?:-\d{3,4})?|\d{2}-\d{3}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}"
+    r"|[A-Z]\d[A-Z][ \t]\d[A-Z]\d)(?![\w-])"
+)
+_ZIP_WORDS = frozenset(_words("zip postal post postcode"))
 _AGE_CUE = re.compile(r"(?i:\b(?:turn(?:ed|s|ing)?|age[ \t]+of|aged?)[ \t]+)(?P<n>\d{2,3})\b(?!\+)")
 _INITIAL_NAME = re.compile(r"\b[A-ZÀ-Þ][^\W\d_]+[ \t]+[A-Z]\.[ \t]+[A-ZÀ-Þ][^\W\d_]+")
 _CUE_PHONE = re.compile(
@@ -191,6 +225,37 @@ _FUNCTION_WORDS = frozenset(
 )
 
 
+# Kinds of street written before the name (French, Italian, Spanish, Portuguese, Polish, Czech,
+# Romanian, Greek, Turkish, Indonesian… and their abbreviations), and after it.
+_STREET_BEFORE_KINDS = (
+    "rue|avenue|av|avenida|avda|boulevard|bd|blvd|chemin|route|allée|allee|impasse|quai|place"
+    "|via|viale|piazza|piazzale|corso|largo|vicolo|strada|calle|carrera|paseo|plaza|camino"
+    "|ronda|travesía|rua|r|travessa|tv|praça|praca|estrada|alameda|rodovia|ulica|ul|aleja|al"
+    "|plac|pl|ulice|nábřeží|náměstí|nám|trg|calea|bulevardul|str|strada|odos|leoforos|λεωφ"
+    "|λεωφόρος|οδός|οδ|sokak|sk|cadde|caddesi|cd|jalan|jl|ulitsa|prospekt|pr|prosp"
+)
+_STREET_AFTER_KINDS = (
+    "Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Boulevard|Blvd|Terrace|Crescent|Parkway|Pkwy|Highway"
+    "|Hwy|Strasse|Straße|Str|Gasse|Platz|Allee|Straat|Laan|Gatan|Vej|Veien|Katu|Utca|Út"
+)
+_TITLE_WORD = r"[A-ZÀ-Þ\u0386-\u03ab\u0400-\u042f][^\W\d_]*"
+_NAME_GAP = r"[ \t]+(?:(?:" + "|".join(
+    "de da do dos das del della di du des la las le les los el al van von der den".split()
+) + r")[ \t]+)?"
+_STREET_BEFORE = re.compile(
+    r"(?P<n>(?<![\w.,-])\d{1,5}[a-zA-Z]?,?[ \t]+)?\b(?P<t>(?i:" + _STREET_BEFORE_KINDS + r"))\.?"
+    r"(?P<rest>" + _NAME_GAP + _TITLE_WORD + r"(?:" + _NAME_GAP + _TITLE_WORD + r"){0,3})"
+    r"(?:[ \t]+\d{1,5}[a-zA-Z]?\b)?"
+)
+_STREET_AFTER = re.compile(
+    r"\b(?P<rest>" + _TITLE_WORD + r"(?:[ \t]+" + _TITLE_WORD + r"){0,3})[ \t]+(?:"
+    + _STREET_AFTER_KINDS
+    + r")\b\.?"
+)
+_STREET_TYPES = frozenset(
+    (*re.findall(r"[^\W\d_]+", _STREET_BEFORE_KINDS), *re.findall(r"[a-zß-ÿ]+",
+     _STREET_AFTER_KINDS.lower()))
+)
 _PLACE_PART = re.compile(r"[^\W\d_][\w'’.]*")
 _PLACE_PARTICLE = re.compile(r"[ \t]+[^\W\d_A-Z]{1,3}[ \t]+|[ \t]*[-–][ \t]*|[ \t]+")
 
@@ -280,14 +345,62 @@ class ShapeScanner:
         if ". " in text:
             found += [Span(m.start(), m.end(), "NAME", "name-initial")
                       for m in _INITIAL_NAME.finditer(text)]  # fmt: skip
+        if (
+            not words.isdisjoint(_CONTEXT_WORDS) or ":" in text or "!" in text or "?" in text
+        ) and not (words.isdisjoint(self._first) and words.isdisjoint(self._word_first)):
+            found += self._person_context(text)
+        if not words.isdisjoint(_STREET_TYPES):
+            found += self._streets(text)
         return found
+
+    def _person_context(self, text: str) -> list[Span]:
+        out: list[Span] = []
+        for m in _PERSON_CONTEXT.finditer(text):
+            group = next(g for g in ("a", "b", "c", "d") if m[g] is not None)
+            word = m[group].lower()
+            if (word in self._first or word in self._word_first) and word not in _NOT_FIRST:
+                out.append(Span(m.start(group), m.end(group), "NAME", "name-context"))
+        return out
+
+    def _streets(self, text: str) -> list[Span]:
+        """A street named by its kind (`Rue …`, `45 rue …`, `2762 ul. …`, `… Road`), in any of
+        the languages `_STREET_TYPES` covers: with a house number before it, or, without one,
+        when one of its words is in no dictionary (`McPherson Road`, not `Main Street`)."""
+        out: list[Span] = []
+        english = english_words()
+        for m in _STREET_BEFORE.finditer(text):
+            kind = m["t"]
+            if m["n"] is None and (len(kind) < 3 or not kind[0].isupper()):
+                continue
+            if m["n"] is None and not self._unnamed(m["rest"], english):
+                continue
+            out.append(Span(m.start(), m.end(), "ADDRESS", "street-kind"))
+        for m in _STREET_AFTER.finditer(text):
+            rest = m["rest"]
+            offset = _street_start(rest, 0, len(rest))
+            if offset >= len(rest) or not self._unnamed(rest[offset:], english):
+                continue
+            out.append(Span(m.start() + offset, m.end(), "ADDRESS", "street-kind"))
+        return out
+
+    def _unnamed(self, words: str, english: frozenset[str]) -> bool:
+        """Does a street's name hold a word no dictionary has (a person's or a place's name)?"""
+        return any(
+            w.lower() not in english and w.lower() not in self._safe for w in _LETTERS.findall(words)
+        )
 
     # --- kept ----------------------------------------------------------------------------------
 
-    @staticmethod
-    def _protected(text: str) -> list[Span]:
+    def _protected(self, text: str) -> list[Span]:
         out = [Span(m.start(), m.end(), "", "eponym") for m in _EPONYM.finditer(text)]
         out += [Span(m.start(), m.end(), "", "company") for m in _COMPANY.finditer(text)]
+        for m in _TRADE.finditer(text):
+            head = [w.lower() for w in _LETTERS.findall(m["head"])]
+            person = any(
+                a in self._first and b in self._last for a, b in zip(head, head[1:], strict=False)
+            )
+            if not person:
+                out.append(Span(m.start(), m.end(), "", "company"))
         return out
 
     # --- identifiers ---------------------------------------------------------------------------
@@ -381,8 +494,12 @@ class ShapeScanner:
             for m in _HOUSE_LINE.finditer(text):
                 out.append(Span(m.start("a"), m.end("a"), "ADDRESS", "address-shape"))
         for m in _AFTER_COUNTRY.finditer(text) if not words.isdisjoint(self._places) else ():
-            if m["c"].lower() in self._places:
+            if m["c"].lower() in self._places or m["c"].split()[-1].lower() in self._places:
                 out.append(Span(m.start("z"), m.end("z"), "ZIP", "address-shape"))
+        for m in _ZIP_CUE.finditer(text) if not words.isdisjoint(_ZIP_WORDS) else ():
+            us = len(m["z"]) in (5, 10) and m["z"][:5].isdigit()  # Safe Harbor keeps 3 of 5
+            keep = zip3(m["z"]) if us else ""
+            out.append(Span(m.start("z"), m.end("z"), "ZIP", "address-shape", keep=keep))
         for m in _AGE_CUE.finditer(text) if not words.isdisjoint(_AGE_WORDS) else ():
             if 89 < int(m["n"]) <= 125:
                 out.append(Span(m.start("n"), m.end("n"), "AGE", "age-shape", literal="90+"))
@@ -409,6 +526,7 @@ class ShapeScanner:
 
     def _unknown_words(self, text: str, unknown: frozenset[str]) -> list[Span]:
         out: list[Span] = []
+        backwards = text[::-1]
         for start, end in self._hits(text, unknown):
             word = text[start:end]
             if word.islower():
@@ -437,7 +555,7 @@ class ShapeScanner:
             if self._unknown([word.lower()]):
                 span = self._with_number(text, start, end)
                 if span.type == "NAME":
-                    span = Span(self._title_before(text, start), end, "NAME", "unknown-word")
+                    span = Span(self._title_before(backwards, start), end, "NAME", "unknown-word")
                 out.append(span)
         return out
 
@@ -461,24 +579,35 @@ class ShapeScanner:
                 return Span(start, after.end("w"), "NAME", "unknown-word")
         return None
 
-    def _title_before(self, text: str, start: int) -> int:
+    def _title_before(self, backwards: str, start: int) -> int:
         """Where a name found as an unknown capitalised word starts: a Title Case word before
         it belongs to it when it is a listed first name, even one that is a word (`Else
         Lundblad`), or no dictionary word itself (`Anas Rønning`); with a particle between,
-        when it is no English word (`Rio de Janeiro`)."""
-        m = _TITLE_BEFORE.search(text, max(0, start - 40), start)
+        when it is no English word (`Rio de Janeiro`). `backwards` is the text reversed."""
+        size = len(backwards)
+        m = _BEFORE_REVERSED.match(backwards, size - start)
         if m is None:
             return start
-        folded = m["w"].lower()
-        if folded in _NOT_FIRST or folded in self._places or folded in _FUNCTION_WORDS:
+        particle: str | None = None
+        word, word_start = m["a"][::-1], size - m.end("a")
+        if m["b"] is not None and len(word) <= 3 and word.islower():
+            particle, word, word_start = word, m["b"][::-1], size - m.end("b")
+        if len(word) < 2 or not ("A" <= word[0] <= "Z" or "À" <= word[0] <= "Þ"):
+            return start
+        folded = word.lower()
+        if folded in _NOT_FIRST or folded in _FUNCTION_WORDS:
+            return start
+        if folded not in self._first and (folded in self._places or folded in self._safe):
+            return start  # `Spain`, `EMAIL`, but `Jan Kreutzmann`
+        if not (word.istitle() or word.isupper() and backwards[size - start - 1].isupper()):
             return start
         english = english_words()
-        if m["p"] is not None:
-            if m["p"] in _FUNCTION_WORDS or m["p"] in english and m["p"] not in _PARTICLES:
+        if particle is not None:
+            if particle in _FUNCTION_WORDS or particle in english and particle not in _PARTICLES:
                 return start
-            return m.start("w") if folded not in english or folded in self._first else start
+            return word_start if folded not in english or folded in self._first else start
         if folded in self._first or folded in self._word_first or folded not in english:
-            return m.start("w")
+            return word_start
         return start
 
     @staticmethod
@@ -538,6 +667,28 @@ class ShapeScanner:
         return out
 
 
+# A listed first name, even one that is a word or a place (`Jordan`, `Carolina`), is a person
+# where only a person fits: a speaker's label in a dialogue (`Jordan: "Who are you?"`), before a
+# kinship noun (`Jordan's daughter`), before a verb of speech, or addressed (`…, Carolina!`).
+_KIN = (
+    "daughter|son|wife|husband|mother|father|mom|mum|dad|brother|sister|child|children|kids"
+    "|baby|parents|grandmother|grandfather|grandson|granddaughter|grandma|grandpa|aunt|uncle"
+    "|niece|nephew|cousin|fianc[eé]e?|partner|boyfriend|girlfriend|caregiver|guardian|widow"
+    "|widower|stepson|stepdaughter|stepmother|stepfather"
+)
+_SPEECH = (
+    "shouted|yelled|screamed|whispered|replied|answered|told|asked|said|says|called|phoned"
+    "|texted|emailed|wrote|smiled|laughed|cried|nodded|sighed|complained|explained|insisted"
+)
+_PERSON_CONTEXT = re.compile(
+    r"(?m)(?:^|(?<=[|>]))[ \t]{0,8}(?P<a>[A-Z][a-z]+)[ \t]*+:[ \t]*+[\"“]"
+    r"|\b(?P<b>[A-Z][a-z]+)['’]s[ \t]+(?:" + _KIN + r")\b"
+    r"|\b(?P<c>[A-Z][a-z]+)[ \t]+(?:" + _SPEECH + r")\b"
+    r"|,[ \t]*(?P<d>[A-Z][a-z]+)[ \t]*[!?]"
+)
+_CONTEXT_WORDS = frozenset(
+    (*re.findall(r"[a-z]+", _KIN), *re.findall(r"[a-z]+", _SPEECH))
+)
 _VERBS = frozenset(
     _words(
         "called calls phoned said says states stated reports reported asked emailed texted wrote "
