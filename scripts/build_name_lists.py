@@ -62,8 +62,11 @@ def _usable(name: str) -> bool:
 
 
 def _word_name(name: str) -> bool:
-    return len(name) >= 2 and name.isalpha() and not _usable(name) and (
-        zipf_frequency(name, "en") < MAX_ZIPF_WORD_NAME
+    return (
+        len(name) >= 2
+        and name.isalpha()
+        and not _usable(name)
+        and (zipf_frequency(name, "en") < MAX_ZIPF_WORD_NAME)
     )
 
 

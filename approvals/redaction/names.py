@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from approvals.redaction.vocabulary import places
+from approvals.redaction.vocabulary import places, w
 
 _LOCALES = (
     "en_US", "en_GB", "en_IE", "en_IN", "es_MX", "es_ES", "fr_FR", "de_DE", "it_IT", "pt_BR",
@@ -178,7 +178,7 @@ _MAX_TOKENS = 4
 # Lower-case particles inside a name (`Mr. van den Oord`, `Maria da Silva`): a run goes on over
 # them to the capitalised word that follows.
 PARTICLES = frozenset(
-    "van von den der de da di du del della dos das do le la ter ten zu af bin ibn al el".split()
+    w("van von den der de da di du del della dos das do le la ter ten zu af bin ibn al el")
 )
 
 

@@ -19,6 +19,7 @@ a list says:
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from approvals.redaction import validators as v
 from approvals.redaction.detectors import Span
@@ -192,9 +193,7 @@ _LOWER_NAME_VERB = re.compile(
 )
 _NUMBER_AFTER = re.compile(r"\.?,?[ \t]+(?P<n>\d{1,5}[A-Za-z]?(?:-\d{1,4})?)(?![\w.:/-])")
 _NUMBER_BEFORE = re.compile(r"(?<![\w.:/-])(?P<n>\d{1,5}[A-Za-z]?)[ \t]+$")
-_POSTAL = (
-    r"\d{4,5}|\d{3}[ -]\d{2,4}|\d{4}-\d{3}|\d{2}-\d{3}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}"
-)
+_POSTAL = r"\d{4,5}|\d{3}[ -]\d{2,4}|\d{4}-\d{3}|\d{2}-\d{3}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}"
 _POSTAL_BEFORE = re.compile(r"(?<![\w.:/-])(?P<n>" + _POSTAL + r")[ \t]+$")
 # A word of a place name: capitalised or all capitals, in any script (`Walshausen`, `ΠΑΦΟΣ`).
 _PLACE_WORD = r"[^\W\d_][\w'’.]{0,40}"
@@ -205,7 +204,8 @@ _PLACE_GAP = r"(?:[ \t]*[-–][ \t]*|[ \t]+(?:[^\W\d_A-Z]{1,3}[ \t]+)?)"
 # starts with a capital or a word of another script (`χλμ`); `_street_start` moves its start
 # past the prose before it.
 _ADDRESS_LINE = re.compile(
-    r"(?P<street>\b(?:\d{1,5}[a-zA-Z]?[ \t]+)?(?![a-zß-ÿ])[^\W\d_][\w'’.-]{0,40}(?:[ \t]+[\w'’.-]{1,40}){0,4}?"
+    r"(?P<street>\b(?:\d{1,5}[a-zA-Z]?[ \t]+)?(?![a-zß-ÿ])[^\W\d_][\w'’.-]{0,40}"
+    r"(?:[ \t]+[\w'’.-]{1,40}){0,4}?"
     r"(?:[ \t]+\d{1,5}[a-zA-Z]?\.?)?),[ \t]*(?P<zip>" + _POSTAL + r")[ \t]+"
     r"(?P<city>" + _PLACE_WORD + r"(?:" + _PLACE_GAP + _PLACE_WORD + r"){0,3})"
 )
@@ -239,22 +239,23 @@ _STREET_AFTER_KINDS = (
     "|Hwy|Strasse|Straße|Str|Gasse|Platz|Allee|Straat|Laan|Gatan|Vej|Veien|Katu|Utca|Út"
 )
 _TITLE_WORD = r"[A-ZÀ-Þ\u0386-\u03ab\u0400-\u042f][^\W\d_]*"
-_NAME_GAP = r"[ \t]+(?:(?:" + "|".join(
-    "de da do dos das del della di du des la las le les los el al van von der den".split()
-) + r")[ \t]+)?"
+_NAME_GAP = (
+    r"[ \t]+(?:(?:de|da|do|dos|das|del|della|di|du|des|la|las|le|les|los|el|al|van|von|der|den)"
+    r"[ \t]+)?"
+)
 _STREET_BEFORE = re.compile(
     r"(?P<n>(?<![\w.,-])\d{1,5}[a-zA-Z]?,?[ \t]+)?\b(?P<t>(?i:" + _STREET_BEFORE_KINDS + r"))\.?"
     r"(?P<rest>" + _NAME_GAP + _TITLE_WORD + r"(?:" + _NAME_GAP + _TITLE_WORD + r"){0,3})"
     r"(?:[ \t]+\d{1,5}[a-zA-Z]?\b)?"
 )
 _STREET_AFTER = re.compile(
-    r"\b(?P<rest>" + _TITLE_WORD + r"(?:[ \t]+" + _TITLE_WORD + r"){0,3})[ \t]+(?:"
-    + _STREET_AFTER_KINDS
-    + r")\b\.?"
+    rf"\b(?P<rest>{_TITLE_WORD}(?:[ \t]+{_TITLE_WORD}){{0,3}})[ \t]+(?:{_STREET_AFTER_KINDS})\b\.?"
 )
 _STREET_TYPES = frozenset(
-    (*re.findall(r"[^\W\d_]+", _STREET_BEFORE_KINDS), *re.findall(r"[a-zß-ÿ]+",
-     _STREET_AFTER_KINDS.lower()))
+    (
+        *re.findall(r"[^\W\d_]+", _STREET_BEFORE_KINDS),
+        *re.findall(r"[a-zß-ÿ]+", _STREET_AFTER_KINDS.lower()),
+    )
 )
 _PLACE_PART = re.compile(r"[^\W\d_][\w'’.]*")
 _PLACE_PARTICLE = re.compile(r"[ \t]+[^\W\d_A-Z]{1,3}[ \t]+|[ \t]*[-–][ \t]*|[ \t]+")
@@ -386,7 +387,8 @@ class ShapeScanner:
     def _unnamed(self, words: str, english: frozenset[str]) -> bool:
         """Does a street's name hold a word no dictionary has (a person's or a place's name)?"""
         return any(
-            w.lower() not in english and w.lower() not in self._safe for w in _LETTERS.findall(words)
+            w.lower() not in english and w.lower() not in self._safe
+            for w in _LETTERS.findall(words)
         )
 
     # --- kept ----------------------------------------------------------------------------------
@@ -396,9 +398,7 @@ class ShapeScanner:
         out += [Span(m.start(), m.end(), "", "company") for m in _COMPANY.finditer(text)]
         for m in _TRADE.finditer(text):
             head = [w.lower() for w in _LETTERS.findall(m["head"])]
-            person = any(
-                a in self._first and b in self._last for a, b in zip(head, head[1:], strict=False)
-            )
+            person = any(a in self._first and b in self._last for a, b in pairwise(head))
             if not person:
                 out.append(Span(m.start(), m.end(), "", "company"))
         return out
@@ -599,11 +599,11 @@ class ShapeScanner:
             return start
         if folded not in self._first and (folded in self._places or folded in self._safe):
             return start  # `Spain`, `EMAIL`, but `Jan Kreutzmann`
-        if not (word.istitle() or word.isupper() and backwards[size - start - 1].isupper()):
+        if not (word.istitle() or (word.isupper() and backwards[size - start - 1].isupper())):
             return start
         english = english_words()
         if particle is not None:
-            if particle in _FUNCTION_WORDS or particle in english and particle not in _PARTICLES:
+            if particle in _FUNCTION_WORDS or (particle in english and particle not in _PARTICLES):
                 return start
             return word_start if folded not in english or folded in self._first else start
         if folded in self._first or folded in self._word_first or folded not in english:
@@ -686,9 +686,7 @@ _PERSON_CONTEXT = re.compile(
     r"|\b(?P<c>[A-Z][a-z]+)[ \t]+(?:" + _SPEECH + r")\b"
     r"|,[ \t]*(?P<d>[A-Z][a-z]+)[ \t]*[!?]"
 )
-_CONTEXT_WORDS = frozenset(
-    (*re.findall(r"[a-z]+", _KIN), *re.findall(r"[a-z]+", _SPEECH))
-)
+_CONTEXT_WORDS = frozenset((*re.findall(r"[a-z]+", _KIN), *re.findall(r"[a-z]+", _SPEECH)))
 _VERBS = frozenset(
     _words(
         "called calls phoned said says states stated reports reported asked emailed texted wrote "
