@@ -62,7 +62,7 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _CASELESS_MAX = 12
 _LATIN_END = "\u024f"
 _LETTERS = re.compile(r"[^\W\d_]+")
-_PREVIOUS = re.compile(r"(?P<w>[^\W\d_]+)[ \t]+$")
+_WORD_BEFORE_MAX = 32
 _NEXT = re.compile(r"[ \t]+(?P<w>[^\W\d_]+)\b")
 # The two words before an unknown capitalised word (`Else Lundblad`, `Rio de Janeiro`), read on
 # the reversed text from the word backwards: one match, not a search of every start before it.
@@ -117,17 +117,19 @@ _TRADE = re.compile(
     + _TRADES
     + r")\b"
 )
-# Words one of the protected shapes needs: eponyms' head nouns, company suffixes, `Roux-en-Y`.
-_PROTECT_WORDS = frozenset(
+# Words each protected shape needs: eponyms' head nouns and `Roux-en-Y`, company suffixes, the
+# trades' head nouns (each pattern runs only when one of its words is in the text).
+_EPONYM_WORDS = frozenset((*re.findall(r"[a-z]+", _EPONYM_HEADS.lower()), "roux"))
+_COMPANY_WORDS = frozenset(
     (
-        *re.findall(r"[a-z]+", _EPONYM_HEADS.lower()),
-        *_words("roux llc l c inc incorporated corp corporation ltd limited gmbh ag sa s a plc"),
+        *_words("llc l c inc incorporated corp corporation ltd limited gmbh ag sa s a plc"),
         *_words("llp lp co company group holdings partners associates pharmaceuticals"),
         *_words("laboratories labs bank insurance foundation clinic hospital healthcare"),
         *_words("sons brothers bros"),
-        *re.findall(r"[a-z]+", _TRADES.lower()),
     )
 )
+_TRADE_WORDS = frozenset(re.findall(r"[a-zé]+", _TRADES.lower())) - {"in"}  # `Drive-In`: drive
+_PROTECT_WORDS = _EPONYM_WORDS | _COMPANY_WORDS | _TRADE_WORDS
 _STATE_NAMES = (
     "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia"
     "|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland"
@@ -277,6 +279,22 @@ def _street_start(text: str, start: int, end: int) -> int:
     return new_start
 
 
+def _word_before(text: str, start: int) -> tuple[str, int]:
+    """The word one run of blanks before `start`, and where it starts ("" when there is none):
+    read backwards a character at a time (a window search tried every start in the window)."""
+    i = start
+    while i > 0 and text[i - 1] in " \t":
+        i -= 1
+    if i == start:
+        return "", start
+    j = i
+    while j > 0 and i - j < _WORD_BEFORE_MAX and text[j - 1].isalpha():
+        j -= 1
+    if j > 0 and text[j - 1].isalnum():
+        return "", start  # longer than a name, or glued to digits
+    return text[j:i], j
+
+
 def _stems(word: str) -> tuple[str, ...]:
     out = [word]
     for suffix, repl in (("'s", ""), ("’s", ""), ("ies", "y"), ("ied", "y"), ("es", ""),
@@ -314,7 +332,7 @@ class ShapeScanner:
     def spans(self, text: str, words: frozenset[str], digit: bool) -> list[Span]:
         found: list[Span] = []
         if not words.isdisjoint(_PROTECT_WORDS):
-            found += self._protected(text)
+            found += self._protected(text, words)
         if digit:
             found += self._identifiers(text)
             found += self._phones_and_zips(text, words)
@@ -393,10 +411,13 @@ class ShapeScanner:
 
     # --- kept ----------------------------------------------------------------------------------
 
-    def _protected(self, text: str) -> list[Span]:
-        out = [Span(m.start(), m.end(), "", "eponym") for m in _EPONYM.finditer(text)]
-        out += [Span(m.start(), m.end(), "", "company") for m in _COMPANY.finditer(text)]
-        for m in _TRADE.finditer(text):
+    def _protected(self, text: str, words: frozenset[str]) -> list[Span]:
+        out: list[Span] = []
+        if not words.isdisjoint(_EPONYM_WORDS):
+            out += [Span(m.start(), m.end(), "", "eponym") for m in _EPONYM.finditer(text)]
+        if not words.isdisjoint(_COMPANY_WORDS):
+            out += [Span(m.start(), m.end(), "", "company") for m in _COMPANY.finditer(text)]
+        for m in _TRADE.finditer(text) if not words.isdisjoint(_TRADE_WORDS) else ():
             head = [w.lower() for w in _LETTERS.findall(m["head"])]
             person = any(a in self._first and b in self._last for a, b in pairwise(head))
             if not person:
@@ -562,22 +583,22 @@ class ShapeScanner:
     def _lower_pair(self, text: str, start: int, end: int, word: str) -> Span | None:
         """A lower-case word of no vocabulary next to a listed name is a name with it: after a
         first name (`marisa bisliev`), or before a surname (`eustaquia acevedo`)."""
-        if not self._unknown([word]):
-            return None
-        before = _PREVIOUS.search(text, max(0, start - 32), start)
-        if (
-            before is not None
-            and before["w"].islower()
-            and before["w"] in self._first
-            and before["w"] not in self._stop
-        ):
-            return Span(before.start("w"), end, "NAME", "unknown-word")
-        after = _NEXT.match(text, end)
-        if after is not None and after["w"].islower():
-            last = after["w"]
-            if last in self._last and last not in self._stop:
-                return Span(start, after.end("w"), "NAME", "unknown-word")
-        return None
+        span: Span | None = None
+        before, before_start = _word_before(text, start)
+        if before.islower() and before in self._first and before not in self._stop:
+            span = Span(before_start, end, "NAME", "unknown-word")
+        else:
+            after = _NEXT.match(text, end)
+            last = after["w"] if after is not None else ""
+            if (
+                after is not None
+                and last.islower()
+                and last in self._last
+                and last not in self._stop
+            ):
+                span = Span(start, after.end("w"), "NAME", "unknown-word")
+        # The vocabulary check last: it costs the most (stems, web2).
+        return span if span is not None and self._unknown([word]) else None
 
     def _title_before(self, backwards: str, start: int) -> int:
         """Where a name found as an unknown capitalised word starts: a Title Case word before
