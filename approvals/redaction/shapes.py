@@ -63,6 +63,7 @@ _CASELESS_MAX = 12
 _LATIN_END = "\u024f"
 _LETTERS = re.compile(r"[^\W\d_]+")
 _WORD_BEFORE_MAX = 32
+_TITLE_TOKEN = re.compile(r"\b[A-ZÀ-Þ][a-zß-ÿ]{3,}\b")
 _NEXT = re.compile(r"[ \t]+(?P<w>[^\W\d_]+)\b")
 # The two words before an unknown capitalised word (`Else Lundblad`, `Rio de Janeiro`), read on
 # the reversed text from the word backwards: one match, not a search of every start before it.
@@ -371,6 +372,45 @@ class ShapeScanner:
         if not words.isdisjoint(_STREET_TYPES):
             found += self._streets(text)
         return found
+
+    def repeats(self, text: str, spans: list[Span]) -> list[Span]:
+        """A name found once is that name wherever it recurs in the same string, written the
+        same way (`Carolina shouted at Carolina`): the cue that showed it may stand next to one
+        occurrence only. Only words that are listed first names or in no dictionary carry over
+        (a word taken for a name by mistake, `Mrn`, `Job`, does not spread), and not inside
+        code (`p.Mrn`, `Job-42`). One pass over the text (`ascii_hits`, or its letter runs)."""
+        found = {
+            word
+            for span in spans
+            if span.type == "NAME"
+            for word in _TITLE_TOKEN.findall(text, span.start, span.end)
+            if self._carries(word.lower())
+        }
+        if not found:
+            return []
+        lower = frozenset(word.lower() for word in found)
+        if text.isascii():
+            hits = ascii_hits(text.lower(), lower)
+        else:
+            hits = [m.span() for m in _LETTERS.finditer(text) if m.group().lower() in lower]
+        return [
+            Span(start, end, "NAME", "name-repeat")
+            for start, end in hits
+            if text[start:end] in found
+            and not (start and (text[start - 1] in "._/\\@#$%-" or text[start - 1].isalnum()))
+            and text[end : end + 1] not in ("_", "(", "/", "=", "-")
+        ]
+
+    def _carries(self, folded: str) -> bool:
+        """A listed first name that is no English word (`Carolina`), or a word of no vocabulary
+        (`Okonkwo`); not `Mark`, `Job` or `Contacts`, which may have been taken by mistake."""
+        if len(folded) < 4 or folded in _NOT_FIRST or folded in self._safe:
+            return False
+        if folded not in self._stop and (folded in self._first or folded in self._last):
+            return True  # a listed name that is no common word: web2 is not needed (start-up)
+        if folded in self._first or folded in self._word_first:
+            return folded not in english_words()
+        return folded not in self._stop and self._unknown([folded])
 
     def _person_context(self, text: str) -> list[Span]:
         out: list[Span] = []

@@ -39,6 +39,11 @@ _CASES: dict[str, tuple[str, list[str], list[str]]] = {
     "before a kinship noun": ("Georgia's husband phoned the desk", ["Georgia"], ["husband"]),
     "before a verb of speech": ("Virginia yelled at the nurse", ["Virginia"], ["nurse"]),
     "addressed": ("Thanks for calling, Georgia!", ["Georgia"], ["Thanks"]),
+    "a name found once, everywhere in the string": (
+        'Virginia: "I called twice." The nurse asked Virginia to wait.',
+        ["Virginia"],
+        ["nurse"],
+    ),
     "lower-case words of another script": ("звонил иван петров", ["звонил", "иван", "петров"], []),
     # addresses
     "address line after prose": (
