@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from approvals.redaction.vocabulary import places
+from approvals.redaction.vocabulary import places, w
 
 _LOCALES = (
     "en_US", "en_GB", "en_IE", "en_IN", "es_MX", "es_ES", "fr_FR", "de_DE", "it_IT", "pt_BR",
@@ -74,6 +74,10 @@ class NameTables:
     last: frozenset[str]
     stop: frozenset[str]
     vocabulary: frozenset[str]  # words that can start a hit: non-stop names and cue words
+    # Names left out of `first`/`last` for being common words (`Homer`, `Archie`, `Hunt`):
+    # never a name alone, only paired with another name (shapes.py).
+    word_first: frozenset[str] = frozenset()
+    word_last: frozenset[str] = frozenset()
 
 
 def _words(values: Iterable[object]) -> Iterator[str]:
@@ -144,7 +148,14 @@ def name_tables() -> NameTables:
     stop |= places(faker["countries"])  # `Spain`, `Poland`: countries alone are not people
     # Stop words never start a hit; a run reaches them from a neighbouring name instead.
     vocabulary = ((first | last) - stop) | HONORIFICS | GENERIC_CUES
-    return NameTables(frozenset(first), frozenset(last), stop, frozenset(vocabulary))
+    return NameTables(
+        frozenset(first),
+        frozenset(last),
+        stop,
+        frozenset(vocabulary),
+        frozenset(_listed("us_word_first_names.txt")),
+        frozenset(_listed("us_word_surnames.txt")),
+    )
 
 
 _WORD = r"[^\W\d_]+(?:['’-][^\W\d_]+)*"
@@ -164,6 +175,11 @@ _PREV_REVERSED = re.compile(r"(?P<sep>[ \t]*,[ \t]*|[ \t]+|_)(?P<tok>" + _WORD +
 _PREV_WINDOW = 48
 _CUE_GAP = re.compile(r"\.?(?P<colon>[ \t]*:)?[ \t]*")
 _MAX_TOKENS = 4
+# Lower-case particles inside a name (`Mr. van den Oord`, `Maria da Silva`): a run goes on over
+# them to the capitalised word that follows.
+PARTICLES = frozenset(
+    w("van von den der de da di du del della dos das do le la ter ten zu af bin ibn al el")
+)
 
 
 def _capitalised(token: str) -> bool:
@@ -253,13 +269,30 @@ class NameScanner:
                 return
             initial = len(token) == 1 and token.isupper() and step.group("dot") is not None
             end = step.end() if initial else step.end("tok")
-            run_capitalised = all(_capitalised(t[2]) for t in tokens)
+            run_capitalised = all(
+                _capitalised(t[2]) or t[2] in PARTICLES for t in tokens
+            ) and _capitalised(tokens[0][2])
             run_caseless = all(_caseless(t[2]) for t in tokens)
-            if not (initial or loose or self._accept_next(token, run_capitalised, run_caseless)):
+            # A particle joins a capitalised run when a capitalised word follows it (`Maria da
+            # Silva`), and that word joins after it.
+            particle = (tokens[-1][2] in PARTICLES and token.istitle() and len(tokens) > 1) or (
+                token in PARTICLES and run_capitalised and self._title_after(text, step.end("tok"))
+            )
+            if not (
+                initial
+                or loose
+                or particle
+                or self._accept_next(token, run_capitalised, run_caseless)
+            ):
                 return
             if loose and not (_capitalised(token) or token.lower() in self._known):
                 return
             tokens.append((step.start("tok"), end, token))
+
+    @staticmethod
+    def _title_after(text: str, end: int) -> bool:
+        step = _STEP.match(text, end)
+        return step is not None and "," not in step.group("sep") and step.group("tok").istitle()
 
     def _after_cue(self, text: str, end: int, honorific: bool) -> tuple[int, int] | None:
         gap = _CUE_GAP.match(text, end)

@@ -19,6 +19,7 @@ a list says:
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from approvals.redaction import validators as v
 from approvals.redaction.detectors import Span
@@ -61,7 +62,14 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _CASELESS_MAX = 12
 _LATIN_END = "\u024f"
 _LETTERS = re.compile(r"[^\W\d_]+")
-_PREVIOUS = re.compile(r"(?P<w>[a-z]+)[ \t]+$")
+_WORD_BEFORE_MAX = 32
+_TITLE_TOKEN = re.compile(r"\b[A-ZÀ-Þ][a-zß-ÿ]{3,}\b")
+_NEXT = re.compile(r"[ \t]+(?P<w>[^\W\d_]+)\b")
+# The two words before an unknown capitalised word (`Else Lundblad`, `Rio de Janeiro`), read on
+# the reversed text from the word backwards: one match, not a search of every start before it.
+_BEFORE_REVERSED = re.compile(
+    r"[ \t]+(?P<a>[^\W\d_]{1,40})(?![^\W\d_])(?:[ \t]+(?P<b>[^\W\d_]{1,40})(?![^\W\d_]))?"
+)
 _CAPS_MIN = 6
 # Medical and drug word endings: capitalised at a sentence's start, never a person.
 _MEDICAL_SUFFIXES = (
@@ -88,17 +96,41 @@ _COMPANY = re.compile(
     r"\b(?:[A-Z][\w'’.&-]{0,40}[ \t]+(?:&[ \t]+|and[ \t]+)?){1,3}"
     r"(?:LLC|L\.L\.C\.|Inc\b\.?|Incorporated|Corp\b\.?|Corporation|Ltd\b\.?|Limited|GmbH|AG|SA|"
     r"S\.A\.|PLC|plc|LLP|LP|Co\b\.|Company|Group|Holdings|Partners|Associates|Pharmaceuticals"
-    r"|Laboratories|Labs|Bank|Insurance|Foundation|Clinic|Hospital|Healthcare)\b"
+    r"|Laboratories|Labs|Bank|Insurance|Foundation|Clinic|Hospital|Healthcare|Sons|Brothers"
+    r"|Bros\b\.?)\b"
 )
-# Words one of the protected shapes needs: eponyms' head nouns, company suffixes, `Roux-en-Y`.
-_PROTECT_WORDS = frozenset(
+# Head nouns of trading names without a legal suffix (`Olympic Sports`, `Wickes Furniture`,
+# `X-Tech`): what kind of shop, trade or firm it is. Kept unless the words before the noun are
+# a listed first name and surname (`John Smith Services` stays a person's name).
+_TRADES = (
+    "Service|Services|Store|Stores|Shop|Shops|Market|Markets|Supermarket|Mart|Outlet|Outlets"
+    "|Warehouse|Factory|Furniture|Electronics|Motors|Automotive|Garage|Cafe|Café|Cafeteria"
+    "|Restaurant|Diner|Drive-In|Bakery|Grill|Pizzeria|Hotel|Motel|Salon|Studio|Studios|Gallery"
+    "|Bookstore|Books|Pharmacy|Drugstore|Supply|Supplies|Systems|Solutions|Technologies|Tech"
+    "|Industries|Enterprises|Consulting|Consultants|Management|Realty|Properties|Construction"
+    "|Builders|Designs|Media|Publishing|Records|Sports|Foods|Farms|Nursery|Florist|Florists"
+    "|Lumber|Hardware|Megastore|Megastores|Care|Logistics|Transport|Airlines|Travel|Tours"
+    "|Entertainment|Productions|Networks|Software|Apparel|Fashions|Jewelers|Cleaners|Plumbing"
+    "|Roofing|Landscaping|Catering|Fitness|Imports|Distributors|Wholesale|Trading|Ventures"
+)
+_TRADE = re.compile(
+    r"\b(?P<head>(?:[A-Z][\w'’.&]{0,40}(?:[ \t]+(?:&[ \t]+|and[ \t]+)?|-)){1,3})(?:"
+    + _TRADES
+    + r")\b"
+)
+# Words each protected shape needs: eponyms' head nouns and `Roux-en-Y`, company suffixes, the
+# trades' head nouns (each pattern runs only when one of its words is in the text).
+_EPONYM_WORDS = frozenset((*re.findall(r"[a-z]+", _EPONYM_HEADS.lower()), "roux"))
+_COMPANY_WORDS = frozenset(
     (
-        *re.findall(r"[a-z]+", _EPONYM_HEADS.lower()),
-        *_words("roux llc l c inc incorporated corp corporation ltd limited gmbh ag sa s a plc"),
+        *_words("llc l c inc incorporated corp corporation ltd limited gmbh ag sa s a plc"),
         *_words("llp lp co company group holdings partners associates pharmaceuticals"),
         *_words("laboratories labs bank insurance foundation clinic hospital healthcare"),
+        *_words("sons brothers bros"),
     )
 )
+_TRADE_WORDS = frozenset(re.findall(r"[a-zé]+", _TRADES.lower())) - {"in"}  # `Drive-In`: drive
+_PROTECT_WORDS = _EPONYM_WORDS | _COMPANY_WORDS | _TRADE_WORDS
 _STATE_NAMES = (
     "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia"
     "|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland"
@@ -118,7 +150,8 @@ _CLUSTER = re.compile(r"\(?\d[\d ().-]{5,}\d")
 _PHONE_CUES = frozenset(_words("tel phone call fax mobile cell desk office ph"))
 _UNIT_WORDS = frozenset(_words("apt apartment suite ste unit flat"))
 _AGE_WORDS = frozenset(_words("turn turned turns turning age aged"))
-_COMMA_DIGIT = re.compile(r",[ \t]*\d")
+# A comma then a postal code: digits, or a British/Irish outward code (`, DL11 4HB`).
+_COMMA_DIGIT = re.compile(r",[ \t]*(?:\d|[A-Z]{1,2}\d)")
 _ZIP4 = re.compile(r"(?<![\w.-])\d{5}-\d{4}(?![\w-])")
 _LOOSE_PHONE = re.compile(
     r"(?<![\w.+-])(?:\(?\d{3}\)?[ .-]?)?\d{3}[ .-]\d{4}(?![\w-]|\.\d)"
@@ -135,10 +168,21 @@ _HOUSE_LINE = re.compile(
     r"(?m)^[ \t>?]*(?P<a>\d{1,5}[A-Za-z]?[ \t]+[A-ZÀ-Þ][\w'’.-]{0,40}(?:[ \t]+[\w'’.-]{1,40}){0,5})"
     r"[ \t]*$"
 )
+# A postal code after a country (`Portugal 2890-219`, `New Zealand 3200`, `Cyprus (Greek) 8520`,
+# `Poland 03-930`; three digits only where the line ends: `Iceland 680`).
 _AFTER_COUNTRY = re.compile(
-    r"\b(?P<c>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)[ \t]+(?P<z>\d{4,5}|\d{3,4}-\d{3}"
-    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]\d[A-Z]\d)\b"
+    r"\b(?P<c>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)(?:[ \t]++\([A-Z][a-z]+\))?[ \t]++"
+    r"(?P<z>\d{4,5}|\d{3,4}-\d{3}|\d{2}-\d{3}|\d{3}(?=[ \t]*(?:$|[|\n]))"
+    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]\d[A-Z]\d)(?![\w-])",
+    re.MULTILINE,
 )
+# A postal code after its own name: `my zip code is 2040`, `postcode: DL11 4HB`.
+_ZIP_CUE = re.compile(
+    r"(?i:\b(?:zip|postal|post)[ \t]*+code|\bpostcode|\bzip)(?:[ \t]++is)?[ \t]*+[:#=]?[ \t]*+"
+    r"(?P<z>\d{3,5}(?:-\d{3,4})?|\d{2}-\d{3}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}"
+    r"|[A-Z]\d[A-Z][ \t]\d[A-Z]\d)(?![\w-])"
+)
+_ZIP_WORDS = frozenset(_words("zip postal post postcode"))
 _AGE_CUE = re.compile(r"(?i:\b(?:turn(?:ed|s|ing)?|age[ \t]+of|aged?)[ \t]+)(?P<n>\d{2,3})\b(?!\+)")
 _INITIAL_NAME = re.compile(r"\b[A-ZÀ-Þ][^\W\d_]+[ \t]+[A-Z]\.[ \t]+[A-ZÀ-Þ][^\W\d_]+")
 _CUE_PHONE = re.compile(
@@ -152,14 +196,104 @@ _LOWER_NAME_VERB = re.compile(
 )
 _NUMBER_AFTER = re.compile(r"\.?,?[ \t]+(?P<n>\d{1,5}[A-Za-z]?(?:-\d{1,4})?)(?![\w.:/-])")
 _NUMBER_BEFORE = re.compile(r"(?<![\w.:/-])(?P<n>\d{1,5}[A-Za-z]?)[ \t]+$")
-_POSTAL = r"\d{4,5}|\d{3}[ -]\d{2,4}|\d{4}-\d{3}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}"
+_POSTAL = r"\d{4,5}|\d{3}[ -]\d{2,4}|\d{4}-\d{3}|\d{2}-\d{3}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}"
 _POSTAL_BEFORE = re.compile(r"(?<![\w.:/-])(?P<n>" + _POSTAL + r")[ \t]+$")
-# An address line as most countries write it: street and number, postal code, town.
+# A word of a place name: capitalised or all capitals, in any script (`Walshausen`, `ΠΑΦΟΣ`).
+_PLACE_WORD = r"[^\W\d_][\w'’.]{0,40}"
+# Between the words of a place: a blank, a dash, or a short lower-case particle (`Rio de
+# Janeiro`, `Rečica ob Savinji`, `Pinares - Las Delicias`); `_place_end` checks the case.
+_PLACE_GAP = r"(?:[ \t]*[-–][ \t]*|[ \t]+(?:[^\W\d_A-Z]{1,3}[ \t]+)?)"
+# An address line as most countries write it: street and number, postal code, town. The street
+# starts with a capital or a word of another script (`χλμ`); `_street_start` moves its start
+# past the prose before it.
 _ADDRESS_LINE = re.compile(
-    r"(?P<street>\b(?:\d{1,5}[a-zA-Z]?[ \t]+)?[A-ZÀ-Þ][\w'’.-]{0,40}(?:[ \t]+[\w'’.-]{1,40}){0,4}?"
+    r"(?P<street>\b(?:\d{1,5}[a-zA-Z]?[ \t]+)?(?![a-zß-ÿ])[^\W\d_][\w'’.-]{0,40}"
+    r"(?:[ \t]+[\w'’.-]{1,40}){0,4}?"
     r"(?:[ \t]+\d{1,5}[a-zA-Z]?\.?)?),[ \t]*(?P<zip>" + _POSTAL + r")[ \t]+"
-    r"(?P<city>[A-ZÀ-Þ][\w'’.-]{0,40}(?:[ \t]+[A-ZÀ-Þ][\w'’.-]{0,40}){0,3})"
+    r"(?P<city>" + _PLACE_WORD + r"(?:" + _PLACE_GAP + _PLACE_WORD + r"){0,3})"
 )
+_STREET_TOKEN = re.compile(r"[^\s]+")
+# English closed-class words (articles, pronouns, prepositions, auxiliaries, conjunctions): no
+# street name holds one, so an address line's street starts after the last of them (`I'll meet
+# you at Turjaška 115, …`, `The letter arrived at …`).
+_FUNCTION_WORDS = frozenset(
+    _words(
+        "a an the this that these those my your his her its our their me you he she it we they "
+        "i i'll i'm i've i'd it's he's she's we're we'll they're you're there here who which what "
+        "is are was were be been being am has have had does did will would shall should can "
+        "could may might must at in on to of for from by with into onto upon near about above "
+        "below under over after before behind beside between through toward towards within "
+        "without and or but nor so yet if then than as also just now once still not no"
+    )
+)
+
+
+# Kinds of street written before the name (French, Italian, Spanish, Portuguese, Polish, Czech,
+# Romanian, Greek, Turkish, Indonesian… and their abbreviations), and after it.
+_STREET_BEFORE_KINDS = (
+    "rue|avenue|av|avenida|avda|boulevard|bd|blvd|chemin|route|allée|allee|impasse|quai|place"
+    "|via|viale|piazza|piazzale|corso|largo|vicolo|strada|calle|carrera|paseo|plaza|camino"
+    "|ronda|travesía|rua|r|travessa|tv|praça|praca|estrada|alameda|rodovia|ulica|ul|aleja|al"
+    "|plac|pl|ulice|nábřeží|náměstí|nám|trg|calea|bulevardul|str|strada|odos|leoforos|λεωφ"
+    "|λεωφόρος|οδός|οδ|sokak|sk|cadde|caddesi|cd|jalan|jl|ulitsa|prospekt|pr|prosp"
+)
+_STREET_AFTER_KINDS = (
+    "Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Boulevard|Blvd|Terrace|Crescent|Parkway|Pkwy|Highway"
+    "|Hwy|Strasse|Straße|Str|Gasse|Platz|Allee|Straat|Laan|Gatan|Vej|Veien|Katu|Utca|Út"
+)
+_TITLE_WORD = r"[A-ZÀ-Þ\u0386-\u03ab\u0400-\u042f][^\W\d_]*"
+_NAME_GAP = (
+    r"[ \t]+(?:(?:de|da|do|dos|das|del|della|di|du|des|la|las|le|les|los|el|al|van|von|der|den)"
+    r"[ \t]+)?"
+)
+_STREET_BEFORE = re.compile(
+    r"(?P<n>(?<![\w.,-])\d{1,5}[a-zA-Z]?,?[ \t]+)?\b(?P<t>(?i:" + _STREET_BEFORE_KINDS + r"))\.?"
+    r"(?P<rest>" + _NAME_GAP + _TITLE_WORD + r"(?:" + _NAME_GAP + _TITLE_WORD + r"){0,3})"
+    r"(?:[ \t]+\d{1,5}[a-zA-Z]?\b)?"
+)
+_STREET_AFTER = re.compile(
+    rf"\b(?P<rest>{_TITLE_WORD}(?:[ \t]+{_TITLE_WORD}){{0,3}})[ \t]+(?:{_STREET_AFTER_KINDS})\b\.?"
+)
+_STREET_TYPES = frozenset(
+    (
+        *re.findall(r"[^\W\d_]+", _STREET_BEFORE_KINDS),
+        *re.findall(r"[a-zß-ÿ]+", _STREET_AFTER_KINDS.lower()),
+    )
+)
+_PLACE_PART = re.compile(r"[^\W\d_][\w'’.]*")
+_PLACE_PARTICLE = re.compile(r"[ \t]+[^\W\d_A-Z]{1,3}[ \t]+|[ \t]*[-–][ \t]*|[ \t]+")
+
+
+def _street_start(text: str, start: int, end: int) -> int:
+    """Past the last English function word or lower-case English word of a street read by
+    `_ADDRESS_LINE`: prose before a street is not part of it."""
+    english = english_words()
+    new_start = start
+    for m in _STREET_TOKEN.finditer(text, start, end):
+        token = m.group().strip("'’.,").lower()
+        if token in _FUNCTION_WORDS or (
+            m.group().islower() and len(token) >= 4 and token in english
+        ):
+            new_start = m.end()
+    while new_start < end and text[new_start] in " \t":
+        new_start += 1
+    return new_start
+
+
+def _word_before(text: str, start: int) -> tuple[str, int]:
+    """The word one run of blanks before `start`, and where it starts ("" when there is none):
+    read backwards a character at a time (a window search tried every start in the window)."""
+    i = start
+    while i > 0 and text[i - 1] in " \t":
+        i -= 1
+    if i == start:
+        return "", start
+    j = i
+    while j > 0 and i - j < _WORD_BEFORE_MAX and text[j - 1].isalpha():
+        j -= 1
+    if j > 0 and text[j - 1].isalnum():
+        return "", start  # longer than a name, or glued to digits
+    return text[j:i], j
 
 
 def _stems(word: str) -> tuple[str, ...]:
@@ -180,11 +314,15 @@ def _caseless(word: str) -> bool:
 class ShapeScanner:
     """Holds the shared immutable vocabularies; no per-call state."""
 
-    __slots__ = ("_first", "_last", "_listed", "_places", "_safe", "_stop")
+    __slots__ = (
+        "_first", "_last", "_listed", "_places", "_safe", "_stop", "_word_first", "_word_last",
+    )  # fmt: skip
 
     def __init__(self, tables: NameTables) -> None:
         self._first = tables.first
         self._last = tables.last
+        self._word_first = tables.word_first
+        self._word_last = tables.word_last
         countries = committed_faker_words()["countries"]
         self._places = places(countries)
         self._safe = safe_words(countries)
@@ -195,7 +333,7 @@ class ShapeScanner:
     def spans(self, text: str, words: frozenset[str], digit: bool) -> list[Span]:
         found: list[Span] = []
         if not words.isdisjoint(_PROTECT_WORDS):
-            found += self._protected(text)
+            found += self._protected(text, words)
         if digit:
             found += self._identifiers(text)
             found += self._phones_and_zips(text, words)
@@ -207,7 +345,7 @@ class ShapeScanner:
         if unknown:
             # Only words written with a capital (or in another script) can be names alone; a
             # lower-case one only after a first name (`marisa bisliev`).
-            pairs = not words.isdisjoint(self._first)
+            pairs = not (words.isdisjoint(self._first) and words.isdisjoint(self._last))
             shown = frozenset(
                 u
                 for u in unknown
@@ -218,19 +356,112 @@ class ShapeScanner:
             )
             if shown:
                 found += self._unknown_words(text, shown)
-        if " " in text and not (words.isdisjoint(self._first) and words.isdisjoint(_VERBS)):
+        if " " in text and not (
+            words.isdisjoint(self._first)
+            and words.isdisjoint(self._word_first)
+            and words.isdisjoint(_VERBS)
+        ):
             found += self._word_names(text, words)
         if ". " in text:
             found += [Span(m.start(), m.end(), "NAME", "name-initial")
                       for m in _INITIAL_NAME.finditer(text)]  # fmt: skip
+        if (
+            not words.isdisjoint(_CONTEXT_WORDS) or ":" in text or "!" in text or "?" in text
+        ) and not (words.isdisjoint(self._first) and words.isdisjoint(self._word_first)):
+            found += self._person_context(text)
+        if not words.isdisjoint(_STREET_TYPES):
+            found += self._streets(text)
         return found
+
+    def repeats(self, text: str, spans: list[Span]) -> list[Span]:
+        """A name found once is that name wherever it recurs in the same string, written the
+        same way (`Carolina shouted at Carolina`): the cue that showed it may stand next to one
+        occurrence only. Only words that are listed first names or in no dictionary carry over
+        (a word taken for a name by mistake, `Mrn`, `Job`, does not spread), and not inside
+        code (`p.Mrn`, `Job-42`). One pass over the text (`ascii_hits`, or its letter runs)."""
+        found = {
+            word
+            for span in spans
+            if span.type == "NAME"
+            for word in _TITLE_TOKEN.findall(text, span.start, span.end)
+            if self._carries(word.lower())
+        }
+        if not found:
+            return []
+        lower = frozenset(word.lower() for word in found)
+        if text.isascii():
+            hits = ascii_hits(text.lower(), lower)
+        else:
+            hits = [m.span() for m in _LETTERS.finditer(text) if m.group().lower() in lower]
+        return [
+            Span(start, end, "NAME", "name-repeat")
+            for start, end in hits
+            if text[start:end] in found
+            and not (start and (text[start - 1] in "._/\\@#$%-" or text[start - 1].isalnum()))
+            and text[end : end + 1] not in ("_", "(", "/", "=", "-")
+        ]
+
+    def _carries(self, folded: str) -> bool:
+        """A listed first name that is no English word (`Carolina`), or a word of no vocabulary
+        (`Okonkwo`); not `Mark`, `Job` or `Contacts`, which may have been taken by mistake."""
+        if len(folded) < 4 or folded in _NOT_FIRST or folded in self._safe:
+            return False
+        if folded not in self._stop and (folded in self._first or folded in self._last):
+            return True  # a listed name that is no common word: web2 is not needed (start-up)
+        if folded in self._first or folded in self._word_first:
+            return folded not in english_words()
+        return folded not in self._stop and self._unknown([folded])
+
+    def _person_context(self, text: str) -> list[Span]:
+        out: list[Span] = []
+        for m in _PERSON_CONTEXT.finditer(text):
+            group = next(g for g in ("a", "b", "c", "d") if m[g] is not None)
+            word = m[group].lower()
+            if (word in self._first or word in self._word_first) and word not in _NOT_FIRST:
+                out.append(Span(m.start(group), m.end(group), "NAME", "name-context"))
+        return out
+
+    def _streets(self, text: str) -> list[Span]:
+        """A street named by its kind (`Rue …`, `45 rue …`, `2762 ul. …`, `… Road`), in any of
+        the languages `_STREET_TYPES` covers: with a house number before it, or, without one,
+        when one of its words is in no dictionary (`McPherson Road`, not `Main Street`)."""
+        out: list[Span] = []
+        english = english_words()
+        for m in _STREET_BEFORE.finditer(text):
+            kind = m["t"]
+            if m["n"] is None and (len(kind) < 3 or not kind[0].isupper()):
+                continue
+            if m["n"] is None and not self._unnamed(m["rest"], english):
+                continue
+            out.append(Span(m.start(), m.end(), "ADDRESS", "street-kind"))
+        for m in _STREET_AFTER.finditer(text):
+            rest = m["rest"]
+            offset = _street_start(rest, 0, len(rest))
+            if offset >= len(rest) or not self._unnamed(rest[offset:], english):
+                continue
+            out.append(Span(m.start() + offset, m.end(), "ADDRESS", "street-kind"))
+        return out
+
+    def _unnamed(self, words: str, english: frozenset[str]) -> bool:
+        """Does a street's name hold a word no dictionary has (a person's or a place's name)?"""
+        return any(
+            w.lower() not in english and w.lower() not in self._safe
+            for w in _LETTERS.findall(words)
+        )
 
     # --- kept ----------------------------------------------------------------------------------
 
-    @staticmethod
-    def _protected(text: str) -> list[Span]:
-        out = [Span(m.start(), m.end(), "", "eponym") for m in _EPONYM.finditer(text)]
-        out += [Span(m.start(), m.end(), "", "company") for m in _COMPANY.finditer(text)]
+    def _protected(self, text: str, words: frozenset[str]) -> list[Span]:
+        out: list[Span] = []
+        if not words.isdisjoint(_EPONYM_WORDS):
+            out += [Span(m.start(), m.end(), "", "eponym") for m in _EPONYM.finditer(text)]
+        if not words.isdisjoint(_COMPANY_WORDS):
+            out += [Span(m.start(), m.end(), "", "company") for m in _COMPANY.finditer(text)]
+        for m in _TRADE.finditer(text) if not words.isdisjoint(_TRADE_WORDS) else ():
+            head = [w.lower() for w in _LETTERS.findall(m["head"])]
+            person = any(a in self._first and b in self._last for a, b in pairwise(head))
+            if not person:
+                out.append(Span(m.start(), m.end(), "", "company"))
         return out
 
     # --- identifiers ---------------------------------------------------------------------------
@@ -307,10 +538,15 @@ class ShapeScanner:
                 out.append(Span(st.start("city"), st.end("city"), "ADDRESS", "address-shape"))
             out.append(Span(z.start(), z.end(), "ZIP", "address-shape", keep=zip3(z.group())))
         for m in _ADDRESS_LINE.finditer(text) if _COMMA_DIGIT.search(text) else ():
-            if any(c.isdigit() for c in m["street"]):
-                out.append(Span(m.start("street"), m.end("street"), "ADDRESS", "address-shape"))
+            city_end = self._place_end(m["city"])
+            if not city_end:
+                continue
+            start = _street_start(text, m.start("street"), m.end("street"))
+            if any(c.isdigit() for c in text[start : m.end("street")]):
+                out.append(Span(start, m.end("street"), "ADDRESS", "address-shape"))
             out.append(Span(m.start("zip"), m.end("zip"), "ZIP", "address-shape"))
-            out.append(Span(m.start("city"), m.end("city"), "ADDRESS", "address-shape"))
+            city = m.start("city")
+            out.append(Span(city, city + city_end, "ADDRESS", "address-shape"))
         for m in _UNIT.finditer(text) if not words.isdisjoint(_UNIT_WORDS) else ():
             out.append(Span(m.start(), m.end(), "ADDRESS", "address-shape"))
         if "\n" in text:
@@ -319,8 +555,12 @@ class ShapeScanner:
             for m in _HOUSE_LINE.finditer(text):
                 out.append(Span(m.start("a"), m.end("a"), "ADDRESS", "address-shape"))
         for m in _AFTER_COUNTRY.finditer(text) if not words.isdisjoint(self._places) else ():
-            if m["c"].lower() in self._places:
+            if m["c"].lower() in self._places or m["c"].split()[-1].lower() in self._places:
                 out.append(Span(m.start("z"), m.end("z"), "ZIP", "address-shape"))
+        for m in _ZIP_CUE.finditer(text) if not words.isdisjoint(_ZIP_WORDS) else ():
+            us = len(m["z"]) in (5, 10) and m["z"][:5].isdigit()  # Safe Harbor keeps 3 of 5
+            keep = zip3(m["z"]) if us else ""
+            out.append(Span(m.start("z"), m.end("z"), "ZIP", "address-shape", keep=keep))
         for m in _AGE_CUE.finditer(text) if not words.isdisjoint(_AGE_WORDS) else ():
             if 89 < int(m["n"]) <= 125:
                 out.append(Span(m.start("n"), m.end("n"), "AGE", "age-shape", literal="90+"))
@@ -328,22 +568,35 @@ class ShapeScanner:
             out.append(Span(m.start(), m.end(), "ZIP", "address-shape", keep=zip3(m.group())))
         return out
 
+    def _place_end(self, city: str) -> int:
+        """Where a town read after a postal code ends: its words start with a capital (or are of
+        a script without case), a country after it is not part of it (`Tallinn Estonia`)."""
+        end = 0
+        for m in _PLACE_PART.finditer(city):
+            word = m.group()
+            if m.start() and word.lower() in self._places:
+                break
+            if not (word[0].isupper() or _caseless(word)):
+                if m.start() == 0 or not _PLACE_PARTICLE.fullmatch(city, end, m.start()):
+                    break
+                continue  # a particle: part of the town only when a capitalised word follows
+            end = m.end()
+        return end
+
     # --- names and places beyond the lists -----------------------------------------------------
 
     def _unknown_words(self, text: str, unknown: frozenset[str]) -> list[Span]:
         out: list[Span] = []
+        backwards = text[::-1]
         for start, end in self._hits(text, unknown):
             word = text[start:end]
             if word.islower():
-                # `marisa bisliev`: a listed first name, then a word of no vocabulary
-                before = _PREVIOUS.search(text, max(0, start - 32), start)
-                if (
-                    before is not None
-                    and before["w"] in self._first
-                    and before["w"] not in self._stop
-                    and self._unknown([word])
-                ):
-                    out.append(Span(before.start("w"), end, "NAME", "unknown-word"))
+                if word[0] > _LATIN_END and not _caseless(word):
+                    out.append(Span(start, end, "NAME", "unknown-word"))  # Greek, Cyrillic…
+                    continue
+                span = self._lower_pair(text, start, end, word)
+                if span is not None:
+                    out.append(span)
                 continue
             if word[0] > _LATIN_END and not _caseless(word):
                 out.append(Span(start, end, "NAME", "unknown-word"))  # Greek, Cyrillic…
@@ -361,8 +614,62 @@ class ShapeScanner:
             ] in ("_", "(", "/"):
                 continue  # part of code, a path, an identifier or a percent escape (`%3Dsummary`)
             if self._unknown([word.lower()]):
-                out.append(self._with_number(text, start, end))
+                span = self._with_number(text, start, end)
+                if span.type == "NAME":
+                    span = Span(self._title_before(backwards, start), end, "NAME", "unknown-word")
+                out.append(span)
         return out
+
+    def _lower_pair(self, text: str, start: int, end: int, word: str) -> Span | None:
+        """A lower-case word of no vocabulary next to a listed name is a name with it: after a
+        first name (`marisa bisliev`), or before a surname (`eustaquia acevedo`)."""
+        span: Span | None = None
+        before, before_start = _word_before(text, start)
+        if before.islower() and before in self._first and before not in self._stop:
+            span = Span(before_start, end, "NAME", "unknown-word")
+        else:
+            after = _NEXT.match(text, end)
+            last = after["w"] if after is not None else ""
+            if (
+                after is not None
+                and last.islower()
+                and last in self._last
+                and last not in self._stop
+            ):
+                span = Span(start, after.end("w"), "NAME", "unknown-word")
+        # The vocabulary check last: it costs the most (stems, web2).
+        return span if span is not None and self._unknown([word]) else None
+
+    def _title_before(self, backwards: str, start: int) -> int:
+        """Where a name found as an unknown capitalised word starts: a Title Case word before
+        it belongs to it when it is a listed first name, even one that is a word (`Else
+        Lundblad`), or no dictionary word itself (`Anas Rønning`); with a particle between,
+        when it is no English word (`Rio de Janeiro`). `backwards` is the text reversed."""
+        size = len(backwards)
+        m = _BEFORE_REVERSED.match(backwards, size - start)
+        if m is None:
+            return start
+        particle: str | None = None
+        word, word_start = m["a"][::-1], size - m.end("a")
+        if m["b"] is not None and len(word) <= 3 and word.islower():
+            particle, word, word_start = word, m["b"][::-1], size - m.end("b")
+        if len(word) < 2 or not ("A" <= word[0] <= "Z" or "À" <= word[0] <= "Þ"):
+            return start
+        folded = word.lower()
+        if folded in _NOT_FIRST or folded in _FUNCTION_WORDS:
+            return start
+        if folded not in self._first and (folded in self._places or folded in self._safe):
+            return start  # `Spain`, `EMAIL`, but `Jan Kreutzmann`
+        if not (word.istitle() or (word.isupper() and backwards[size - start - 1].isupper())):
+            return start
+        english = english_words()
+        if particle is not None:
+            if particle in _FUNCTION_WORDS or (particle in english and particle not in _PARTICLES):
+                return start
+            return word_start if folded not in english or folded in self._first else start
+        if folded in self._first or folded in self._word_first or folded not in english:
+            return word_start
+        return start
 
     @staticmethod
     def _hits(text: str, unknown: frozenset[str]) -> list[tuple[int, int]]:
@@ -401,13 +708,15 @@ class ShapeScanner:
         May`), and a lower-case listed name before a verb of speech (`smith called back`)."""
         out: list[Span] = []
         # Pairs of names that are not words are names.py's; only word-names need this rule.
-        pairs = not words.isdisjoint(self._stop) and not words.isdisjoint(self._first)
+        firsts = not (words.isdisjoint(self._first) and words.isdisjoint(self._word_first))
+        pairs = firsts and not (words.isdisjoint(self._stop) and words.isdisjoint(self._word_last))
         for m in _PAIR.finditer(text) if pairs else ():
             first, last = m["a"].lower(), m["b"].lower()
+            worded = first in self._word_first or last in self._word_last
             if (
-                (first in self._stop or last in self._stop)
-                and first in self._first
-                and last in self._last
+                (first in self._stop or last in self._stop or worded)
+                and (first in self._first or first in self._word_first)
+                and (last in self._last or last in self._word_last)
                 and first not in _NOT_FIRST
                 and not _DIGIT_AFTER.match(text, m.end("b"))
             ):
@@ -419,6 +728,26 @@ class ShapeScanner:
         return out
 
 
+# A listed first name, even one that is a word or a place (`Jordan`, `Carolina`), is a person
+# where only a person fits: a speaker's label in a dialogue (`Jordan: "Who are you?"`), before a
+# kinship noun (`Jordan's daughter`), before a verb of speech, or addressed (`…, Carolina!`).
+_KIN = (
+    "daughter|son|wife|husband|mother|father|mom|mum|dad|brother|sister|child|children|kids"
+    "|baby|parents|grandmother|grandfather|grandson|granddaughter|grandma|grandpa|aunt|uncle"
+    "|niece|nephew|cousin|fianc[eé]e?|partner|boyfriend|girlfriend|caregiver|guardian|widow"
+    "|widower|stepson|stepdaughter|stepmother|stepfather"
+)
+_SPEECH = (
+    "shouted|yelled|screamed|whispered|replied|answered|told|asked|said|says|called|phoned"
+    "|texted|emailed|wrote|smiled|laughed|cried|nodded|sighed|complained|explained|insisted"
+)
+_PERSON_CONTEXT = re.compile(
+    r"(?m)(?:^|(?<=[|>]))[ \t]{0,8}(?P<a>[A-Z][a-z]+)[ \t]*+:[ \t]*+[\"“]"
+    r"|\b(?P<b>[A-Z][a-z]+)['’]s[ \t]+(?:" + _KIN + r")\b"
+    r"|\b(?P<c>[A-Z][a-z]+)[ \t]+(?:" + _SPEECH + r")\b"
+    r"|,[ \t]*(?P<d>[A-Z][a-z]+)[ \t]*[!?]"
+)
+_CONTEXT_WORDS = frozenset((*re.findall(r"[a-z]+", _KIN), *re.findall(r"[a-z]+", _SPEECH)))
 _VERBS = frozenset(
     _words(
         "called calls phoned said says states stated reports reported asked emailed texted wrote "
@@ -432,6 +761,14 @@ _NOT_FIRST = frozenset(
         "new north south east west saint st san santa los las el la le de del du van von mount "
         "lake fort port the a an in on at of for to by with from and or but if is it be my our "
         "your his her their this that these those dear hi hello thanks please"
+    )
+)
+# Particles of place and family names (`Rio de Janeiro`, `Rečica ob Savinji`), kept even where
+# the English dictionary lists them.
+_PARTICLES = frozenset(
+    _words(
+        "de da do dos das del della di du des la las le les los el al van von der den ter ten "
+        "zu am an bei ob pri na nad pod u y e i en sur sous"
     )
 )
 _NOT_CITY = frozenset(_words("The In At On From To Near Of Dear Hi Mail"))

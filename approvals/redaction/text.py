@@ -61,6 +61,7 @@ class TextRedactor:
         spans.extend(shapes)
         if not spans:
             return text, []
+        spans.extend(self._shapes.repeats(text, spans))
         return self._render(text, _merge(spans), state)
 
     @staticmethod

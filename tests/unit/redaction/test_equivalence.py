@@ -18,6 +18,11 @@ corpus digests did not move, the "spliced" and "long" ones were rewritten by tha
 The second, on 2026-12-03 (issue 13, the identifiers the Slack and Teams cards kept): nine digits
 alone are an SSN, ten alone a phone, `MRN-99812345` a context word and its value; one
 "spliced" document moved (`573231761 …` → `[SSN-1] …`), regenerated with that engine.
+The third, on 2026-12-03 (issue 13, the presidio-evaluator suite: address lines, streets named
+by their kind, towns of several words, names that are words, trading names): the corpus
+digests did not move; 2 "spliced" documents and the 6 "long" ones did (an address line no
+longer takes the prose before its street; `Dea Mk873…` is one placeholder, not two), regenerated
+with that engine.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The floors are the figures this build reaches, rounded down: a change that loses recall on data
 the detectors were not written for fails here. The issue's targets (recall ≥ 0.97 overall and
-≥ 0.95 per type, precision ≥ 0.90, decoys kept ≥ 0.90) are not all met yet; docs/redaction.md
+≥ 0.95 per type, precision ≥ 0.90, decoys kept ≥ 0.90) are met on the presidio-evaluator suite
+and held here type by type; the formats suite is short of them on ADDRESS. docs/redaction.md
 gives the honest figures and `bench/eval_outside.py --misses 40` shows what is missed.
 """
 
@@ -18,7 +19,9 @@ from outside_score import Report, Sample, score, strings_of
 from approvals.redaction import Redactor
 
 # suite → (recall, precision, decoys kept) floors
-FLOORS = {"presidio": (0.91, 0.90, 0.80), "formats": (0.98, 0.90, 0.97)}
+FLOORS = {"presidio": (0.97, 0.95, 0.91), "formats": (0.98, 0.90, 0.97)}
+# suite → recall floor for every Safe Harbor type it plants (the issue's 0.95, where reached)
+TYPE_FLOORS = {"presidio": 0.95}
 SUITES = {"presidio": presidio_suite, "formats": formats_suite}
 
 
@@ -41,6 +44,9 @@ def test_outside_suite(name: str, redactor: Redactor, capsys: pytest.CaptureFixt
     assert report.recall >= recall
     assert report.precision >= precision
     assert report.decoys_kept >= decoys
+    floor = TYPE_FLOORS.get(name)
+    if floor is not None:
+        assert {t: r for t, r in report.per_type().items() if r < floor} == {}
 
 
 @pytest.mark.parametrize("name", sorted(SUITES))
