@@ -18,6 +18,11 @@ corpus digests did not move, the "spliced" and "long" ones were rewritten by tha
 The second, on 2026-12-03 (issue 13, the identifiers the Slack and Teams cards kept): nine digits
 alone are an SSN, ten alone a phone, `MRN-99812345` a context word and its value; one
 "spliced" document moved (`573231761 …` → `[SSN-1] …`), regenerated with that engine.
+The third, on 2026-12-03 (issue 13, addresses on the real-formats suite): after a residence cue
+(`lives at`, `address:`) a street with a house number and the town after its comma are an
+address (`LIVES AT [ADDRESS-1], [ADDRESS-2], TN 89752`, where the street number and an
+all-capitals town were kept); 10 "spliced" and 6 "long" documents moved, the corpus ones did
+not; regenerated with that engine.
 """
 
 from __future__ import annotations
