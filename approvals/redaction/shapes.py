@@ -173,9 +173,13 @@ _TOWN = (
 # An address line as most countries write it: street and number, postal code, town. The street
 # may open with a lower-case abbreviation (`ul.`, `str.`) or a slashed one (`C/ Mayor 5`).
 _ADDRESS_LINE = re.compile(
-    r"(?P<street>\b(?:\d{1,5}[a-zA-Z]?[ \t]+)?(?:(?<![\w.-])[a-z]{1,4}\.[ \t]*)?[" + _CAP + r"][\w'’./-]{0,40}"
-    r"(?:[ \t]+[\w'’./-]{1,40}){0,4}?(?:[ \t]+\d{1,5}[a-zA-Z]?\.?)?),[ \t]*(?P<zip>" + _POSTAL
-    + r")[ \t]+(?P<city>" + _TOWN + r")"
+    r"(?P<street>\b(?:\d{1,5}[a-zA-Z]?[ \t]+)?(?:(?<![\w.-])[a-z]{1,4}\.[ \t]*)?["
+    + _CAP
+    + r"][\w'’./-]{0,40}(?:[ \t]+[\w'’./-]{1,40}){0,4}?(?:[ \t]+\d{1,5}[a-zA-Z]?\.?)?),[ \t]*(?P<zip>"
+    + _POSTAL
+    + r")[ \t]+(?P<city>"
+    + _TOWN
+    + r")"
 )
 # Where a person's address is announced (`Lives at Síp utca 36., Kistarcsa`): the words up to
 # the next comma are the street when they hold a house number, and a town may follow the comma.

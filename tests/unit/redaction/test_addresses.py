@@ -25,19 +25,28 @@ def _visible(redactor: Redactor, text: str) -> str:
     ("text", "gone", "kept"),
     [
         # after a residence cue: the street (house number before or after) and the town
-        ("She lives at Kirkegata 12, LILLEHAMMER. Seen today.", ["Kirkegata", "12",
-         "LILLEHAMMER"], ["She lives at", "Seen today."]),
-        ("Resides at 7 Birch Hollow, Cedar Falls; no stairs.", ["Birch", "Hollow", "Cedar",
-         "Falls"], ["Resides at", "no stairs."]),
-        ("lives at Calle del Sol 4, Villanueva de la Serena.", ["Sol", "4", "Villanueva",
-         "Serena"], ["lives at"]),
+        (
+            "She lives at Kirkegata 12, LILLEHAMMER. Seen today.",
+            ["Kirkegata", "12", "LILLEHAMMER"],
+            ["She lives at", "Seen today."],
+        ),
+        (
+            "Resides at 7 Birch Hollow, Cedar Falls; no stairs.",
+            ["Birch", "Hollow", "Cedar", "Falls"],
+            ["Resides at", "no stairs."],
+        ),
+        (
+            "lives at Calle del Sol 4, Villanueva de la Serena.",
+            ["Sol", "4", "Villanueva", "Serena"],
+            ["lives at"],
+        ),
         ("Home address: Οδός Ερμού 21, ΑΘΗΝΑ", ["Ερμού", "21", "ΑΘΗΝΑ"], ["Home address:"]),
         ("Lives at 4 Mill Lane, Norway", ["Mill", "4"], ["Norway"]),  # a country stays
         # `street, postal code town`, postal codes of other shapes
         ("moved to ul. Lipowa 3, 31-042 Kraków", ["Lipowa", "31-042", "Kraków"], ["moved to"]),
         ("Av. Paulista 900, 01310-100 São Paulo", ["Paulista", "900", "01310-100", "São"], []),
         ("Husova 8, 110 00 Praha nad Vltavou", ["Husova", "110 00", "Praha", "Vltavou"], []),
-    ],  # fmt: skip
+    ],
 )
 def test_address_is_redacted(redactor: Redactor, text: str, gone: list[str], kept: list[str]):
     visible = _visible(redactor, text)
