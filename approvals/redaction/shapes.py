@@ -381,7 +381,8 @@ class ShapeScanner:
                 if found >= 0:
                     end = min(end, found)
             number = _HOUSE_NUMBER.search(text, start, end)
-            if number is None or _STREET_HEAD.match(text, start, end).end() < number.start():
+            head = _STREET_HEAD.match(text, start, end)  # matches always, maybe empty
+            if number is None or head is None or head.end() < number.start():
                 continue  # `lives at home with his wife`: no street
             sentence = _SENTENCE_END.search(text, number.end(), end)
             if sentence is not None:
