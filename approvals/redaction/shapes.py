@@ -114,17 +114,22 @@ _STATE_BEFORE = re.compile(
 )
 _ZIP_AT = re.compile(r"(?<![\d-])\d{5}(?:-\d{4})?(?![\d-])")
 _STATE_WINDOW = 48
-_CLUSTER = re.compile(r"\(?\d[\d ().-]{5,}\d")
+_CLUSTER = re.compile(r"\(?\d[\d ()./-]{5,}\d")
 _PHONE_CUES = frozenset(_words("tel phone call fax mobile cell desk office ph"))
 _UNIT_WORDS = frozenset(_words("apt apartment suite ste unit flat"))
 _AGE_WORDS = frozenset(_words("turn turned turns turning age aged"))
 _COMMA_DIGIT = re.compile(r",[ \t]*\d")
 _ZIP4 = re.compile(r"(?<![\w.-])\d{5}-\d{4}(?![\w-])")
+# Each shape ends where the number ends (`(?![ .-]\d)`): `020 7946 0958` is one number, not
+# `020 7946` (NANP-like) and a stray `0958`.
 _LOOSE_PHONE = re.compile(
-    r"(?<![\w.+-])(?:\(?\d{3}\)?[ .-]?)?\d{3}[ .-]\d{4}(?![\w-]|\.\d)"
+    r"(?<![\w.+-])(?:\(?\d{3}\)?[ .-]?)?\d{3}[ .-]\d{4}(?![\w-]|\.\d|[ .]\d)"
     r"|(?<![\w.+-])\d{2,4}(?:[ .-]\d{2,4}){2,4}(?![\w-]|\.\d)"
-    # national shapes: `(21) 6323-7224`, `0372-6705730`, `23 577413`
-    r"|(?<![\w.+-])(?:\(\d{2,4}\)[ -]?|\d{2,4}[ -])\d{3,8}(?:-\d{3,4})?(?![\w-]|\.\d)"
+    # national shapes (ITU-T E.164 national significant numbers after a trunk prefix):
+    # `(21) 6323-7224`, `(02) 5550 1234`, `0372-6705730`, `07700 900123`, `030/90182033`,
+    # `098765 43210`, `23 577413`
+    r"|(?<![\w.+-])(?:\(\d{2,4}\)[ -]?|0\d{2,5}[ /-]|\d{2,4}[ -])\d{3,8}(?:[ -]\d{3,4})?"
+    r"(?![\w-]|\.\d|[ .]\d)"
 )
 # Secondary address units, a line holding only a postal code, a house-number line, age cues.
 _UNIT = re.compile(r"\b(?:Apt|Apartment|Suite|Ste|Unit|Flat)\b\.?[ \t]*#?[ \t]*\d{1,5}[A-Za-z]?\b")

@@ -23,7 +23,9 @@ The third, on 2026-12-03 (issue 13, addresses on the real-formats suite): after 
 address (`LIVES AT [ADDRESS-1], [ADDRESS-2], TN 89752`, where the street number and an
 all-capitals town were kept); 10 "spliced" and 6 "long" documents moved, the corpus ones did
 not; regenerated with that engine. With it, a span that is both a listed name and a town
-before a state and ZIP is an `ADDRESS` (`PO Box 1234, [ADDRESS-2] TX …`, was `[NAME-1]`).
+before a state and ZIP is an `ADDRESS` (`PO Box 1234, [ADDRESS-2] TX …`, was `[NAME-1]`), and
+a loose phone ends where its digit groups end (`020 7946 0958` whole; one "long" document
+moved: `16, 1959 …` keeps the year).
 """
 
 from __future__ import annotations
