@@ -88,8 +88,16 @@ _COMPANY = re.compile(
     r"\b(?:[A-Z][\w'’.&-]{0,40}[ \t]+(?:&[ \t]+|and[ \t]+)?){1,3}"
     r"(?:LLC|L\.L\.C\.|Inc\b\.?|Incorporated|Corp\b\.?|Corporation|Ltd\b\.?|Limited|GmbH|AG|SA|"
     r"S\.A\.|PLC|plc|LLP|LP|Co\b\.|Company|Group|Holdings|Partners|Associates|Pharmaceuticals"
-    r"|Laboratories|Labs|Bank|Insurance|Foundation|Clinic|Hospital|Healthcare)\b"
+    r"|Laboratories|Labs|Bank|Insurance|Foundation|Clinic|Hospital|Healthcare|International"
+    r"|Worldwide|Technologies|Pharma|Therapeutics|Diagnostics|Biosciences)\b"
 )
+# `Johnson & Johnson`, `Smith & Nephew`, `Procter & Gamble`: two capitalised words joined by an
+# ampersand, neither a listed first name (`John & Mary` is a couple) nor after an honorific.
+_AMPERSAND = re.compile(
+    r"(?<![\w&])(?P<h>\b[A-Za-z]+\.?[ \t]+)?(?P<a>[A-Z][a-z]+)[ \t]*&[ \t]*(?P<b>[A-Z][a-z]+)\b"
+    r"(?![ \t]+[A-Z][a-z])"
+)
+_HONORIFIC_BEFORE = frozenset(_words("dr dr. drs drs. mr mr. mrs mrs. ms ms. messrs messrs."))
 # Words one of the protected shapes needs: eponyms' head nouns, company suffixes, `Roux-en-Y`.
 _PROTECT_WORDS = frozenset(
     (
@@ -97,6 +105,8 @@ _PROTECT_WORDS = frozenset(
         *_words("roux llc l c inc incorporated corp corporation ltd limited gmbh ag sa s a plc"),
         *_words("llp lp co company group holdings partners associates pharmaceuticals"),
         *_words("laboratories labs bank insurance foundation clinic hospital healthcare"),
+        *_words("international worldwide technologies pharma therapeutics diagnostics"),
+        *_words("biosciences"),
     )
 )
 _STATE_NAMES = (
@@ -240,6 +250,8 @@ class ShapeScanner:
         found: list[Span] = []
         if not words.isdisjoint(_PROTECT_WORDS):
             found += self._protected(text)
+        if "&" in text:
+            found += self._ampersand(text)
         if digit:
             found += self._identifiers(text)
             found += self._phones_and_zips(text, words)
@@ -275,6 +287,16 @@ class ShapeScanner:
     def _protected(text: str) -> list[Span]:
         out = [Span(m.start(), m.end(), "", "eponym") for m in _EPONYM.finditer(text)]
         out += [Span(m.start(), m.end(), "", "company") for m in _COMPANY.finditer(text)]
+        return out
+
+    def _ampersand(self, text: str) -> list[Span]:
+        out: list[Span] = []
+        for m in _AMPERSAND.finditer(text):
+            if m["h"] is not None and m["h"].strip().lower() in _HONORIFIC_BEFORE:
+                continue
+            if m["a"].lower() in self._first or m["b"].lower() in self._first:
+                continue
+            out.append(Span(m.start("a"), m.end("b"), "", "company"))
         return out
 
     # --- identifiers ---------------------------------------------------------------------------
