@@ -18,7 +18,7 @@ from outside_score import Report, Sample, score, strings_of
 from approvals.redaction import Redactor
 
 # suite → (recall, precision, decoys kept) floors
-FLOORS = {"presidio": (0.91, 0.90, 0.80), "formats": (0.98, 0.90, 0.97)}
+FLOORS = {"presidio": (0.92, 0.90, 0.80), "formats": (0.99, 0.94, 0.99)}
 SUITES = {"presidio": presidio_suite, "formats": formats_suite}
 
 
