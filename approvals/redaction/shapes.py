@@ -22,6 +22,13 @@ import re
 from itertools import pairwise
 
 from approvals.redaction import validators as v
+from approvals.redaction.addresses import (
+    ADDRESS_LINE,
+    POSTAL,
+    POSTAL_BEFORE,
+    RESIDENCE_WORDS,
+    residence,
+)
 from approvals.redaction.detectors import Span
 from approvals.redaction.names import NameTables, ascii_hits, committed_faker_words
 from approvals.redaction.patterns import US_STATES
@@ -97,7 +104,8 @@ _COMPANY = re.compile(
     r"(?:LLC|L\.L\.C\.|Inc\b\.?|Incorporated|Corp\b\.?|Corporation|Ltd\b\.?|Limited|GmbH|AG|SA|"
     r"S\.A\.|PLC|plc|LLP|LP|Co\b\.|Company|Group|Holdings|Partners|Associates|Pharmaceuticals"
     r"|Laboratories|Labs|Bank|Insurance|Foundation|Clinic|Hospital|Healthcare|Sons|Brothers"
-    r"|Bros\b\.?)\b"
+    r"|Bros\b\.?|International|Worldwide|Technologies|Pharma|Therapeutics|Diagnostics"
+    r"|Biosciences)\b"
 )
 # Head nouns of trading names without a legal suffix (`Olympic Sports`, `Wickes Furniture`,
 # `X-Tech`): what kind of shop, trade or firm it is. Kept unless the words before the noun are
@@ -118,6 +126,13 @@ _TRADE = re.compile(
     + _TRADES
     + r")\b"
 )
+# `Johnson & Johnson`, `Smith & Nephew`, `Procter & Gamble`: two capitalised words joined by an
+# ampersand, neither a listed first name (`John & Mary` is a couple) nor after an honorific.
+_AMPERSAND = re.compile(
+    r"(?<![\w&])(?P<h>\b[A-Za-z]+\.?[ \t]+)?(?P<a>[A-Z][a-z]+)[ \t]*&[ \t]*(?P<b>[A-Z][a-z]+)\b"
+    r"(?![ \t]+[A-Z][a-z])"
+)
+_HONORIFIC_BEFORE = frozenset(_words("dr dr. drs drs. mr mr. mrs mrs. ms ms. messrs messrs."))
 # Words each protected shape needs: eponyms' head nouns and `Roux-en-Y`, company suffixes, the
 # trades' head nouns (each pattern runs only when one of its words is in the text).
 _EPONYM_WORDS = frozenset((*re.findall(r"[a-z]+", _EPONYM_HEADS.lower()), "roux"))
@@ -127,6 +142,8 @@ _COMPANY_WORDS = frozenset(
         *_words("llp lp co company group holdings partners associates pharmaceuticals"),
         *_words("laboratories labs bank insurance foundation clinic hospital healthcare"),
         *_words("sons brothers bros"),
+        *_words("international worldwide technologies pharma therapeutics diagnostics"),
+        *_words("biosciences"),
     )
 )
 _TRADE_WORDS = frozenset(re.findall(r"[a-zé]+", _TRADES.lower())) - {"in"}  # `Drive-In`: drive
@@ -146,18 +163,23 @@ _STATE_BEFORE = re.compile(
 )
 _ZIP_AT = re.compile(r"(?<![\d-])\d{5}(?:-\d{4})?(?![\d-])")
 _STATE_WINDOW = 48
-_CLUSTER = re.compile(r"\(?\d[\d ().-]{5,}\d")
+_CLUSTER = re.compile(r"\(?\d[\d ()./-]{5,}\d")
 _PHONE_CUES = frozenset(_words("tel phone call fax mobile cell desk office ph"))
 _UNIT_WORDS = frozenset(_words("apt apartment suite ste unit flat"))
 _AGE_WORDS = frozenset(_words("turn turned turns turning age aged"))
 # A comma then a postal code: digits, or a British/Irish outward code (`, DL11 4HB`).
 _COMMA_DIGIT = re.compile(r",[ \t]*(?:\d|[A-Z]{1,2}\d)")
 _ZIP4 = re.compile(r"(?<![\w.-])\d{5}-\d{4}(?![\w-])")
+# Each shape ends where the number ends (`(?![ .-]\d)`): `020 7946 0958` is one number, not
+# `020 7946` (NANP-like) and a stray `0958`.
 _LOOSE_PHONE = re.compile(
-    r"(?<![\w.+-])(?:\(?\d{3}\)?[ .-]?)?\d{3}[ .-]\d{4}(?![\w-]|\.\d)"
+    r"(?<![\w.+-])(?:\(?\d{3}\)?[ .-]?)?\d{3}[ .-]\d{4}(?![\w-]|\.\d|[ .]\d)"
     r"|(?<![\w.+-])\d{2,4}(?:[ .-]\d{2,4}){2,4}(?![\w-]|\.\d)"
-    # national shapes: `(21) 6323-7224`, `0372-6705730`, `23 577413`
-    r"|(?<![\w.+-])(?:\(\d{2,4}\)[ -]?|\d{2,4}[ -])\d{3,8}(?:-\d{3,4})?(?![\w-]|\.\d)"
+    # national shapes (ITU-T E.164 national significant numbers after a trunk prefix):
+    # `(21) 6323-7224`, `(02) 5550 1234`, `0372-6705730`, `07700 900123`, `030/90182033`,
+    # `098765 43210`, `23 577413`
+    r"|(?<![\w.+-])(?:\(\d{2,4}\)[ -]?|0\d{2,5}[ /-]|\d{2,4}[ -])\d{3,8}(?:[ -]\d{3,4})?"
+    r"(?![\w-]|\.\d|[ .]\d)"
 )
 # Secondary address units, a line holding only a postal code, a house-number line, age cues.
 _UNIT = re.compile(r"\b(?:Apt|Apartment|Suite|Ste|Unit|Flat)\b\.?[ \t]*#?[ \t]*\d{1,5}[A-Za-z]?\b")
@@ -196,8 +218,6 @@ _LOWER_NAME_VERB = re.compile(
 )
 _NUMBER_AFTER = re.compile(r"\.?,?[ \t]+(?P<n>\d{1,5}[A-Za-z]?(?:-\d{1,4})?)(?![\w.:/-])")
 _NUMBER_BEFORE = re.compile(r"(?<![\w.:/-])(?P<n>\d{1,5}[A-Za-z]?)[ \t]+$")
-_POSTAL = r"\d{4,5}|\d{3}[ -]\d{2,4}|\d{4}-\d{3}|\d{2}-\d{3}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}"
-_POSTAL_BEFORE = re.compile(r"(?<![\w.:/-])(?P<n>" + _POSTAL + r")[ \t]+$")
 # A word of a place name: capitalised or all capitals, in any script (`Walshausen`, `ΠΑΦΟΣ`).
 _PLACE_WORD = r"[^\W\d_][\w'’.]{0,40}"
 # Between the words of a place: a blank, a dash, or a short lower-case particle (`Rio de
@@ -209,7 +229,7 @@ _PLACE_GAP = r"(?:[ \t]*[-–][ \t]*|[ \t]+(?:[^\W\d_A-Z]{1,3}[ \t]+)?)"
 _ADDRESS_LINE = re.compile(
     r"(?P<street>\b(?:\d{1,5}[a-zA-Z]?[ \t]+)?(?![a-zß-ÿ])[^\W\d_][\w'’.-]{0,40}"
     r"(?:[ \t]+[\w'’.-]{1,40}){0,4}?"
-    r"(?:[ \t]+\d{1,5}[a-zA-Z]?\.?)?),[ \t]*(?P<zip>" + _POSTAL + r")[ \t]+"
+    r"(?:[ \t]+\d{1,5}[a-zA-Z]?\.?)?),[ \t]*(?P<zip>" + POSTAL + r")[ \t]+"
     r"(?P<city>" + _PLACE_WORD + r"(?:" + _PLACE_GAP + _PLACE_WORD + r"){0,3})"
 )
 _STREET_TOKEN = re.compile(r"[^\s]+")
@@ -334,6 +354,8 @@ class ShapeScanner:
         found: list[Span] = []
         if not words.isdisjoint(_PROTECT_WORDS):
             found += self._protected(text, words)
+        if "&" in text:
+            found += self._ampersand(text)
         if digit:
             found += self._identifiers(text)
             found += self._phones_and_zips(text, words)
@@ -464,6 +486,16 @@ class ShapeScanner:
                 out.append(Span(m.start(), m.end(), "", "company"))
         return out
 
+    def _ampersand(self, text: str) -> list[Span]:
+        out: list[Span] = []
+        for m in _AMPERSAND.finditer(text):
+            if m["h"] is not None and m["h"].strip().lower() in _HONORIFIC_BEFORE:
+                continue
+            if m["a"].lower() in self._first or m["b"].lower() in self._first:
+                continue
+            out.append(Span(m.start("a"), m.end("b"), "", "company"))
+        return out
+
     # --- identifiers ---------------------------------------------------------------------------
 
     def _identifiers(self, text: str) -> list[Span]:
@@ -547,6 +579,14 @@ class ShapeScanner:
             out.append(Span(m.start("zip"), m.end("zip"), "ZIP", "address-shape"))
             city = m.start("city")
             out.append(Span(city, city + city_end, "ADDRESS", "address-shape"))
+        for m in ADDRESS_LINE.finditer(text) if _COMMA_DIGIT.search(text) else ():
+            start = _street_start(text, m.start("street"), m.end("street"))
+            if any(c.isdigit() for c in text[start : m.end("street")]):
+                out.append(Span(start, m.end("street"), "ADDRESS", "address-shape"))
+            out.append(Span(m.start("zip"), m.end("zip"), "ZIP", "address-shape"))
+            out.append(Span(m.start("city"), m.end("city"), "ADDRESS", "address-shape"))
+        if not words.isdisjoint(RESIDENCE_WORDS):
+            out += residence(text, self._places)
         for m in _UNIT.finditer(text) if not words.isdisjoint(_UNIT_WORDS) else ():
             out.append(Span(m.start(), m.end(), "ADDRESS", "address-shape"))
         if "\n" in text:
@@ -694,7 +734,7 @@ class ShapeScanner:
     def _with_number(text: str, start: int, end: int) -> Span:
         """An unknown word with a house number or postal code beside it is an address."""
         after = _NUMBER_AFTER.match(text, end)
-        before = _POSTAL_BEFORE.search(text[max(0, start - 12) : start])
+        before = POSTAL_BEFORE.search(text[max(0, start - 12) : start])
         if before is None:
             before = _NUMBER_BEFORE.search(text[max(0, start - 8) : start])
         if after is None and before is None:

@@ -98,6 +98,8 @@ _LINES = re.compile(r"(\r\n|\r|\n)")
 _QUERY_WHOLE = re.compile(r"[^\s=&?#]+=[^\s&]*(?:&[^\s=&]+=[^\s&]*)+")
 _QUERY = re.compile(r"\?(?P<q>[^\s#\"'<>?]*=[^\s#\"'<>?]*)")
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+# A form body once its percent escapes are decoded: `name=Jane Doe&phone=(617) 555-0142`.
+_DECODED_PAIRS = re.compile(r"[^\s=&?#]+=[^=&]*(?:&[^\s=&?#]+=[^=&]*)+")
 _PERCENT_TOKEN = re.compile(r"(?<![^\s\"'<>])[^\s\"'<>]*%[0-9A-Fa-f]{2}[^\s\"'<>]*")
 _B64_WHOLE = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{20,}={0,2}(?![A-Za-z0-9+/=_-])")
@@ -190,13 +192,27 @@ def _percent(token: str, path: str, host: Host, call: Any) -> str:
     decoded = urllib.parse.unquote(token)
     if decoded == token:
         return token
-    redacted = host.scan_text(decoded, path, call)
+    if "&" in decoded and _DECODED_PAIRS.fullmatch(decoded):
+        redacted = _pairs(decoded, path, host, call)  # each value judged by its key
+    else:
+        redacted = host.scan_text(decoded, path, call)
     if redacted == decoded:
         return token
     # Encoded delimiters (`%3D`, `%26`, `%2F`) mean the whole token is one encoded value: encode
     # it the same way again; otherwise it is a URL with some escapes: keep its delimiters.
     strict = any(code in token.upper() for code in ("%3D", "%26", "%2F", "%3F", "%3A"))
     return urllib.parse.quote(redacted, safe=_URL_SAFE if strict else _URL_DELIMITERS)
+
+
+def _pairs(decoded: str, path: str, host: Host, call: Any) -> str:
+    """`key=value&…` already decoded: each pair through the walker, put back as it was."""
+    pairs = decoded.split("&")
+    for i, pair in enumerate(pairs):
+        key, _, value = pair.partition("=")
+        if value:
+            new_key, new_value = host.scan_pair(key, value, path, call)
+            pairs[i] = f"{new_key}={new_value}"
+    return "&".join(pairs)
 
 
 def _query(query: str, path: str, host: Host, call: Any) -> str:

@@ -100,6 +100,14 @@ def _merge(spans: list[Span]) -> list[Span]:
             merged.append(span)
             continue
         last = merged[-1]
+        if (span.start, span.end, span.type, last.type) == (
+            last.start,
+            last.end,
+            "ADDRESS",
+            "NAME",
+        ):
+            merged[-1] = span  # a town the name lists know (`Austin TX 78701`) is a place here
+            continue
         if span.end <= last.end and last.type:
             continue
         if not last.type or not span.type:

@@ -40,7 +40,22 @@ _TELECOM = {
     "email": KeyClass(KeyKind.PHI, "EMAIL"), "url": KeyClass(KeyKind.PHI, "URL"),
 }  # fmt: skip
 _VALUE_KINDS = frozenset((KeyKind.PHI, KeyKind.ZIP, KeyKind.AGE, KeyKind.WEAK_NAME))
-_PERSON_NAME = re.compile(r"[^\W\d_][^\W\d_'’ .,-]{0,79}")
+# A value under a bare `name` that reads as a person's: one word of letters (`Cinzia`), or two
+# to five words of letters (with `'`, `.`, `-` inside, a comma after the first) written with a
+# capital somewhere (`Eros Beneventi`, `van der Kruk`, `SMITH, JOHN`); an ops name is one
+# hyphenated or lower-case phrase (`nightly-etl`, `nightly etl job`) and stays.
+_ONE_WORD_NAME = re.compile(r"[^\W\d_]{1,80}")
+_NAME_WORDS = re.compile(
+    r"[^\W\d_]+(?:['’.-][^\W\d_]*)*(?:,?[ ]+[^\W\d_]+(?:['’.-][^\W\d_]*)*){1,4}\.?"
+)
+
+
+def _person_name(text: str) -> bool:
+    if _ONE_WORD_NAME.fullmatch(text):
+        return True
+    return len(text) <= 80 and text != text.lower() and _NAME_WORDS.fullmatch(text) is not None
+
+
 # Strings inside strings (JSON in a string, base64 of a query string...) are taken apart this
 # many levels deep; deeper, the rest is scanned as text. Nested JSON starts this close to the
 # depth limit, so the whole stack stays bounded.
@@ -235,7 +250,7 @@ class Redactor:
             and ONLY_PLACEHOLDERS.fullmatch(text)
         ):
             return text
-        if kind is KeyKind.PHI or (kind is KeyKind.WEAK_NAME and _PERSON_NAME.fullmatch(text)):
+        if kind is KeyKind.PHI or (kind is KeyKind.WEAK_NAME and _person_name(text)):
             return self._replace(text, path, cls.type, call)
         if kind is KeyKind.ZIP:
             call.found(path, "ZIP", "key")

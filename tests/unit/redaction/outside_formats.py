@@ -242,15 +242,25 @@ def _hl7(g: _Gen) -> Sample:
         ("ZIP", p["ZipCode"]),
         ("PHONE", phone),
         ("ACCOUNT", acct),
+        # IN1-16 writes the insured (the patient) in mixed case, PID-5 in capitals.
+        ("NAME", p["Surname"]),
+        ("NAME", p["GivenName"]),
+        # The middle initial alone would match the sex code (`M`): the whole XPN carries it.
+        ("NAME", name),
         ("NAME", kin["Surname"]),
         ("NAME", kin["GivenName"]),
+        # Safe Harbor covers a relative's address like the patient's: town and ZIP too.
         ("ADDRESS", kin["StreetAddress"]),
+        ("ADDRESS", kin["City"]),
+        ("ZIP", kin["ZipCode"]),
         ("PHONE", kin_phone),
         ("NAME", doc_last),
         ("NAME", doc_first),
         ("LICENSE", npi),
         ("HEALTHPLAN", policy),
         ("DATE", admit),
+        # MSH-7 and EVN-2 carry the admission time of this A01 (to the second).
+        ("DATE", admit + "00"),
     ]
     s.decoys = ["ADT^A01^ADT_A01", "2.5.1", f"{code}^{label}^LN", unit, "Blue Cross Blue Shield"]
     return s

@@ -23,6 +23,17 @@ by their kind, towns of several words, names that are words, trading names): the
 digests did not move; 2 "spliced" documents and the 6 "long" ones did (an address line no
 longer takes the prose before its street; `Dea Mk873…` is one placeholder, not two), regenerated
 with that engine.
+The fourth, on 2026-12-03 (issue 13, addresses on the real-formats suite): after a residence cue
+(`lives at`, `address:`) a street with a house number and the town after its comma are an
+address (`LIVES AT [ADDRESS-1], [ADDRESS-2], TN 89752`, where the street number and an
+all-capitals town were kept); 10 "spliced" and 6 "long" documents moved, the corpus ones did
+not; regenerated with that engine. With it, a span that is both a listed name and a town
+before a state and ZIP is an `ADDRESS` (`PO Box 1234, [ADDRESS-2] TX …`, was `[NAME-1]`), and
+a loose phone ends where its digit groups end (`020 7946 0958` whole; one "long" document
+moved: `16, 1959 …` keeps the year). Then a bare `name` key takes a value of two to five words
+with a capital (`Eros Beneventi`; its pattern, written as a negated class, took one word only):
+four "spliced" documents moved.
+The fifth, on 2026-12-03, merging the two: both changes together, regenerated with that engine.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ _PHI_IN_TEXT = [
     ("10042312,Wei,Zhang,1961-03-04,62704", ["10042312", "Wei", "Zhang", "1961-03-04"]),
     ("chart?name=Jane+Doe", ["Jane", "Doe"]),
     ("q=name%3DJohn%20Smith%26phone%3D617-555-0142", ["John", "Smith", "617-555-0142"]),
+    ("name%3DJohn%20Smith%26phone%3D617-555-0142", ["John", "Smith", "617-555-0142"]),
     ("call 555.010.9999", ["555.010.9999"]),
     ("call 6175550142 now", ["6175550142"]),
     ("ext 449 8068", ["449 8068"]),
@@ -45,6 +46,7 @@ _PHI_IN_TEXT = [
     ("Her DOB is 3/4/1961.", ["3/4/1961"]),
     ("born on 12/13/1948.", ["12/13/1948"]),
     ("born 19940805", ["19940805"]),
+    ("19940805", ["19940805"]),
     ("smith called back", ["smith"]),
     ("李伟 called", ["李伟"]),
     ("Иван Петров called", ["Иван", "Петров"]),
@@ -73,6 +75,8 @@ _KEPT = [
     "Poland",
     "Williams LLC",
     "deployed 3f786850e387550fdab836ed7e6dc881de23001b to prod",
+    # a SHA whose last 16 digits pass Luhn: it was cut as `…dafb[ACCOUNT-1]`
+    "deployed 0a1b2c3d4e5f6a7b8c9ddafb4111111111111111 to prod",
     "request_id=0b9a1c2e-3d4f-4a5b-8c6d-7e8f9a0b1c2d",
     "image sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     "arn:aws:iam::123456789012:role/etl",
@@ -103,6 +107,12 @@ def test_identifiers_under_neutral_keys_are_redacted(redactor: Redactor, documen
     value = document.get("id", next(iter(document.values())))
     out = json.dumps(redactor.redact(document).value)
     assert str(value) not in out
+
+
+def test_po_box_town_state_zip_is_an_address(redactor: Redactor) -> None:
+    # It was `[ADDRESS-1], [NAME-1] TX 78701`: the town typed as a person, the ZIP kept.
+    out = _text(redactor, "PO Box 1234, Austin TX 78701")
+    assert re.fullmatch(r"\[ADDRESS-1\], \[ADDRESS-2\] TX \[ZIP-1:787\]", out), out
 
 
 def test_hl7_pid_and_nk1_fields(redactor: Redactor) -> None:
