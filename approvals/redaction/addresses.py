@@ -1,8 +1,11 @@
-"""Address shapes written as countries write them: postal codes, towns, residence cues. Pure.
+"""Address shapes written as countries write them: postal codes, towns, residence cues,
+streets named by their kind. Pure.
 
 Used by `shapes.ShapeScanner` (docs/redaction.md, "Names and places beyond the lists"): a
-`street number, postal code town` line, and the street and town after a residence cue
-(`Lives at Síp utca 36., Kistarcsa`).
+`street number, postal code town` line (two readings: `ADDRESS_LINE`, capitalised streets and
+towns with their joiners; `ADDRESS_LINE_WIDE`, any script, the town checked by the scanner), the
+street and town after a residence cue (`Lives at Síp utca 36., Kistarcsa`), and streets named
+by their kind (`45 rue …`, `… Road`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import re
 
 from approvals.redaction.detectors import Span
 from approvals.redaction.patterns import US_STATES
+from approvals.redaction.vocabulary import english_words
 from approvals.redaction.vocabulary import w as _words
 
 # Postal codes as the UPU lists their shapes: 4–6 digits, two groups (`80-170` PL, `517 41` CZ,
@@ -90,3 +94,113 @@ def residence(text: str, places: frozenset[str]) -> list[Span]:
                 out.append(Span(town.start("city"), town.end("city"), "ADDRESS",
                                 "address-shape"))  # fmt: skip
     return out
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+# A word of a place name: capitalised or all capitals, in any script (`Walshausen`, `ΠΑΦΟΣ`).
+_PLACE_WORD = r"[^\W\d_][\w'’.]{0,40}"
+# Between the words of a place: a blank, a dash, or a short lower-case particle (`Rio de
+# Janeiro`, `Rečica ob Savinji`, `Pinares - Las Delicias`); `_place_end` checks the case.
+_PLACE_GAP = r"(?:[ \t]*[-–][ \t]*|[ \t]+(?:[^\W\d_A-Z]{1,3}[ \t]+)?)"
+# An address line as most countries write it: street and number, postal code, town. The street
+# starts with a capital or a word of another script (`χλμ`); `street_start` moves its start
+# past the prose before it.
+ADDRESS_LINE_WIDE = re.compile(
+    r"(?P<street>\b(?:\d{1,5}[a-zA-Z]?[ \t]+)?(?![a-zß-ÿ])[^\W\d_][\w'’.-]{0,40}"
+    r"(?:[ \t]+[\w'’.-]{1,40}){0,4}?"
+    r"(?:[ \t]+\d{1,5}[a-zA-Z]?\.?)?),[ \t]*(?P<zip>" + POSTAL + r")[ \t]+"
+    r"(?P<city>" + _PLACE_WORD + r"(?:" + _PLACE_GAP + _PLACE_WORD + r"){0,3})"
+)
+_STREET_TOKEN = re.compile(r"[^\s]+")
+# English closed-class words (articles, pronouns, prepositions, auxiliaries, conjunctions): no
+# street name holds one, so an address line's street starts after the last of them (`I'll meet
+# you at Turjaška 115, …`, `The letter arrived at …`).
+FUNCTION_WORDS = frozenset(
+    _words(
+        "a an the this that these those my your his her its our their me you he she it we they "
+        "i i'll i'm i've i'd it's he's she's we're we'll they're you're there here who which what "
+        "is are was were be been being am has have had does did will would shall should can "
+        "could may might must at in on to of for from by with into onto upon near about above "
+        "below under over after before behind beside between through toward towards within "
+        "without and or but nor so yet if then than as also just now once still not no"
+    )
+)
+
+
+# Kinds of street written before the name (French, Italian, Spanish, Portuguese, Polish, Czech,
+# Romanian, Greek, Turkish, Indonesian… and their abbreviations), and after it.
+_STREET_BEFORE_KINDS = (
+    "rue|avenue|av|avenida|avda|boulevard|bd|blvd|chemin|route|allée|allee|impasse|quai|place"
+    "|via|viale|piazza|piazzale|corso|largo|vicolo|strada|calle|carrera|paseo|plaza|camino"
+    "|ronda|travesía|rua|r|travessa|tv|praça|praca|estrada|alameda|rodovia|ulica|ul|aleja|al"
+    "|plac|pl|ulice|nábřeží|náměstí|nám|trg|calea|bulevardul|str|strada|odos|leoforos|λεωφ"
+    "|λεωφόρος|οδός|οδ|sokak|sk|cadde|caddesi|cd|jalan|jl|ulitsa|prospekt|pr|prosp"
+)
+_STREET_AFTER_KINDS = (
+    "Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Boulevard|Blvd|Terrace|Crescent|Parkway|Pkwy|Highway"
+    "|Hwy|Strasse|Straße|Str|Gasse|Platz|Allee|Straat|Laan|Gatan|Vej|Veien|Katu|Utca|Út"
+)
+_TITLE_WORD = r"[A-ZÀ-Þ\u0386-\u03ab\u0400-\u042f][^\W\d_]*"
+_NAME_GAP = (
+    r"[ \t]+(?:(?:de|da|do|dos|das|del|della|di|du|des|la|las|le|les|los|el|al|van|von|der|den)"
+    r"[ \t]+)?"
+)
+_STREET_BEFORE = re.compile(
+    r"(?P<n>(?<![\w.,-])\d{1,5}[a-zA-Z]?,?[ \t]+)?\b(?P<t>(?i:" + _STREET_BEFORE_KINDS + r"))\.?"
+    r"(?P<rest>" + _NAME_GAP + _TITLE_WORD + r"(?:" + _NAME_GAP + _TITLE_WORD + r"){0,3})"
+    r"(?:[ \t]+\d{1,5}[a-zA-Z]?\b)?"
+)
+_STREET_AFTER = re.compile(
+    rf"\b(?P<rest>{_TITLE_WORD}(?:[ \t]+{_TITLE_WORD}){{0,3}})[ \t]+(?:{_STREET_AFTER_KINDS})\b\.?"
+)
+STREET_TYPES = frozenset(
+    (
+        *re.findall(r"[^\W\d_]+", _STREET_BEFORE_KINDS),
+        *re.findall(r"[a-zß-ÿ]+", _STREET_AFTER_KINDS.lower()),
+    )
+)
+PLACE_PART = re.compile(r"[^\W\d_][\w'’.]*")
+PLACE_PARTICLE = re.compile(r"[ \t]+[^\W\d_A-Z]{1,3}[ \t]+|[ \t]*[-–][ \t]*|[ \t]+")
+
+
+def street_start(text: str, start: int, end: int) -> int:
+    """Past the last English function word or lower-case English word of a street read by
+    `ADDRESS_LINE_WIDE`: prose before a street is not part of it."""
+    english = english_words()
+    new_start = start
+    for m in _STREET_TOKEN.finditer(text, start, end):
+        token = m.group().strip("'’.,").lower()
+        if token in FUNCTION_WORDS or (
+            m.group().islower() and len(token) >= 4 and token in english
+        ):
+            new_start = m.end()
+    while new_start < end and text[new_start] in " \t":
+        new_start += 1
+    return new_start
+
+
+def streets(text: str, safe: frozenset[str]) -> list[Span]:
+    """A street named by its kind (`Rue …`, `45 rue …`, `2762 ul. …`, `… Road`), in any of
+    the languages `STREET_TYPES` covers: with a house number before it, or, without one,
+    when one of its words is in no dictionary (`McPherson Road`, not `Main Street`)."""
+    out: list[Span] = []
+    english = english_words()
+    for m in _STREET_BEFORE.finditer(text):
+        kind = m["t"]
+        if m["n"] is None and (len(kind) < 3 or not kind[0].isupper()):
+            continue
+        if m["n"] is None and not _unnamed(safe, m["rest"], english):
+            continue
+        out.append(Span(m.start(), m.end(), "ADDRESS", "street-kind"))
+    for m in _STREET_AFTER.finditer(text):
+        rest = m["rest"]
+        offset = street_start(rest, 0, len(rest))
+        if offset >= len(rest) or not _unnamed(safe, rest[offset:], english):
+            continue
+        out.append(Span(m.start() + offset, m.end(), "ADDRESS", "street-kind"))
+    return out
+
+
+def _unnamed(safe: frozenset[str], words: str, english: frozenset[str]) -> bool:
+    """Does a street's name hold a word no dictionary has (a person's or a place's name)?"""
+    return any(w.lower() not in english and w.lower() not in safe for w in _LETTERS.findall(words))

@@ -19,51 +19,29 @@ a list says:
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 
 from approvals.redaction import validators as v
 from approvals.redaction.addresses import (
     ADDRESS_LINE,
-    POSTAL,
+    ADDRESS_LINE_WIDE,
+    FUNCTION_WORDS,
+    PLACE_PART,
+    PLACE_PARTICLE,
     POSTAL_BEFORE,
     RESIDENCE_WORDS,
+    STREET_TYPES,
     residence,
+    street_start,
+    streets,
 )
 from approvals.redaction.detectors import Span
+from approvals.redaction.identifiers import identifiers
+from approvals.redaction.kept import PROTECT_WORDS, companies_joined, protected
 from approvals.redaction.names import NameTables, ascii_hits, committed_faker_words
 from approvals.redaction.patterns import US_STATES
 from approvals.redaction.placeholders import zip3
-from approvals.redaction.vocabulary import QUANTITY_WORDS, english_words, places, safe_words
+from approvals.redaction.vocabulary import english_words, places, safe_words
 from approvals.redaction.vocabulary import w as _words
-
-# Tokens with four digits or more: fewer are never an identifier here (`E11`, `v2`, `x86`).
-_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?=(?:[A-Za-z]*[0-9]){4})[A-Za-z0-9]+")
-_UUID = re.compile(
-    r"(?<![0-9A-Fa-f-])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
-    r"(?![0-9A-Fa-f-])"
-)
-# An operational key just before a UUID keeps it: `request_id=…`, `"trace_id": "…"`.
-_OP_KEY = re.compile(
-    r"(?i:\b(?:(?:request|trace|span|correlation|run|job|build|session|message|event"
-    r"|idempotency|deploy(?:ment)?|task|execution|workflow|pipeline|commit|change)[ _-]?)?"
-    r"(?:id|uuid|key))[\"']?[ \t]*[:=]?[ \t]*[\"']?$"
-)
-# The word before a digit run, and the first number of a range (`rows 123456789-123456799`).
-_WORD_BEFORE = re.compile(r"(?P<w>[A-Za-z_]+)[\"']?[ \t]*[:=]?[ \t]*[\"']?(?:\d+[-–])?$")
-_HEX_LENGTHS = frozenset((32, 40, 64, 128))
-_K8S = frozenset("bcdfghjklmnpqrstvwxz2456789")
-_AWS_PREFIXES = frozenset(
-    _words("i vpc subnet sg ami vol snap eni igw rtb acl nat lt r eipalloc tgw vpce pcx fs db")
-)
-_UNITS = frozenset(
-    _words(
-        "ms us ns s sec secs m min mins h hr hrs d k kb mb gb tb kib mib gib tib b bytes px pt "
-        "hz khz mhz ghz bps kbps mbps gbps rpm mg mcg ml l kg g x"
-    )
-)
-_MIXED_MIN_DIGITS = 4
-_NO_DIGITS = str.maketrans("", "", "0123456789")
-_DIGITS_MIN = 6
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _CASELESS_MAX = 12
@@ -87,67 +65,6 @@ _MEDICAL_SUFFIXES = (
     "penia", "megaly", "sone", "olone", "prazole", "dipine", "parin", "xaban", "gatran",
     "thiazide", "semide", "etine", "aline", "triptan", "profen", "amine", "idine", "tidine",
 )  # fmt: skip
-_EPONYM_HEADS = (
-    "syndrome|disease|fundoplication|procedure|operation|repair|sign|test|palsy|reflex"
-    "|anastomosis|catheter|tube|score|scale|classification|criteria|maneuver|manoeuvre"
-    "|fracture|node|nodes|nodule|cyst|hernia|ulcer|phenomenon|tumou?r|lymphoma|sarcoma"
-    "|anemia|anaemia|thyroiditis|encephalopathy|dystrophy|ataxia|chorea|bypass|incision"
-    "|position|method|technique|stain|equation|formula|law|effect|triad|test"
-)
-_EPONYM = re.compile(
-    r"\b[A-Z][^\W\d_]+(?:['’]s)?(?:[ -](?:en|and|&)?[ -]?[A-Z][^\W\d_]*){0,3}[ \t]+(?i:"
-    + _EPONYM_HEADS
-    + r")\b|\bRoux-en-Y\b"
-)
-_COMPANY = re.compile(
-    r"\b(?:[A-Z][\w'’.&-]{0,40}[ \t]+(?:&[ \t]+|and[ \t]+)?){1,3}"
-    r"(?:LLC|L\.L\.C\.|Inc\b\.?|Incorporated|Corp\b\.?|Corporation|Ltd\b\.?|Limited|GmbH|AG|SA|"
-    r"S\.A\.|PLC|plc|LLP|LP|Co\b\.|Company|Group|Holdings|Partners|Associates|Pharmaceuticals"
-    r"|Laboratories|Labs|Bank|Insurance|Foundation|Clinic|Hospital|Healthcare|Sons|Brothers"
-    r"|Bros\b\.?|International|Worldwide|Technologies|Pharma|Therapeutics|Diagnostics"
-    r"|Biosciences)\b"
-)
-# Head nouns of trading names without a legal suffix (`Olympic Sports`, `Wickes Furniture`,
-# `X-Tech`): what kind of shop, trade or firm it is. Kept unless the words before the noun are
-# a listed first name and surname (`John Smith Services` stays a person's name).
-_TRADES = (
-    "Service|Services|Store|Stores|Shop|Shops|Market|Markets|Supermarket|Mart|Outlet|Outlets"
-    "|Warehouse|Factory|Furniture|Electronics|Motors|Automotive|Garage|Cafe|Café|Cafeteria"
-    "|Restaurant|Diner|Drive-In|Bakery|Grill|Pizzeria|Hotel|Motel|Salon|Studio|Studios|Gallery"
-    "|Bookstore|Books|Pharmacy|Drugstore|Supply|Supplies|Systems|Solutions|Technologies|Tech"
-    "|Industries|Enterprises|Consulting|Consultants|Management|Realty|Properties|Construction"
-    "|Builders|Designs|Media|Publishing|Records|Sports|Foods|Farms|Nursery|Florist|Florists"
-    "|Lumber|Hardware|Megastore|Megastores|Care|Logistics|Transport|Airlines|Travel|Tours"
-    "|Entertainment|Productions|Networks|Software|Apparel|Fashions|Jewelers|Cleaners|Plumbing"
-    "|Roofing|Landscaping|Catering|Fitness|Imports|Distributors|Wholesale|Trading|Ventures"
-)
-_TRADE = re.compile(
-    r"\b(?P<head>(?:[A-Z][\w'’.&]{0,40}(?:[ \t]+(?:&[ \t]+|and[ \t]+)?|-)){1,3})(?:"
-    + _TRADES
-    + r")\b"
-)
-# `Johnson & Johnson`, `Smith & Nephew`, `Procter & Gamble`: two capitalised words joined by an
-# ampersand, neither a listed first name (`John & Mary` is a couple) nor after an honorific.
-_AMPERSAND = re.compile(
-    r"(?<![\w&])(?P<h>\b[A-Za-z]+\.?[ \t]+)?(?P<a>[A-Z][a-z]+)[ \t]*&[ \t]*(?P<b>[A-Z][a-z]+)\b"
-    r"(?![ \t]+[A-Z][a-z])"
-)
-_HONORIFIC_BEFORE = frozenset(_words("dr dr. drs drs. mr mr. mrs mrs. ms ms. messrs messrs."))
-# Words each protected shape needs: eponyms' head nouns and `Roux-en-Y`, company suffixes, the
-# trades' head nouns (each pattern runs only when one of its words is in the text).
-_EPONYM_WORDS = frozenset((*re.findall(r"[a-z]+", _EPONYM_HEADS.lower()), "roux"))
-_COMPANY_WORDS = frozenset(
-    (
-        *_words("llc l c inc incorporated corp corporation ltd limited gmbh ag sa s a plc"),
-        *_words("llp lp co company group holdings partners associates pharmaceuticals"),
-        *_words("laboratories labs bank insurance foundation clinic hospital healthcare"),
-        *_words("sons brothers bros"),
-        *_words("international worldwide technologies pharma therapeutics diagnostics"),
-        *_words("biosciences"),
-    )
-)
-_TRADE_WORDS = frozenset(re.findall(r"[a-zé]+", _TRADES.lower())) - {"in"}  # `Drive-In`: drive
-_PROTECT_WORDS = _EPONYM_WORDS | _COMPANY_WORDS | _TRADE_WORDS
 _STATE_NAMES = (
     "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia"
     "|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland"
@@ -218,86 +135,6 @@ _LOWER_NAME_VERB = re.compile(
 )
 _NUMBER_AFTER = re.compile(r"\.?,?[ \t]+(?P<n>\d{1,5}[A-Za-z]?(?:-\d{1,4})?)(?![\w.:/-])")
 _NUMBER_BEFORE = re.compile(r"(?<![\w.:/-])(?P<n>\d{1,5}[A-Za-z]?)[ \t]+$")
-# A word of a place name: capitalised or all capitals, in any script (`Walshausen`, `ΠΑΦΟΣ`).
-_PLACE_WORD = r"[^\W\d_][\w'’.]{0,40}"
-# Between the words of a place: a blank, a dash, or a short lower-case particle (`Rio de
-# Janeiro`, `Rečica ob Savinji`, `Pinares - Las Delicias`); `_place_end` checks the case.
-_PLACE_GAP = r"(?:[ \t]*[-–][ \t]*|[ \t]+(?:[^\W\d_A-Z]{1,3}[ \t]+)?)"
-# An address line as most countries write it: street and number, postal code, town. The street
-# starts with a capital or a word of another script (`χλμ`); `_street_start` moves its start
-# past the prose before it.
-_ADDRESS_LINE = re.compile(
-    r"(?P<street>\b(?:\d{1,5}[a-zA-Z]?[ \t]+)?(?![a-zß-ÿ])[^\W\d_][\w'’.-]{0,40}"
-    r"(?:[ \t]+[\w'’.-]{1,40}){0,4}?"
-    r"(?:[ \t]+\d{1,5}[a-zA-Z]?\.?)?),[ \t]*(?P<zip>" + POSTAL + r")[ \t]+"
-    r"(?P<city>" + _PLACE_WORD + r"(?:" + _PLACE_GAP + _PLACE_WORD + r"){0,3})"
-)
-_STREET_TOKEN = re.compile(r"[^\s]+")
-# English closed-class words (articles, pronouns, prepositions, auxiliaries, conjunctions): no
-# street name holds one, so an address line's street starts after the last of them (`I'll meet
-# you at Turjaška 115, …`, `The letter arrived at …`).
-_FUNCTION_WORDS = frozenset(
-    _words(
-        "a an the this that these those my your his her its our their me you he she it we they "
-        "i i'll i'm i've i'd it's he's she's we're we'll they're you're there here who which what "
-        "is are was were be been being am has have had does did will would shall should can "
-        "could may might must at in on to of for from by with into onto upon near about above "
-        "below under over after before behind beside between through toward towards within "
-        "without and or but nor so yet if then than as also just now once still not no"
-    )
-)
-
-
-# Kinds of street written before the name (French, Italian, Spanish, Portuguese, Polish, Czech,
-# Romanian, Greek, Turkish, Indonesian… and their abbreviations), and after it.
-_STREET_BEFORE_KINDS = (
-    "rue|avenue|av|avenida|avda|boulevard|bd|blvd|chemin|route|allée|allee|impasse|quai|place"
-    "|via|viale|piazza|piazzale|corso|largo|vicolo|strada|calle|carrera|paseo|plaza|camino"
-    "|ronda|travesía|rua|r|travessa|tv|praça|praca|estrada|alameda|rodovia|ulica|ul|aleja|al"
-    "|plac|pl|ulice|nábřeží|náměstí|nám|trg|calea|bulevardul|str|strada|odos|leoforos|λεωφ"
-    "|λεωφόρος|οδός|οδ|sokak|sk|cadde|caddesi|cd|jalan|jl|ulitsa|prospekt|pr|prosp"
-)
-_STREET_AFTER_KINDS = (
-    "Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Boulevard|Blvd|Terrace|Crescent|Parkway|Pkwy|Highway"
-    "|Hwy|Strasse|Straße|Str|Gasse|Platz|Allee|Straat|Laan|Gatan|Vej|Veien|Katu|Utca|Út"
-)
-_TITLE_WORD = r"[A-ZÀ-Þ\u0386-\u03ab\u0400-\u042f][^\W\d_]*"
-_NAME_GAP = (
-    r"[ \t]+(?:(?:de|da|do|dos|das|del|della|di|du|des|la|las|le|les|los|el|al|van|von|der|den)"
-    r"[ \t]+)?"
-)
-_STREET_BEFORE = re.compile(
-    r"(?P<n>(?<![\w.,-])\d{1,5}[a-zA-Z]?,?[ \t]+)?\b(?P<t>(?i:" + _STREET_BEFORE_KINDS + r"))\.?"
-    r"(?P<rest>" + _NAME_GAP + _TITLE_WORD + r"(?:" + _NAME_GAP + _TITLE_WORD + r"){0,3})"
-    r"(?:[ \t]+\d{1,5}[a-zA-Z]?\b)?"
-)
-_STREET_AFTER = re.compile(
-    rf"\b(?P<rest>{_TITLE_WORD}(?:[ \t]+{_TITLE_WORD}){{0,3}})[ \t]+(?:{_STREET_AFTER_KINDS})\b\.?"
-)
-_STREET_TYPES = frozenset(
-    (
-        *re.findall(r"[^\W\d_]+", _STREET_BEFORE_KINDS),
-        *re.findall(r"[a-zß-ÿ]+", _STREET_AFTER_KINDS.lower()),
-    )
-)
-_PLACE_PART = re.compile(r"[^\W\d_][\w'’.]*")
-_PLACE_PARTICLE = re.compile(r"[ \t]+[^\W\d_A-Z]{1,3}[ \t]+|[ \t]*[-–][ \t]*|[ \t]+")
-
-
-def _street_start(text: str, start: int, end: int) -> int:
-    """Past the last English function word or lower-case English word of a street read by
-    `_ADDRESS_LINE`: prose before a street is not part of it."""
-    english = english_words()
-    new_start = start
-    for m in _STREET_TOKEN.finditer(text, start, end):
-        token = m.group().strip("'’.,").lower()
-        if token in _FUNCTION_WORDS or (
-            m.group().islower() and len(token) >= 4 and token in english
-        ):
-            new_start = m.end()
-    while new_start < end and text[new_start] in " \t":
-        new_start += 1
-    return new_start
 
 
 def _word_before(text: str, start: int) -> tuple[str, int]:
@@ -352,12 +189,12 @@ class ShapeScanner:
 
     def spans(self, text: str, words: frozenset[str], digit: bool) -> list[Span]:
         found: list[Span] = []
-        if not words.isdisjoint(_PROTECT_WORDS):
-            found += self._protected(text, words)
+        if not words.isdisjoint(PROTECT_WORDS):
+            found += protected(text, words, self._first, self._last)
         if "&" in text:
-            found += self._ampersand(text)
+            found += companies_joined(text, self._first)
         if digit:
-            found += self._identifiers(text)
+            found += identifiers(text)
             found += self._phones_and_zips(text, words)
         # web2 (210 000 words) is read on first need, after the small sets: a one-document
         # `approvals redact` of listed names and safe words never pays for it.
@@ -391,8 +228,8 @@ class ShapeScanner:
             not words.isdisjoint(_CONTEXT_WORDS) or ":" in text or "!" in text or "?" in text
         ) and not (words.isdisjoint(self._first) and words.isdisjoint(self._word_first)):
             found += self._person_context(text)
-        if not words.isdisjoint(_STREET_TYPES):
-            found += self._streets(text)
+        if not words.isdisjoint(STREET_TYPES):
+            found += streets(text, self._safe)
         return found
 
     def repeats(self, text: str, spans: list[Span]) -> list[Span]:
@@ -443,101 +280,6 @@ class ShapeScanner:
                 out.append(Span(m.start(group), m.end(group), "NAME", "name-context"))
         return out
 
-    def _streets(self, text: str) -> list[Span]:
-        """A street named by its kind (`Rue …`, `45 rue …`, `2762 ul. …`, `… Road`), in any of
-        the languages `_STREET_TYPES` covers: with a house number before it, or, without one,
-        when one of its words is in no dictionary (`McPherson Road`, not `Main Street`)."""
-        out: list[Span] = []
-        english = english_words()
-        for m in _STREET_BEFORE.finditer(text):
-            kind = m["t"]
-            if m["n"] is None and (len(kind) < 3 or not kind[0].isupper()):
-                continue
-            if m["n"] is None and not self._unnamed(m["rest"], english):
-                continue
-            out.append(Span(m.start(), m.end(), "ADDRESS", "street-kind"))
-        for m in _STREET_AFTER.finditer(text):
-            rest = m["rest"]
-            offset = _street_start(rest, 0, len(rest))
-            if offset >= len(rest) or not self._unnamed(rest[offset:], english):
-                continue
-            out.append(Span(m.start() + offset, m.end(), "ADDRESS", "street-kind"))
-        return out
-
-    def _unnamed(self, words: str, english: frozenset[str]) -> bool:
-        """Does a street's name hold a word no dictionary has (a person's or a place's name)?"""
-        return any(
-            w.lower() not in english and w.lower() not in self._safe
-            for w in _LETTERS.findall(words)
-        )
-
-    # --- kept ----------------------------------------------------------------------------------
-
-    def _protected(self, text: str, words: frozenset[str]) -> list[Span]:
-        out: list[Span] = []
-        if not words.isdisjoint(_EPONYM_WORDS):
-            out += [Span(m.start(), m.end(), "", "eponym") for m in _EPONYM.finditer(text)]
-        if not words.isdisjoint(_COMPANY_WORDS):
-            out += [Span(m.start(), m.end(), "", "company") for m in _COMPANY.finditer(text)]
-        for m in _TRADE.finditer(text) if not words.isdisjoint(_TRADE_WORDS) else ():
-            head = [w.lower() for w in _LETTERS.findall(m["head"])]
-            person = any(a in self._first and b in self._last for a, b in pairwise(head))
-            if not person:
-                out.append(Span(m.start(), m.end(), "", "company"))
-        return out
-
-    def _ampersand(self, text: str) -> list[Span]:
-        out: list[Span] = []
-        for m in _AMPERSAND.finditer(text):
-            if m["h"] is not None and m["h"].strip().lower() in _HONORIFIC_BEFORE:
-                continue
-            if m["a"].lower() in self._first or m["b"].lower() in self._first:
-                continue
-            out.append(Span(m.start("a"), m.end("b"), "", "company"))
-        return out
-
-    # --- identifiers ---------------------------------------------------------------------------
-
-    def _identifiers(self, text: str) -> list[Span]:
-        out: list[Span] = []
-        uuids = [m.span() for m in _UUID.finditer(text)] if text.count("-") >= 4 else []
-        for start, end in uuids:
-            if _OP_KEY.search(text[max(0, start - 40) : start]) is None:
-                out.append(Span(start, end, "ID", "identifier-shape"))
-            else:
-                out.append(Span(start, end, "", "operational-id"))
-        for m in _TOKEN.finditer(text):
-            start, end = m.span()
-            if uuids and any(a <= start < b for a, b in uuids):
-                continue
-            span = self._identifier(text, start, end, m.group())
-            if span is not None:
-                out.append(span)
-        return out
-
-    def _identifier(self, text: str, start: int, end: int, token: str) -> Span | None:
-        size = len(token)
-        digits = size if token.isdigit() else size - len(token.translate(_NO_DIGITS))
-        if digits == size:
-            if digits < _DIGITS_MIN or _decimal(text, start, end) or _in_arn(text, start):
-                return None
-            window = text[max(0, start - 40) : start]
-            before = _WORD_BEFORE.search(window) if _has_letter(window) else None
-            if before is not None and before["w"].lower().rsplit("_", 1)[-1] in QUANTITY_WORDS:
-                return None  # `rows 123456789`, `epoch 1733234567`, `duration_ms=1500000`
-            date = compact_date(token)
-            if date is not None:
-                return Span(start, end, "DATE", "identifier-shape", date[0], date[1])
-            if digits in (10, 11) and _nanp(token):
-                return Span(start, end, "PHONE", "identifier-shape")
-            return Span(start, end, "ID", "identifier-shape")
-        lower = token.lower()
-        if size in _HEX_LENGTHS and _hex(token):
-            return Span(start, end, "", "hash")  # see `TextRedactor`: cuts nothing out of it
-        if digits < _MIXED_MIN_DIGITS or _safe_mixed(text, start, token, lower):
-            return None
-        return Span(start, end, "ID", "identifier-shape")
-
     # --- phones and ZIP codes ------------------------------------------------------------------
 
     def _phones_and_zips(self, text: str, words: frozenset[str]) -> list[Span]:
@@ -569,18 +311,18 @@ class ShapeScanner:
             if st["city"] is not None and st["city"] not in _NOT_CITY:
                 out.append(Span(st.start("city"), st.end("city"), "ADDRESS", "address-shape"))
             out.append(Span(z.start(), z.end(), "ZIP", "address-shape", keep=zip3(z.group())))
-        for m in _ADDRESS_LINE.finditer(text) if _COMMA_DIGIT.search(text) else ():
+        for m in ADDRESS_LINE_WIDE.finditer(text) if _COMMA_DIGIT.search(text) else ():
             city_end = self._place_end(m["city"])
             if not city_end:
                 continue
-            start = _street_start(text, m.start("street"), m.end("street"))
+            start = street_start(text, m.start("street"), m.end("street"))
             if any(c.isdigit() for c in text[start : m.end("street")]):
                 out.append(Span(start, m.end("street"), "ADDRESS", "address-shape"))
             out.append(Span(m.start("zip"), m.end("zip"), "ZIP", "address-shape"))
             city = m.start("city")
             out.append(Span(city, city + city_end, "ADDRESS", "address-shape"))
         for m in ADDRESS_LINE.finditer(text) if _COMMA_DIGIT.search(text) else ():
-            start = _street_start(text, m.start("street"), m.end("street"))
+            start = street_start(text, m.start("street"), m.end("street"))
             if any(c.isdigit() for c in text[start : m.end("street")]):
                 out.append(Span(start, m.end("street"), "ADDRESS", "address-shape"))
             out.append(Span(m.start("zip"), m.end("zip"), "ZIP", "address-shape"))
@@ -612,12 +354,12 @@ class ShapeScanner:
         """Where a town read after a postal code ends: its words start with a capital (or are of
         a script without case), a country after it is not part of it (`Tallinn Estonia`)."""
         end = 0
-        for m in _PLACE_PART.finditer(city):
+        for m in PLACE_PART.finditer(city):
             word = m.group()
             if m.start() and word.lower() in self._places:
                 break
             if not (word[0].isupper() or _caseless(word)):
-                if m.start() == 0 or not _PLACE_PARTICLE.fullmatch(city, end, m.start()):
+                if m.start() == 0 or not PLACE_PARTICLE.fullmatch(city, end, m.start()):
                     break
                 continue  # a particle: part of the town only when a capitalised word follows
             end = m.end()
@@ -696,7 +438,7 @@ class ShapeScanner:
         if len(word) < 2 or not ("A" <= word[0] <= "Z" or "À" <= word[0] <= "Þ"):
             return start
         folded = word.lower()
-        if folded in _NOT_FIRST or folded in _FUNCTION_WORDS:
+        if folded in _NOT_FIRST or folded in FUNCTION_WORDS:
             return start
         if folded not in self._first and (folded in self._places or folded in self._safe):
             return start  # `Spain`, `EMAIL`, but `Jan Kreutzmann`
@@ -704,7 +446,7 @@ class ShapeScanner:
             return start
         english = english_words()
         if particle is not None:
-            if particle in _FUNCTION_WORDS or (particle in english and particle not in _PARTICLES):
+            if particle in FUNCTION_WORDS or (particle in english and particle not in _PARTICLES):
                 return start
             return word_start if folded not in english or folded in self._first else start
         if folded in self._first or folded in self._word_first or folded not in english:
@@ -821,70 +563,6 @@ _COMMON_LOWER = frozenset(
 )
 
 
-def _decimal(text: str, start: int, end: int) -> bool:
-    """Part of a decimal number, a version or a dotted address (`123456.78`, `1.2.345678`)."""
-    before = text[max(0, start - 2) : start]
-    after = text[end : end + 2]
-    return (len(before) == 2 and before[1] == "." and before[0].isdigit()) or (
-        len(after) == 2 and after[0] == "." and after[1].isdigit()
-    )
-
-
-def _has_letter(window: str) -> bool:
-    return not window.isdigit() and window.lower() != window.upper()
-
-
-def _in_arn(text: str, start: int) -> bool:
-    """Inside an AWS ARN (`arn:aws:iam::123456789012:role/x`): the account id is technical."""
-    found = text.rfind("arn:", max(0, start - 200), start)
-    return found >= 0 and not any(c.isspace() for c in text[found:start])
-
-
-def compact_date(token: str) -> tuple[str, str] | None:
-    """YYYYMMDD, optionally followed by hhmm or hhmmss (HL7 and compact ISO timestamps)."""
-    if len(token) not in (8, 12, 14):
-        return None
-    year, month, day = int(token[:4]), int(token[4:6]), int(token[6:8])
-    if not 1880 <= year <= 2099 or not v.date_ok(year, month, day):
-        return None
-    if len(token) > 8 and not (int(token[8:10]) < 24 and int(token[10:12]) < 60):
-        return None
-    return f"{year:04}-{month:02}-{day:02}", str(year)
-
-
-def _nanp(token: str) -> bool:
-    digits = token[1:] if len(token) == 11 and token[0] == "1" else token
-    return len(digits) == 10 and digits[0] in "23456789" and digits[3] in "23456789"
-
-
-def _hex(token: str) -> bool:
-    return all(c in "0123456789abcdef" for c in token) or all(
-        c in "0123456789ABCDEF" for c in token
-    )
-
-
 def _date_like(value: str) -> bool:
     parts = re.split(r"[ .-]", value.strip("()"))
     return len(parts) == 3 and len(parts[0]) == 4 and parts[0][:2] in ("19", "20")
-
-
-def _safe_mixed(text: str, start: int, token: str, lower: str) -> bool:
-    """Letters mixed with digits that are not identifiers: short git SHAs, AWS resource ids,
-    Kubernetes generated suffixes, numbers with a unit, versions (`v1234`), SHA-2 names."""
-    size = len(token)
-    before = text[start - 1] if start else ""
-    prefix = text[max(0, start - 12) : start]
-    if 7 <= size <= 12 and token == lower and _hex(token):
-        return True  # a short git SHA
-    if before == "-":
-        word = re.search(r"([a-z0-9]+)-$", prefix)
-        if word is not None and word.group(1) in _AWS_PREFIXES and _hex(token):
-            return True
-        if token == lower and size in (5, 8, 9, 10) and set(token) <= _K8S:
-            return True
-    digits_end = len(token) - len(token.lstrip("0123456789"))
-    if 0 < digits_end < size and lower[digits_end:] in _UNITS:
-        return True
-    if lower[:1] == "v" and lower[1:].isdigit():
-        return True
-    return lower.startswith(("sha", "md5", "crc", "utf", "x86", "arm64", "ipv", "int", "uint"))

@@ -14,12 +14,13 @@ from typing import Any
 
 from approvals.redaction import structured
 from approvals.redaction.detectors import ValueDetectors
+from approvals.redaction.identifiers import compact_date
 from approvals.redaction.keys import KEEP, SCAN, KeyClass, KeyKind, classify, normalise
 from approvals.redaction.names import NameScanner, committed_faker_words, name_tables
 from approvals.redaction.patterns import STREET_ABBREVIATIONS
 from approvals.redaction.placeholders import ONLY_PLACEHOLDERS, PLACEHOLDER, zip3
 from approvals.redaction.placeholders import normalise as norm_value
-from approvals.redaction.shapes import ShapeScanner, compact_date
+from approvals.redaction.shapes import ShapeScanner
 from approvals.redaction.text import DocumentState, TextRedactor
 from approvals.redaction.types import Finding, Redacted, RedactionConfig, RedactionError
 from approvals.redaction.validators import card_ok
