@@ -320,6 +320,9 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
             Config("PostgreSQL + Redis", dsn, REDIS_URL),
             Config("SQLite, embedded", f"sqlite:///{sqlite_path}", None),
         ]
+        configs = [
+            c for c, key in zip(configs, ("postgres", "sqlite"), strict=True) if key in args.only
+        ]
         base = spawn(
             [PYTHON, __file__, "--serve-baseline", str(base_port), "--dsn", dsn, "-p", "16"],
             env=child_env(),
@@ -350,6 +353,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--single", type=int, default=200, help="auto-approved, 1 connection")
+    parser.add_argument(
+        "--only", nargs="+", choices=("postgres", "sqlite"), default=["postgres", "sqlite"]
+    )
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--dsn", help=argparse.SUPPRESS)
