@@ -6,6 +6,7 @@ Real processes: `approvals serve` and `approvals worker` on PostgreSQL and a pri
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -124,8 +125,11 @@ async def test_one_request_id_follows_a_submit_through_logs_jobs_audit_and_metri
                 assert created.status_code == 201, created.text
                 assert created.headers["X-Request-ID"] == TRACE
                 action_id = created.json()["id"]
+                # The 201 carries the token: /wait answers at once; the worker's release job
+                # then moves it on to released.
                 waited = await http.get(f"/v1/actions/{action_id}/wait?timeout=30", headers=auth)
-                assert waited.json()["status"] == "released"
+                assert waited.json()["release_token"] == created.json()["release_token"]
+                await _until_released(http, action_id, auth)
                 api_metrics = (await http.get("/metrics")).text
                 probes = (await http.get(f"{probe_url}/readyz")).json()
                 worker_metrics = (await http.get(f"{probe_url}/metrics")).text
@@ -227,10 +231,7 @@ async def test_one_submit_is_one_trace_from_the_api_to_its_job_in_the_worker(
                         json=action_body(environment="dev", justification="for Jane Roe"),
                     )
                     action_id = created.json()["id"]
-                    waited = await http.get(
-                        f"/v1/actions/{action_id}/wait?timeout=30", headers=auth
-                    )
-                    assert waited.json()["status"] == "released"
+                    await _until_released(http, action_id, auth)
             spans = list(collector.spans)  # both processes flushed on SIGTERM
     finally:
         redis_server.terminate()
@@ -247,3 +248,14 @@ async def test_one_submit_is_one_trace_from_the_api_to_its_job_in_the_worker(
     job = next(s for s in trace if s.name == "job release")
     assert job.attributes["approvals.job.kind"] == "release"
     assert not any("Jane" in repr(s.attributes) for s in spans)
+
+
+async def _until_released(http: httpx.AsyncClient, action_id: str, auth: dict[str, str]) -> None:
+    """An auto-approved request has its token from the 201 on; the worker's release job then
+    moves it to released (and that job is what these tests follow)."""
+    for _ in range(300):
+        state = (await http.get(f"/v1/actions/{action_id}", headers=auth)).json()
+        if state["status"] == "released":
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not released by the worker: {state['status']}")
