@@ -19,9 +19,9 @@ from outside_score import Report, Sample, score, strings_of
 from approvals.redaction import Redactor
 
 # suite → (recall, precision, decoys kept) floors
-FLOORS = {"presidio": (0.97, 0.95, 0.91), "formats": (0.98, 0.90, 0.97)}
+FLOORS = {"presidio": (0.97, 0.95, 0.91), "formats": (0.99, 0.94, 0.99)}
 # suite → recall floor for every Safe Harbor type it plants (the 0.95, where reached)
-TYPE_FLOORS = {"presidio": 0.95}
+TYPE_FLOORS = {"presidio": 0.95, "formats": 0.95}
 SUITES = {"presidio": presidio_suite, "formats": formats_suite}
 
 
