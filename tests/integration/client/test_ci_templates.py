@@ -38,6 +38,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
         yield running.url, running.keys
 
 
+def _fresh_resource() -> str:
+    """A resource no other test uses, that redaction keeps as it is: a short git-SHA shape
+    (lower-case hex with a letter). Eight random hex digits are all digits one time in 44,
+    and an eight-digit run is redacted as an identifier (fail closed, docs/redaction.md), so
+    Bob, looking for the resource in his queue, would never find it."""
+    return f"db.staging.a{uuid.uuid4().hex[:11]}"
+
+
 def _decide_when_asked(base: str, key: str, resource: str, verdict: str) -> threading.Thread:
     """Bob, watching his queue: he decides the request for `resource` once it shows up."""
 
@@ -167,7 +175,7 @@ def test_the_pipeline_step_exits_by_the_verdict(
     exit_code: int,
     outcome: str,
 ) -> None:
-    resource = f"db.staging.{uuid.uuid4().hex[:8]}"
+    resource = _fresh_resource()
     bob = _decide_when_asked(live[0], live[1]["bob"], resource, verdict)
     code, outputs = _run(runner, live, tmp_path, resource=resource, timeout="30")
     bob.join(timeout=5)
@@ -186,7 +194,7 @@ def test_the_pipeline_step_exits_by_the_verdict(
 def test_nobody_deciding_in_time_fails_the_step_with_4(
     live: tuple[str, dict[str, str]], tmp_path: Path, runner: str
 ) -> None:
-    resource = f"db.staging.{uuid.uuid4().hex[:8]}"
+    resource = _fresh_resource()
     code, outputs = _run(runner, live, tmp_path, resource=resource, timeout="1")
     assert code == 4
     # `request --wait` cancels what nobody decided in time: it leaves reviewers' queues.
@@ -197,7 +205,7 @@ def test_nobody_deciding_in_time_fails_the_step_with_4(
 def test_a_wrong_key_fails_the_step_with_1(
     live: tuple[str, dict[str, str]], tmp_path: Path, runner: str
 ) -> None:
-    resource = f"db.staging.{uuid.uuid4().hex[:8]}"
+    resource = _fresh_resource()
     wrong = (live[0], {**live[1], "ci": "apk_not-a-real-key"})
     code, outputs = _run(runner, wrong, tmp_path, resource=resource, timeout="5")
     assert code == 1
