@@ -14,6 +14,7 @@ import re
 
 from approvals.redaction.detectors import Span
 from approvals.redaction.patterns import US_STATES
+from approvals.redaction.search import LETTERS
 from approvals.redaction.vocabulary import english_words
 from approvals.redaction.vocabulary import w as _words
 
@@ -96,7 +97,6 @@ def residence(text: str, places: frozenset[str]) -> list[Span]:
     return out
 
 
-_LETTERS = re.compile(r"[^\W\d_]+")
 # A word of a place name: capitalised or all capitals, in any script (`Walshausen`, `ΠΑΦΟΣ`).
 _PLACE_WORD = r"[^\W\d_][\w'’.]{0,40}"
 # Between the words of a place: a blank, a dash, or a short lower-case particle (`Rio de
@@ -203,4 +203,4 @@ def streets(text: str, safe: frozenset[str]) -> list[Span]:
 
 def _unnamed(safe: frozenset[str], words: str, english: frozenset[str]) -> bool:
     """Does a street's name hold a word no dictionary has (a person's or a place's name)?"""
-    return any(w.lower() not in english and w.lower() not in safe for w in _LETTERS.findall(words))
+    return any(w.lower() not in english and w.lower() not in safe for w in LETTERS.findall(words))

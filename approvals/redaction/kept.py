@@ -10,9 +10,9 @@ import re
 from itertools import pairwise
 
 from approvals.redaction.detectors import Span
+from approvals.redaction.search import LETTERS
 from approvals.redaction.vocabulary import w as _words
 
-_LETTERS = re.compile(r"[^\W\d_]+")
 _EPONYM_HEADS = (
     "syndrome|disease|fundoplication|procedure|operation|repair|sign|test|palsy|reflex"
     "|anastomosis|catheter|tube|score|scale|classification|criteria|maneuver|manoeuvre"
@@ -86,7 +86,7 @@ def protected(
     if not words.isdisjoint(_COMPANY_WORDS):
         out += [Span(m.start(), m.end(), "", "company") for m in _COMPANY.finditer(text)]
     for m in _TRADE.finditer(text) if not words.isdisjoint(_TRADE_WORDS) else ():
-        head = [w.lower() for w in _LETTERS.findall(m["head"])]
+        head = [w.lower() for w in LETTERS.findall(m["head"])]
         person = any(a in first and b in last for a, b in pairwise(head))
         if not person:
             out.append(Span(m.start(), m.end(), "", "company"))

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from approvals.redaction.search import LETTERS
 from approvals.redaction.vocabulary import places, w
 
 _LOCALES = (
@@ -159,7 +160,6 @@ def name_tables() -> NameTables:
 
 
 _WORD = r"[^\W\d_]+(?:['’-][^\W\d_]+)*"
-_LETTERS = re.compile(r"[^\W\d_]+")
 # Below this length a Python loop over words beats compiling a pattern of the words found.
 _SHORT_TEXT = 4096
 # Above this many different names in one ASCII text, `_ascii_hits` reads letter runs instead.
@@ -242,7 +242,7 @@ class NameScanner:
         # An alternation of many words is tried word by word at every position: past
         # `_FIND_WORDS` words one pass over the letter runs is linear, as for short text.
         if len(text) <= _SHORT_TEXT or len(present) > _FIND_WORDS:
-            return (m.span() for m in _LETTERS.finditer(text) if m.group().lower() in present)
+            return (m.span() for m in LETTERS.finditer(text) if m.group().lower() in present)
         alternation = "|".join(sorted(map(re.escape, present), key=len, reverse=True))
         pattern = re.compile(rf"(?<![^\W\d_])(?:{alternation})(?![^\W\d_])", re.IGNORECASE)
         return (m.span() for m in pattern.finditer(text))

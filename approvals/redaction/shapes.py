@@ -40,13 +40,13 @@ from approvals.redaction.kept import PROTECT_WORDS, companies_joined, protected
 from approvals.redaction.names import NameTables, ascii_hits, committed_faker_words
 from approvals.redaction.patterns import US_STATES
 from approvals.redaction.placeholders import zip3
+from approvals.redaction.search import LETTERS
 from approvals.redaction.vocabulary import english_words, places, safe_words
 from approvals.redaction.vocabulary import w as _words
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _CASELESS_MAX = 12
 _LATIN_END = "\u024f"
-_LETTERS = re.compile(r"[^\W\d_]+")
 _WORD_BEFORE_MAX = 32
 _TITLE_TOKEN = re.compile(r"\b[A-ZÀ-Þ][a-zß-ÿ]{3,}\b")
 _NEXT = re.compile(r"[ \t]+(?P<w>[^\W\d_]+)\b")
@@ -251,7 +251,7 @@ class ShapeScanner:
         if text.isascii():
             hits = ascii_hits(text.lower(), lower)
         else:
-            hits = [m.span() for m in _LETTERS.finditer(text) if m.group().lower() in lower]
+            hits = [m.span() for m in LETTERS.finditer(text) if m.group().lower() in lower]
         return [
             Span(start, end, "NAME", "name-repeat")
             for start, end in hits
@@ -458,7 +458,7 @@ class ShapeScanner:
         """Where the unknown words occur as whole letter runs (as `search.features` splits)."""
         if text.isascii():
             return ascii_hits(text.lower(), unknown)
-        return [m.span() for m in _LETTERS.finditer(text) if m.group().lower() in unknown]
+        return [m.span() for m in LETTERS.finditer(text) if m.group().lower() in unknown]
 
     def _unknown(self, parts: list[str]) -> bool:
         english = english_words()

@@ -14,7 +14,7 @@ import pytest
 from redaction_corpus import corpus, strings_of
 
 from approvals.redaction import names, placeholders, validators
-from approvals.redaction.names import _LETTERS, _PREV_REVERSED, _WORD, name_tables
+from approvals.redaction.names import _PREV_REVERSED, _WORD, name_tables
 from approvals.redaction.search import LETTERS, features
 
 # The forward pattern the names scanner searched with before (`names._PREV`).
@@ -49,7 +49,7 @@ def test_name_hits_by_find_match_the_letter_run_loop(texts):
     for text in texts:
         found = features(text)
         present = vocabulary.intersection(found.words)
-        reference = [m.span() for m in _LETTERS.finditer(text) if m.group().lower() in present]
+        reference = [m.span() for m in LETTERS.finditer(text) if m.group().lower() in present]
         assert list(names.NameScanner._hits(text, present, found.lower)) == reference, text
 
 
