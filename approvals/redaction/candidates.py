@@ -27,7 +27,7 @@ def word_starts(words: Iterable[str]) -> Finder:
 
     def find(_text: str, found: Features) -> list[int]:
         lower, starts = found.lower, []
-        for word in vocabulary.intersection(found.words):
+        for word in vocabulary.intersection(found.gate_words):
             for m in patterns[word].finditer(lower):
                 i = m.start()
                 if i == 0 or not lower[i - 1].isalpha():
@@ -38,12 +38,14 @@ def word_starts(words: Iterable[str]) -> Finder:
     return find
 
 
-_OPERATOR = re.compile(r"[=:!]")
 _LIKE = re.compile(r"[ \t](?:i?like|in)[ \t]")
 _LIKE_WORDS = frozenset(("like", "ilike", "in"))
-# Read backwards from an operator: the blanks before it, then the key's characters, the
-# first of which (the last read) is a letter; no match, no key (`::`, `1=`, ` :`).
+# Read backwards from a `LIKE` / `IN` operator: the blanks before it, then the key's characters,
+# the first of which (the last read) is a letter; no match, no key.
 _KEY_BACKWARDS = re.compile(r"[ \t]*+[A-Za-z0-9_.-]*+(?<=[A-Za-z])")
+# A key before `=`, `:` or `!` read forwards: a whole run of key characters led by a letter, then
+# blanks, then the operator (ahead, not consumed: the next key starts after it).
+_KEY_FORWARDS = re.compile(r"(?<![A-Za-z0-9_.-])[A-Za-z][A-Za-z0-9_.-]*+[ \t]*+(?=[=:!])")
 
 
 def key_starts(text: str, found: Features) -> list[int]:
@@ -51,29 +53,119 @@ def key_starts(text: str, found: Features) -> list[int]:
 
     The key is a run of key characters ending just before the operator (its blanks aside), so
     each operator names the one position where its key can begin: the start of that run, if
-    that is a letter (the pattern's `[A-Za-z]`).
+    that is a letter (the pattern's `[A-Za-z]`). For `=`, `:` and `!` one forward search lists
+    those runs (a per-operator step cost ~1 µs: 100 KB of `1:` has 50 000 operators and no key).
     """
-    ops = [m.start() for m in _OPERATOR.finditer(text)]
-    if not _LIKE_WORDS.isdisjoint(found.words):
-        ops += [m.start() + 1 for m in _LIKE.finditer(found.lower)]
+    starts = [m.start() for m in _KEY_FORWARDS.finditer(text)]
+    if _LIKE_WORDS.isdisjoint(found.gate_words):
+        return starts
+    ops = [m.start() + 1 for m in _LIKE.finditer(found.lower)]
     if not ops:
-        return []
+        return starts
     size, backwards = len(text), text[::-1]
     keys = map(_KEY_BACKWARDS.match, itertools.repeat(backwards), (size - op for op in ops))
-    return sorted({size - key.end() for key in keys if key is not None})
+    return sorted({size - key.end() for key in keys if key is not None}.union(starts))
 
 
-# A digit not preceded by a digit, or "(" / "+" before a digit (phone numbers).
-_NUMERIC = re.compile(r"[0-9(+](?<![0-9][0-9])(?:(?<=[0-9])|(?=[0-9]))")
+# Where a detector of the numeric alternation (detectors._NUMERIC) other than `card` can start:
+# the start of each detector's pattern (patterns.py), its look-behinds as they are (moved to
+# where the branch reads them), what follows cut down to a necessary condition. Each top-level
+# branch consumes one character and reads the rest ahead, so `finditer` lists every such start,
+# in C. Every branch, at both levels, begins with a character or a class, which `re` checks
+# before entering the branch: a digit that starts nothing (`1 1 1`, `1:1:1`) costs about one
+# character comparison per branch. `\d` reads [0-9] on gated text.
+_NUMERIC_OTHERS = re.compile(
+    r"""
+    [0-9](?<![0-9][0-9])(?=                           # the digit at s, s+1 next:
+        [0-9](?:
+            (?<=1[89]|20)(?<![\d.]..)\d\d[-/]                                 # iso
+          | (?<![\d-]..)\d[- ]\d\d[- ]\d{4} | (?<![\w.,-]..)\d{7}              # ssn
+          | (?<=[0-3].)(?<![\d/.:-]..)[/.-][0-3]?\d[/.-]\d\d                   # num
+          | (?<!\w..)\d?(?!\+)\s*+-?\s*+[yY]                                   # agen
+          | (?<![\w.]..)\d?\.(?:\d{1,3}\.){2}\d                                # ipv4
+          | (?<![\w+]..)(?:(?<=1[2-9])\d\d|(?<=[2-9].)\d)[ .-]?[2-9]\d\d       # phone
+          | (?<!\w..)\d{0,4}[ \t]++[A-Z]                                       # street
+        )
+      | [/.-](?<![\d/.:-]..)[0-3]?\d[/.-]\d\d                                  # num
+      | \.(?<![\w.]..)\d{1,3}\.\d{1,3}\.\d                                     # ipv4
+      | [ .-](?<=1.)(?<![\w+]..)(?:\([2-9]\d\d\)|[2-9]\d\d)[ .-]?[2-9]\d\d     # phone: 1 617
+      | \((?<=1.)(?<![\w+]..)[2-9]\d\d\)[ .-]?[2-9]\d\d                        # phone: 1(617)
+      | [ \t](?<!\w..)[ \t]*+[A-Z]                                             # street
+    )
+  | \((?<![\w+]\()(?=[2-9]\d\d\)[ .-]?[2-9]\d\d)                              # phone: (617)
+  | \+(?<![\w+]\+)(?=[1-9])                                                  # phonep
+  | [A-Za-z](?<!\w[A-Za-z])(?=[A-Za-z]\d\d)                                  # iban, dea
+    """,
+    re.VERBOSE,
+)
+# A chain of digits, each joined to the next by nothing, a blank or a hyphen: where every card
+# number lies (`\d(?:[ -]?\d){12,18}`), found whole.
+_CHAIN = re.compile(r"[0-9](?:[ -]?[0-9]){12,}")
+_DIGITS_TO_D = bytes.maketrans(b"0123456789", b"dddddddddd")
+_AFTER_BLANK = re.compile(b"S")
+_JOINED = bytes.maketrans(b"dSH", b"\x00\x01\x01")
+_VALUE = bytes.maketrans(b"0123456789", bytes(range(10)))
+_DOUBLED = bytes.maketrans(b"0123456789", bytes((0, 2, 4, 6, 8, 1, 3, 5, 7, 9)))
+_CARD_MIN, _CARD_MAX = 13, 19
 
 
-def numeric_starts(text: str, _found: Features) -> list[int]:
-    """Where a digit-led detector can start: a run of digits, "(" or "+" before one, and two
-    letters before a run (the `AB1234567` shape of DEA numbers and IBANs)."""
-    starts = []
-    for m in _NUMERIC.finditer(text):
-        i = m.start()
-        if i >= 2 and text[i - 1].isalpha() and text[i - 2].isalpha():
-            starts.append(i - 2)
-        starts.append(i)
-    return starts
+def cards(text: str) -> tuple[list[int], list[int]]:
+    r"""Where the `card` pattern matches, split into the hits `validators.card_ok` accepts and
+    those it rejects, computed per chain of digits instead of matched digit by digit.
+
+    Digits one blank apart (`1 1 1 …`) start a card candidate at every digit, each matched and
+    Luhn-checked on its own (100 KB: ~200 ms). Here, per chain: what follows each digit (a
+    digit, a blank or a hyphen, then a digit; `kinds`), the digits' Luhn weights as prefix sums
+    (one for each parity of the last digit), so a candidate costs a few look-ups. The pattern
+    `\d(?<![\d-]\d)(?:[ -]?\d){12,18}(?![\d-])` starts at a digit after neither a digit nor a
+    hyphen and takes the most digits, up to 19, after which no digit or hyphen follows: the
+    last blank-joined digit among the 13th to 19th (or the chain's last digit, unless a hyphen
+    follows the chain).
+    """
+    live: list[int] = []
+    dead: list[int] = []
+    for chain in _CHAIN.finditer(text):
+        first, end = chain.span()
+        raw = chain.group().encode("ascii")
+        # kinds[t]: what follows digit t: "S" a blank (then a digit), "H" a hyphen, "d" a digit;
+        # for the last digit, "S" when the card's `(?![\d-])` holds after it, else "H".
+        kinds = raw.translate(_DIGITS_TO_D).replace(b"d ", b"S").replace(b"d-", b"H")
+        size = len(kinds)
+        starts = [m.start() + 1 for m in _AFTER_BLANK.finditer(kinds, 0, size - _CARD_MIN)]
+        if first == 0 or text[first - 1] != "-":
+            starts.insert(0, 0)
+        if not starts:
+            continue
+        kinds = kinds[:-1] + (b"H" if text.startswith("-", end) else b"S")
+        # Only the digits a card from the last start can reach are weighed (in `1111…` a card
+        # can only start at the first digit).
+        reach = starts[-1] + _CARD_MAX
+        kinds, digits = kinds[:reach], raw.translate(None, b" -")[:reach]
+        values, doubled = digits.translate(_VALUE), digits.translate(_DOUBLED)
+        # Luhn doubles every other digit counted from the last: weights[p] for a last digit of
+        # parity p (digits of the other parity doubled), summed from the chain's start.
+        even, odd = bytearray(values), bytearray(values)
+        even[1::2], odd[0::2] = doubled[1::2], doubled[0::2]
+        sums = (list(itertools.accumulate(even, initial=0)),
+                list(itertools.accumulate(odd, initial=0)))  # fmt: skip
+        # Digit t is at text position offsets[t] + t (offsets: the joiners before it).
+        offsets = list(itertools.accumulate(kinds.translate(_JOINED), initial=first))
+        for i in starts:
+            last = kinds.rfind(b"S", i + _CARD_MIN - 1, i + _CARD_MAX)
+            if last < 0:
+                continue  # no card ends here: the pattern does not match
+            luhn = sums[last & 1]
+            ok = 49 <= digits[i] <= 54 and (luhn[last + 1] - luhn[i]) % 10 == 0  # "1"–"6"
+            (live if ok else dead).append(offsets[i] + i)
+    return live, dead
+
+
+def numeric_split(text: str, _found: Features) -> tuple[list[int], frozenset[int], str]:
+    """The numeric alternation's starts to try, and those where it matches only as a card
+    number that fails its check (no other of its detectors can start there): never tried, and
+    a later detector's hit there is skipped (see `search.Doomed`)."""
+    others = [m.start() for m in _NUMERIC_OTHERS.finditer(text)]
+    live, dead = cards(text)
+    if not dead:
+        return sorted(set(others).union(live)) if live else others, frozenset(), "card"
+    return sorted(set(others).union(live)), frozenset(dead).difference(others), "card"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from approvals.redaction import validators as v
-from approvals.redaction.candidates import key_starts, numeric_starts, word_starts
+from approvals.redaction.candidates import key_starts, numeric_split, word_starts
 from approvals.redaction.keys import text_key_type
 from approvals.redaction.patterns import (
     CONTEXT_TYPES,
@@ -90,7 +90,8 @@ def _date_span(m: re.Match[str], year: int | None, month: int, day: int | None) 
 
 
 # Detectors that start at a digit run (or "(" / "+" / two letters before one): searched as one
-# alternation, tried only where `numeric_starts` says a digit run begins.
+# alternation, tried only where `candidates.numeric_split` says one of them can start, and not
+# where it would only match a card number that fails its check.
 _NUMERIC = frozenset(
     ("iso", "ssn", "num", "agen", "ipv4", "iban", "card", "dea", "phone", "phonep", "street")
 )
@@ -100,7 +101,7 @@ def _entries(parts: list[tuple[str, str]]) -> list[tuple[tuple[Member, ...], Gat
     finders: dict[str, Finder] = {"ctx": word_starts(CONTEXT_WORDS), "kv": key_starts}
     numeric = tuple(part for part in parts if part[0] in _NUMERIC)
     entries: list[tuple[tuple[Member, ...], Gate, Finder | None]] = [
-        (numeric, Gate(digit=True), numeric_starts)
+        (numeric, Gate(digit=True), None)
     ]
     entries += [((p,), GATES[p[0]], finders.get(p[0])) for p in parts if p[0] not in _NUMERIC]
     return entries
@@ -206,7 +207,10 @@ class ValueDetectors:
         # which finds the same matches in the same order, faster.
         self._pattern = re.compile("|".join(f"(?P<{name}>{src})" for name, src in parts))
         self._search = MultiSearch(
-            _entries(parts), [name for name, _ in parts], splits={"kv": _kv_split}
+            _entries(parts),
+            [name for name, _ in parts],
+            splits={"kv": _kv_split},
+            splitters={"iso": numeric_split},
         )
         self._custom = custom
         self._handlers: dict[str, Handler] = {

@@ -19,7 +19,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 _DIGIT = re.compile(r"[0-9]")
 # Letter runs, as the name scanner reads them: the words that word gates look for.
@@ -48,45 +48,61 @@ class Features(NamedTuple):
     """What gates read from one string, computed once and shared with the name scanner.
     (A tuple: one per scanned string, and a frozen dataclass costs more to build.)"""
 
-    lower: str
-    words: frozenset[str]
-    gated: bool  # False: gates are off (non-ASCII text, see `features`)
+    lower: str  # lower case, as long as the text: positions in it are positions in the text
+    words: frozenset[str]  # its lower-cased letter runs, as the name and shape scanners read them
+    gated: bool  # False: gates are off (digits of other scripts, see `features`)
     digit: bool
+    # The letter runs as a case-blind pattern reads them (`folded`): the word gates' words.
+    # The same set as `words` unless the text holds one of `_ASCII_FOLDS`.
+    gate_words: frozenset[str]
 
 
-# What makes non-ASCII text read differently from ASCII text to the gates and candidate
-# finders: the four letters that match an ASCII one under re.IGNORECASE (`İ` ~ `i`, `ı` ~ `i`,
-# `ſ` ~ `s`, Kelvin `K` ~ `k`; `İ` is also the one letter whose lower case is two characters,
-# which would shift positions in `lower`), and digits of other scripts (`\d` matches them,
-# the digit gate and `candidates.numeric_starts` read `[0-9]`).
+# The four letters that match an ASCII one under re.IGNORECASE (`İ` ~ `i`, `ı` ~ `i`, `ſ` ~ `s`,
+# Kelvin `K` ~ `k`): the gates and finders read them as that ASCII letter (`_folded`), so a
+# case-blind detector's word is found however it is spelled (`vıSıt`, `ſſn`). `İ` is also the
+# one letter whose lower case is two characters (`i` and a combining dot), which would shift
+# positions in `lower`: folded first, it stays one. Digits of other scripts (`\d` matches
+# them, the digit gate and `candidates.numeric_starts` read `[0-9]`) turn the gates off.
 _ASCII_FOLDS = ("\u0130", "\u0131", "\u017f", "\u212a")
 _ASCII_BYTES = bytes(range(128))
 _ANY_DIGIT = re.compile(r"\d")
 
 
-def _reads_as_ascii(text: str) -> bool:
-    """No character of `text` stands for an ASCII one to a pattern (see `_ASCII_FOLDS`). The
-    digits are looked for among the non-ASCII characters only, cut out in C (UTF-8 without its
-    ASCII bytes): a character class searched over the whole text cost 5 ms per 100 KB."""
-    if any(map(text.__contains__, _ASCII_FOLDS)):
-        return False
+def _ascii_digits_only(text: str) -> bool:
+    """No digit of another script in `text` (non-ASCII text). The digits are looked for among
+    the non-ASCII characters only, cut out in C (UTF-8 without its ASCII bytes): a character
+    class searched over the whole text cost 5 ms per 100 KB."""
     rest = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES)
     return _ANY_DIGIT.search(rest.decode("utf-8", "surrogatepass")) is None
 
 
 def features(text: str) -> Features:
-    lower = text.lower()
     # Word and digit gates compare ASCII spellings, so they apply to ASCII text and to text
-    # whose other characters cannot stand for ASCII ones (`_reads_as_ascii`): `é`, `李`, `И`
-    # never match an ASCII letter or `\d`, and their letter runs are whole words to `\b` as
-    # to `LETTERS`. Text with one of those characters runs every detector on every position.
+    # whose other characters are either letters no pattern reads as ASCII (`é`, `李`, `И`:
+    # their letter runs are whole words to `\b` as to `LETTERS`) or one of the four that are
+    # (`_ASCII_FOLDS`, read as their ASCII letter). Text with a digit of another script runs
+    # every detector on every position.
     if text.isascii():
-        gated = True
+        lower = text.lower()
         words = frozenset(lower.encode("ascii").translate(_ASCII_NON_LETTERS).decode().split())
-    else:
-        gated = _reads_as_ascii(text)
-        words = frozenset(LETTERS.findall(lower))
-    return Features(lower, words, gated, gated and _DIGIT.search(text) is not None)
+        return Features(lower, words, True, _DIGIT.search(text) is not None, words)
+    gated = _ascii_digits_only(text)
+    digit = gated and _DIGIT.search(text) is not None
+    lower = text.lower()
+    words = frozenset(LETTERS.findall(lower))
+    if any(map(text.__contains__, _ASCII_FOLDS)):
+        # The scanners' words are the letter runs of `text.lower()` (`İ` → `i` + a dot): theirs
+        # stay as they are; the gates get the folded ones. `str.replace` runs in C; `K` is
+        # lower-cased to `k` already.
+        if "\u0130" in text:
+            folded = _folded(text.replace("\u0130", "i").lower())
+            return Features(folded, words, gated, digit, frozenset(LETTERS.findall(folded)))
+        return Features(_folded(lower), words, gated, digit, frozenset(map(_folded, words)))
+    return Features(lower, words, gated, digit, words)
+
+
+def _folded(lower: str) -> str:
+    return lower.replace("\u0131", "i").replace("\u017f", "s")
 
 
 Finder = Callable[[str, Features], list[int]]
@@ -94,7 +110,12 @@ Finder = Callable[[str, Features], list[int]]
 # if the detector matched there, would be rejected whatever follows (`key=` under a key that
 # names no PHI): the latter are never tried. Gets the document's memo of such verdicts.
 Split = Callable[[str, list[int], dict[str, str | None]], tuple[list[int], frozenset[int]]]
-_Entry = tuple[re.Pattern[str], "Finder | None", "Split | None", int]  # int: first priority
+# Lists an entry's starts to try on its own, and apart those where its pattern matches only for
+# the hit to be rejected whatever follows (a card number failing its check), with the detector
+# whose hit that is: a splitter stands for both the finder and the split.
+Splitter = Callable[[str, Features], tuple[list[int], frozenset[int], str]]
+_Entry = tuple[re.Pattern[str], "Finder | None", "Split | None", int, "Splitter | None"]
+# int: the entry's first priority
 # Per split entry: its priority, its doomed starts and its pattern (see `MultiSearch.next`).
 Doomed = list[tuple[int, frozenset[int], re.Pattern[str]]]
 # A detector's next match (its start and priority first, the sort key), its pattern, and its
@@ -122,6 +143,7 @@ class MultiSearch:
         entries: Iterable[tuple[tuple[Member, ...], Gate, Finder | None]],
         order: list[str],
         splits: dict[str, Split] | None = None,
+        splitters: dict[str, Splitter] | None = None,
     ) -> None:
         entries = list(entries)
         table = [
@@ -129,12 +151,12 @@ class MultiSearch:
             for members, gate, finder in entries
         ]
         self._priority = {name: index for index, name in enumerate(order)}
-        splits = splits or {}
+        splits, splitters = splits or {}, splitters or {}
         split_of = [
             splits.get(members[0][0]) if len(members) == 1 else None for members, _, _ in entries
         ]
         self._detectors: tuple[_Entry, ...] = tuple(
-            (p, f, split, self._priority[members[0][0]])
+            (p, f, split, self._priority[members[0][0]], splitters.get(members[0][0]))
             for (p, _, f), split, (members, _, _) in zip(table, split_of, entries, strict=True)
         )
         self._gates = tuple(g for _, g, _ in table)
@@ -154,7 +176,7 @@ class MultiSearch:
             return self._detectors
         # `map` over bound C methods: no Python frame per needle or word set.
         needle_hits = tuple(map(found.lower.__contains__, self._needles))
-        word_misses = tuple(map(found.words.isdisjoint, self._word_sets))
+        word_misses = tuple(map(found.gate_words.isdisjoint, self._word_sets))
         counts = tuple(map(min, map(found.lower.count, self._counted), self._caps))
         signature = (found.digit, needle_hits, word_misses, counts)
         active = self._active.get(signature)
@@ -186,19 +208,25 @@ class MultiSearch:
         pending: Pending = []
         doomed: Doomed = []
         priority = self._priority
-        for pattern, finder, split, rank in self._allowed(found):
-            if finder is None or not found.gated:
+        for pattern, finder, split, rank, splitter in self._allowed(found):
+            if not found.gated or (finder is None and splitter is None):
                 m = pattern.search(text)
                 starts = None
             else:
-                starts = finder(text, found)
-                for first, dead, shadow in doomed:
+                dead: frozenset[int] = frozenset()
+                if splitter is not None:
+                    starts, dead, name = splitter(text, found)
+                    rejected = priority[name]  # the rank of the hits it rejects
+                else:  # a finder: the condition above
+                    starts, rejected = cast(Finder, finder)(text, found), rank
+                for first, dead_before, shadow in doomed:
                     if first < rank:  # its rejected hit would come first: never try these
-                        starts = [s for s in starts if s not in dead or not shadow.match(text, s)]
+                        starts = [s for s in starts
+                                  if s not in dead_before or not shadow.match(text, s)]  # fmt: skip
                 if split is not None:
                     starts, dead = split(text, starts, memo)
-                    if dead:
-                        doomed.append((rank, dead, pattern))
+                if dead:
+                    doomed.append((rejected, dead, pattern))
                 m = _first(pattern, text, starts, 0)
             if m is not None:
                 pending.append((m.start(), priority[m.lastgroup or ""], m, pattern, starts))

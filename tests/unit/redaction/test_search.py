@@ -8,6 +8,7 @@ import pytest
 from redaction_corpus import corpus, strings_of
 
 from approvals.redaction import Redactor
+from approvals.redaction.candidates import numeric_split
 from approvals.redaction.detectors import _Runs
 from approvals.redaction.search import features
 
@@ -43,6 +44,9 @@ def test_same_spans_as_the_combined_regex(seed):
         "group=12345678", "visit: 12345678", "Boston In Town, MA 02108", "AB12=x", "a=b=c",
         "ssn=ssn=ssn=1", "name=name=John", "name=john", "mrn: mrn: 12345678", "dob=dob=x",
         "ssn='x' ssn=[SSN-1] ssn==x ssn== ,5 ssn!x mrn IN (mrn, 12345678)", "group=x1234567",
+        # letters a case-blind pattern reads as ASCII ones: the gates read them folded
+        "vısıt: 12345678", "VİSİT 12345678", "ſſn: 123-45-6789", "x İN ('1', '2')", "aıb=1",
+        "Auguſt 3, 2024", "İİ Box 12", "ACCOUNT 1234567 ı", "ı 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
     ]  # fmt: skip
     mixed = []
     for _ in range(1500):
@@ -57,3 +61,38 @@ def test_same_spans_as_the_combined_regex(seed):
         mixed.append(text[:at] + rng.choice(foreign) + text[at:])
     for text in texts + extra + mixed:
         assert detectors.spans(text, {}, features(text)) == _reference(detectors, text), text
+
+
+def _numeric_reference(detectors, text):
+    """Every start where the numeric alternation matches, with its hit, tried at each position."""
+    numeric = detectors._search._detectors[0][0]
+    return {s: m for s in range(len(text)) if (m := numeric.match(text, s)) is not None}
+
+
+@pytest.mark.parametrize("seed", [5, 23])
+def test_numeric_starts_cover_every_hit_and_dooms_only_rejected_cards(seed):
+    """The numeric alternation is tried only where `numeric_split` lists a start; where it
+    marks a start doomed instead, the alternation matches a card number `_h_card` rejects."""
+    detectors = Redactor()._text.detectors
+    rng = random.Random(seed)
+    pieces = ["1", "4", "7", "0", "12", "555", "2024", " ", "-", ".", "/", "(", ")", "+", ":",
+              "A", "AB", "Main", " St", "yrs", "\n", "x", "é", "ı", "-", "  ", "4111"]  # fmt: skip
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 60))) for _ in range(3000)]
+    # chains of digits one blank or hyphen apart, long and short, with valid card numbers
+    for _ in range(400):
+        digits = [rng.choice("0123456789") for _ in range(rng.randint(10, 45))]
+        texts.append("".join(d + rng.choice(["", " ", " ", "-"]) for d in digits).strip())
+    texts += ["4111 1111 1111 1111", "4111-1111-1111-1111 x", "-4111 1111 1111 1111",
+              "1 " * 40, "12 " * 30, "1-" * 30 + "-", "59 " * 20 + "-"]  # fmt: skip
+    for text in texts:
+        found = features(text)
+        if not found.gated or not found.digit:
+            continue
+        starts, dead, name = numeric_split(text, found)
+        assert name == "card"
+        assert starts == sorted(set(starts)) and not dead.intersection(starts)
+        for start, m in _numeric_reference(detectors, text).items():
+            if start in dead:
+                assert m.lastgroup == "card" and detectors._h_card(m) is None, (text, start)
+            else:
+                assert start in starts, (text, start, m.lastgroup)
