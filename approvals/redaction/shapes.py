@@ -81,6 +81,7 @@ _STATE_BEFORE = re.compile(
 _ZIP_AT = re.compile(r"(?<![\d-])\d{5}(?:-\d{4})?(?![\d-])")
 _STATE_WINDOW = 48
 _CLUSTER = re.compile(r"\(?\d[\d ()./-]{5,}\d")
+_TWO_DIGITS = re.compile(r"\d\d")
 _PHONE_CUES = frozenset(_words("tel phone call fax mobile cell desk office ph"))
 _UNIT_WORDS = frozenset(_words("apt apartment suite ste unit flat"))
 _AGE_WORDS = frozenset(_words("turn turned turns turning age aged"))
@@ -285,8 +286,12 @@ class ShapeScanner:
     def _phones_and_zips(self, text: str, words: frozenset[str]) -> list[Span]:
         out: list[Span] = []
         for cluster in _CLUSTER.finditer(text):
-            # Phones need seven digits: only runs of digits and separators that long are read.
-            for m in _LOOSE_PHONE.finditer(text, max(0, cluster.start() - 1), cluster.end() + 1):
+            # Phones need seven digits: only runs of digits and separators that long are read,
+            # and only those with two digits in a row, which every shape has (`1 1 1 …` none).
+            start, end = max(0, cluster.start() - 1), cluster.end() + 1
+            if _TWO_DIGITS.search(text, start, end) is None:
+                continue
+            for m in _LOOSE_PHONE.finditer(text, start, end):
                 count = len(v.digits_of(m.group()))
                 if 7 <= count <= 15 and not _date_like(m.group()):
                     out.append(Span(m.start(), m.end(), "PHONE", "phone-shape"))
