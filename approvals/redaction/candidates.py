@@ -76,15 +76,21 @@ def key_starts(text: str, found: Features) -> list[int]:
 # character comparison per branch. `\d` reads [0-9] on gated text.
 _NUMERIC_OTHERS = re.compile(
     r"""
-    [0-9](?<![0-9][0-9])(?=                           # the digit at s, s+1 next:
-        [0-9](?:
-            (?<=1[89]|20)(?<![\d.]..)\d\d[-/]                                 # iso
-          | (?<![\d-]..)\d[- ]\d\d[- ]\d{4} | (?<![\w.,-]..)\d{7}              # ssn
-          | (?<=[0-3].)(?<![\d/.:-]..)[/.-][0-3]?\d[/.-]\d\d                   # num
-          | (?<!\w..)\d?(?!\+)\s*+-?\s*+[yY]                                   # agen
-          | (?<![\w.]..)\d?\.(?:\d{1,3}\.){2}\d                                # ipv4
-          | (?<![\w+]..)(?:(?<=1[2-9])\d\d|(?<=[2-9].)\d)[ .-]?[2-9]\d\d       # phone
-          | (?<!\w..)\d{0,4}[ \t]++[A-Z]                                       # street
+    [0-9](?<![0-9][0-9])(?=                           # the digit at s; s+1, s+2 next
+        [0-9](?:                                      # a second digit
+            [0-9](?:                                  # a third
+                (?<=1[89].|20.)(?<![\d.]...)\d[-/]                             # iso
+              | (?<![\d-]...)[- ]\d\d[- ]\d{4} | (?<![\w.,-]...)\d{6}          # ssn
+              | (?<!\w...)(?!\+)\s*+-?\s*+[yY]                                 # agen
+              | (?<![\w.]...)\.(?:\d{1,3}\.){2}\d                              # ipv4
+              | (?<![\w+]...)(?:(?<=1[2-9].)\d|(?<=[2-9]..))[ .-]?[2-9]\d\d    # phone
+              | (?<!\w...)\d{0,3}[ \t]++[A-Z]                                  # street
+            )
+          | [/.-](?<=[0-3]..)(?<![\d/.:-]...)[0-3]?\d[/.-]\d\d                 # num
+          | \.(?<![\w.]...)(?:\d{1,3}\.){2}\d                                  # ipv4
+          | [\s-](?<!\w...)\s*+-?\s*+[yY]                                      # agen
+          | [yY](?<!\w...)                                                    # agen: 12y
+          | [ \t](?<!\w...)[ \t]*+[A-Z]                                        # street
         )
       | [/.-](?<![\d/.:-]..)[0-3]?\d[/.-]\d\d                                  # num
       | \.(?<![\w.]..)\d{1,3}\.\d{1,3}\.\d                                     # ipv4
@@ -109,7 +115,7 @@ _DOUBLED = bytes.maketrans(b"0123456789", bytes((0, 2, 4, 6, 8, 1, 3, 5, 7, 9)))
 _CARD_MIN, _CARD_MAX = 13, 19
 
 
-def cards(text: str) -> tuple[list[int], list[int]]:
+def cards(text: str, tried: frozenset[int] = frozenset()) -> tuple[list[int], list[int]]:
     r"""Where the `card` pattern matches, split into the hits `validators.card_ok` accepts and
     those it rejects, computed per chain of digits instead of matched digit by digit.
 
@@ -120,7 +126,7 @@ def cards(text: str) -> tuple[list[int], list[int]]:
     `\d(?<![\d-]\d)(?:[ -]?\d){12,18}(?![\d-])` starts at a digit after neither a digit nor a
     hyphen and takes the most digits, up to 19, after which no digit or hyphen follows: the
     last blank-joined digit among the 13th to 19th (or the chain's last digit, unless a hyphen
-    follows the chain).
+    follows the chain). Starts in `tried` are left out (the pattern is tried there anyway).
     """
     live: list[int] = []
     dead: list[int] = []
@@ -134,6 +140,11 @@ def cards(text: str) -> tuple[list[int], list[int]]:
         starts = [m.start() + 1 for m in _AFTER_BLANK.finditer(kinds, 0, size - _CARD_MIN)]
         if first == 0 or text[first - 1] != "-":
             starts.insert(0, 0)
+        # Digit t is at text position offsets[t] + t (offsets: the joiners before it).
+        joined = kinds[: starts[-1]].translate(_JOINED) if starts else b""
+        offsets = list(itertools.accumulate(joined, initial=first))
+        if tried:
+            starts = [i for i in starts if offsets[i] + i not in tried]
         if not starts:
             continue
         kinds = kinds[:-1] + (b"H" if text.startswith("-", end) else b"S")
@@ -148,8 +159,6 @@ def cards(text: str) -> tuple[list[int], list[int]]:
         even[1::2], odd[0::2] = doubled[1::2], doubled[0::2]
         sums = (list(itertools.accumulate(even, initial=0)),
                 list(itertools.accumulate(odd, initial=0)))  # fmt: skip
-        # Digit t is at text position offsets[t] + t (offsets: the joiners before it).
-        offsets = list(itertools.accumulate(kinds.translate(_JOINED), initial=first))
         for i in starts:
             last = kinds.rfind(b"S", i + _CARD_MIN - 1, i + _CARD_MAX)
             if last < 0:
@@ -165,7 +174,7 @@ def numeric_split(text: str, _found: Features) -> tuple[list[int], frozenset[int
     number that fails its check (no other of its detectors can start there): never tried, and
     a later detector's hit there is skipped (see `search.Doomed`)."""
     others = [m.start() for m in _NUMERIC_OTHERS.finditer(text)]
-    live, dead = cards(text)
-    if not dead:
-        return sorted(set(others).union(live)) if live else others, frozenset(), "card"
-    return sorted(set(others).union(live)), frozenset(dead).difference(others), "card"
+    live, dead = cards(text, frozenset(others))
+    if not live:
+        return others, frozenset(dead), "card"
+    return sorted(others + live), frozenset(dead), "card"

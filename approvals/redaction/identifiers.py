@@ -6,6 +6,7 @@ whatever their key or cue, unless they match a documented safe shape. Pure; used
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from approvals.redaction import validators as v
 from approvals.redaction.detectors import Span
@@ -42,10 +43,17 @@ _NO_DIGITS = str.maketrans("", "", "0123456789")
 _DIGITS_MIN = 6
 
 
-def identifiers(text: str) -> list[Span]:
+def identifiers(text: str, found: Sequence[Span] = ()) -> list[Span]:
     """Values shaped like identifiers, whatever their key or cue (fail closed), but for the
-    documented safe shapes (docs/redaction.md): operational UUIDs, hashes, versions, units."""
+    documented safe shapes (docs/redaction.md): operational UUIDs, hashes, versions, units.
+
+    A run of digits that a detector's hit in `found` covers exactly is not judged again: its
+    span would be the same stretch, merged into that hit and dropped (`text._merge` keeps the
+    first of two equal spans, the detector's), and a run of digits is never a hash. 100 KB of
+    `123456789 ` judged 10 000 SSNs again.
+    """
     out: list[Span] = []
+    claimed = {(s.start, s.end) for s in found if s.type}
     uuids = [m.span() for m in _UUID.finditer(text)] if text.count("-") >= 4 else []
     for start, end in uuids:
         if _OP_KEY.search(text[max(0, start - 40) : start]) is None:
@@ -55,6 +63,8 @@ def identifiers(text: str) -> list[Span]:
     for m in _TOKEN.finditer(text):
         start, end = m.span()
         if uuids and any(a <= start < b for a, b in uuids):
+            continue
+        if claimed and (start, end) in claimed and m.group().isdigit():
             continue
         span = _identifier(text, start, end, m.group())
         if span is not None:

@@ -19,6 +19,7 @@ a list says:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from approvals.redaction import validators as v
 from approvals.redaction.addresses import (
@@ -188,14 +189,16 @@ class ShapeScanner:
         self._listed = tables.first | tables.last | tables.stop
         self._stop = tables.stop
 
-    def spans(self, text: str, words: frozenset[str], digit: bool) -> list[Span]:
+    def spans(
+        self, text: str, words: frozenset[str], digit: bool, found_before: Sequence[Span] = ()
+    ) -> list[Span]:
         found: list[Span] = []
         if not words.isdisjoint(PROTECT_WORDS):
             found += protected(text, words, self._first, self._last)
         if "&" in text:
             found += companies_joined(text, self._first)
         if digit:
-            found += identifiers(text)
+            found += identifiers(text, found_before)
             found += self._phones_and_zips(text, words)
         # web2 (210 000 words) is read on first need, after the small sets: a one-document
         # `approvals redact` of listed names and safe words never pays for it.
@@ -285,6 +288,7 @@ class ShapeScanner:
 
     def _phones_and_zips(self, text: str, words: frozenset[str]) -> list[Span]:
         out: list[Span] = []
+        phone: dict[str, bool] = {}  # a shape's verdict, for the copies of it (`12 12 12 12 12`)
         for cluster in _CLUSTER.finditer(text):
             # Phones need seven digits: only runs of digits and separators that long are read,
             # and only those with two digits in a row, which every shape has (`1 1 1 …` none).
@@ -292,8 +296,12 @@ class ShapeScanner:
             if _TWO_DIGITS.search(text, start, end) is None:
                 continue
             for m in _LOOSE_PHONE.finditer(text, start, end):
-                count = len(v.digits_of(m.group()))
-                if 7 <= count <= 15 and not _date_like(m.group()):
+                shape = m.group()
+                ok = phone.get(shape)
+                if ok is None:
+                    count = len(v.digits_of(shape))
+                    ok = phone[shape] = 7 <= count <= 15 and not _date_like(shape)
+                if ok:
                     out.append(Span(m.start(), m.end(), "PHONE", "phone-shape"))
         for m in _CUE_PHONE.finditer(text) if not words.isdisjoint(_PHONE_CUES) else ():
             count = len(v.digits_of(m["num"]))
@@ -568,6 +576,9 @@ _COMMON_LOWER = frozenset(
 )
 
 
+_DATE_SEPARATOR = re.compile(r"[ .-]")
+
+
 def _date_like(value: str) -> bool:
-    parts = re.split(r"[ .-]", value.strip("()"))
+    parts = _DATE_SEPARATOR.split(value.strip("()"))
     return len(parts) == 3 and len(parts[0]) == 4 and parts[0][:2] in ("19", "20")

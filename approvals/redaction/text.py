@@ -7,6 +7,7 @@ Overlapping hits are merged into their union (fail closed: `John` from `name: Jo
 from __future__ import annotations
 
 import bisect
+import operator
 from dataclasses import dataclass, field
 
 from approvals.redaction.detectors import Span, ValueDetectors
@@ -15,6 +16,7 @@ from approvals.redaction.placeholders import Placeholders
 from approvals.redaction.search import features
 from approvals.redaction.shapes import ShapeScanner
 
+_START, _END = operator.itemgetter(0), operator.itemgetter(1)  # Span.start, Span.end
 # Characters any value detector needs; a string with none of them only goes to the name scanner.
 _TRIGGERS = frozenset("0123456789@:=/")
 
@@ -51,7 +53,7 @@ class TextRedactor:
             spans.extend(Span(s, e, "NAME", "names") for s, e in names)
         # Shapes read digits with `\d` on non-ASCII text, the digit gate does not: they run on
         # any non-ASCII text, as they always have.
-        shapes = self._shapes.spans(text, found.words, found.digit or not text.isascii())
+        shapes = self._shapes.spans(text, found.words, found.digit or not text.isascii(), spans)
         hashes = [s for s in shapes if s.detector == "hash"]
         if hashes:
             # A hash is kept whole: no hit may cut a piece out of it (`…dafb[ACCOUNT-1]`), but a
@@ -88,7 +90,10 @@ class TextRedactor:
 
 def _merge(spans: list[Span]) -> list[Span]:
     """Sorted, non-overlapping spans; protected placeholders win over what overlaps them."""
-    spans.sort(key=lambda s: (s.start, -s.end))
+    # By start, the longer first, equal spans in the order found: two stable sorts on C keys
+    # (a Python key function per span cost as much as the rest of the merge).
+    spans.sort(key=_END, reverse=True)
+    spans.sort(key=_START)
     protected = [s for s in spans if not s.type]
     if protected:
         protected = _coalesced(protected)
