@@ -76,7 +76,8 @@ def test_numeric_starts_cover_every_hit_and_dooms_only_rejected_cards(seed):
     detectors = Redactor()._text.detectors
     rng = random.Random(seed)
     pieces = ["1", "4", "7", "0", "12", "555", "2024", " ", "-", ".", "/", "(", ")", "+", ":",
-              "A", "AB", "Main", " St", "yrs", "\n", "x", "é", "ı", "-", "  ", "4111"]  # fmt: skip
+              "A", "AB", "Main", " St", "yrs", "\n", "x", "é", "ı", "-", "  ", "4111", "y", "Y",
+              "o", "\t", "19", "20", "3", "9", "617", "0142", "GB", "_", ","]  # fmt: skip
     texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 60))) for _ in range(3000)]
     # chains of digits one blank or hyphen apart, long and short, with valid card numbers
     for _ in range(400):
