@@ -159,13 +159,16 @@ def cards(text: str, tried: frozenset[int] = frozenset()) -> tuple[list[int], li
         even[1::2], odd[0::2] = doubled[1::2], doubled[0::2]
         sums = (list(itertools.accumulate(even, initial=0)),
                 list(itertools.accumulate(odd, initial=0)))  # fmt: skip
+        rfind, accept, reject = kinds.rfind, live.append, dead.append
         for i in starts:
-            last = kinds.rfind(b"S", i + _CARD_MIN - 1, i + _CARD_MAX)
+            last = rfind(b"S", i + 12, i + 19)  # the 13th to the 19th digit (`_CARD_MIN`…)
             if last < 0:
                 continue  # no card ends here: the pattern does not match
             luhn = sums[last & 1]
-            ok = 49 <= digits[i] <= 54 and (luhn[last + 1] - luhn[i]) % 10 == 0  # "1"–"6"
-            (live if ok else dead).append(offsets[i] + i)
+            if 49 <= digits[i] <= 54 and not (luhn[last + 1] - luhn[i]) % 10:  # "1"–"6"
+                accept(offsets[i] + i)
+            else:
+                reject(offsets[i] + i)
     return live, dead
 
 
