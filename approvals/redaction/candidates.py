@@ -1,10 +1,13 @@
-"""Where the word-led detectors can start, found without trying every position. Pure.
+"""Where the word-led and digit-led detectors can start, found without trying every position.
 
 The context-word (`MRN 123…`) and `key=value` detectors begin with a word, and a regex engine
-without a prefilter tries them at every character. These finders list, in order, a superset of
-the positions where each can match; `search.MultiSearch` then confirms each with the detector's
-own pattern (`match` at that position), so the result is exactly what `search` would find.
-Only used on ASCII text (see `search.features`); other text goes through plain `search`.
+without a prefilter tries them at every character; the numeric detectors (dates, SSNs, cards,
+phones…) begin at a digit, and a text of digits offers one at every digit. These finders list,
+in order, a superset of the positions where each can match; `search.MultiSearch` then confirms
+each with the detector's own pattern (`match` at that position), so the result is exactly what
+`search` would find. `numeric_split` also names the starts where only a card number that fails
+its check can match, which are never tried. Only used on gated text (see `search.features`);
+other text goes through plain `search`. Pure.
 """
 
 from __future__ import annotations
@@ -38,14 +41,17 @@ def word_starts(words: Iterable[str]) -> Finder:
     return find
 
 
+_OPERATOR = re.compile(r"[=:!]")
 _LIKE = re.compile(r"[ \t](?:i?like|in)[ \t]")
 _LIKE_WORDS = frozenset(("like", "ilike", "in"))
-# Read backwards from a `LIKE` / `IN` operator: the blanks before it, then the key's characters,
-# the first of which (the last read) is a letter; no match, no key.
+# Read backwards from an operator: the blanks before it, then the key's characters, the
+# first of which (the last read) is a letter; no match, no key (`::`, `1=`, ` :`).
 _KEY_BACKWARDS = re.compile(r"[ \t]*+[A-Za-z0-9_.-]*+(?<=[A-Za-z])")
-# A key before `=`, `:` or `!` read forwards: a whole run of key characters led by a letter, then
-# blanks, then the operator (ahead, not consumed: the next key starts after it).
-_KEY_FORWARDS = re.compile(r"(?<![A-Za-z0-9_.-])[A-Za-z][A-Za-z0-9_.-]*+[ \t]*+(?=[=:!])")
+# The same keys read forwards: a whole run of key characters led by a letter, then blanks,
+# then the operator (ahead, not consumed: the next key starts after it).
+_KEY_FORWARDS = re.compile(r"[A-Za-z](?<![A-Za-z0-9_.-].)[A-Za-z0-9_.-]*+[ \t]*+(?=[=:!])")
+# Above one operator per this many characters, one forward search beats a match per operator.
+_DENSE_OPERATORS = 100
 
 
 def key_starts(text: str, found: Features) -> list[int]:
@@ -53,28 +59,35 @@ def key_starts(text: str, found: Features) -> list[int]:
 
     The key is a run of key characters ending just before the operator (its blanks aside), so
     each operator names the one position where its key can begin: the start of that run, if
-    that is a letter (the pattern's `[A-Za-z]`). For `=`, `:` and `!` one forward search lists
-    those runs (a per-operator step cost ~1 µs: 100 KB of `1:` has 50 000 operators and no key).
+    that is a letter (the pattern's `[A-Za-z]`). Read backwards from each operator (~1 µs each)
+    or, where operators are dense (100 KB of `1:` has 50 000 and no key), by one forward search
+    for such runs before `=`, `:` or `!`, which reads every word of the text once.
     """
-    starts = [m.start() for m in _KEY_FORWARDS.finditer(text)]
-    if _LIKE_WORDS.isdisjoint(found.gate_words):
-        return starts
-    ops = [m.start() + 1 for m in _LIKE.finditer(found.lower)]
+    if (text.count(":") + text.count("=") + text.count("!")) * _DENSE_OPERATORS < len(text):
+        ops = [m.start() for m in _OPERATOR.finditer(text)]
+        starts = []
+    else:
+        ops, starts = [], [m.start() for m in _KEY_FORWARDS.finditer(text)]
+    if not _LIKE_WORDS.isdisjoint(found.gate_words):
+        ops += [m.start() + 1 for m in _LIKE.finditer(found.lower)]
     if not ops:
         return starts
     size, backwards = len(text), text[::-1]
     keys = map(_KEY_BACKWARDS.match, itertools.repeat(backwards), (size - op for op in ops))
-    return sorted({size - key.end() for key in keys if key is not None}.union(starts))
+    found_keys = {size - key.end() for key in keys if key is not None}
+    return sorted(found_keys.union(starts)) if starts else sorted(found_keys)
 
 
 # Where a detector of the numeric alternation (detectors._NUMERIC) other than `card` can start:
 # the start of each detector's pattern (patterns.py), its look-behinds as they are (moved to
-# where the branch reads them), what follows cut down to a necessary condition. Each top-level
-# branch consumes one character and reads the rest ahead, so `finditer` lists every such start,
-# in C. Every branch, at both levels, begins with a character or a class, which `re` checks
-# before entering the branch: a digit that starts nothing (`1 1 1`, `1:1:1`) costs about one
-# character comparison per branch. `\d` reads [0-9] on gated text.
-_NUMERIC_OTHERS = re.compile(
+# where the branch reads them), what follows cut down to a necessary condition, in two patterns:
+# those led by a digit and the others. Each consumes one character and reads the rest ahead, so
+# `finditer` lists every such start, in C; each begins with a class, so `re` skips to the next
+# digit (or letter, `(`, `+`) without entering it (a run of blanks costs nothing), and after a
+# digit every branch begins with a character or a class, which `re` checks before entering the
+# branch: a digit that starts nothing (`1 1 1`, `1:1:1`) costs a few character comparisons.
+# `\d` reads [0-9] on gated text.
+_DIGIT_LED = re.compile(
     r"""
     [0-9](?<![0-9][0-9])(?=                           # the digit at s; s+1, s+2 next
         [0-9](?:                                      # a second digit
@@ -98,9 +111,16 @@ _NUMERIC_OTHERS = re.compile(
       | \((?<=1.)(?<![\w+]..)[2-9]\d\d\)[ .-]?[2-9]\d\d                        # phone: 1(617)
       | [ \t](?<!\w..)[ \t]*+[A-Z]                                             # street
     )
-  | \((?<![\w+]\()(?=[2-9]\d\d\)[ .-]?[2-9]\d\d)                              # phone: (617)
-  | \+(?<![\w+]\+)(?=[1-9])                                                  # phonep
-  | [A-Za-z](?<!\w[A-Za-z])(?=[A-Za-z]\d\d)                                  # iban, dea
+    """,
+    re.VERBOSE,
+)
+_OTHER_LED = re.compile(
+    r"""
+    [A-Za-z(+](?:                                     # one class first: `re` skips to it
+        (?<=[A-Za-z])(?<!\w.)(?=[A-Za-z]\d\d)                                 # iban, dea
+      | (?<=\()(?<![\w+].)(?=[2-9]\d\d\)[ .-]?[2-9]\d\d)                       # phone: (617)
+      | (?<=\+)(?<![\w+].)(?=[1-9])                                           # phonep
+    )
     """,
     re.VERBOSE,
 )
@@ -178,7 +198,11 @@ def numeric_split(text: str, _found: Features) -> tuple[list[int], frozenset[int
     """The numeric alternation's starts to try, and those where it matches only as a card
     number that fails its check (no other of its detectors can start there): never tried, and
     a later detector's hit there is skipped (see `search.Doomed`)."""
-    others = [m.start() for m in _NUMERIC_OTHERS.finditer(text)]
+    others = [m.start() for m in _DIGIT_LED.finditer(text)]
+    if not text.isdigit():
+        led = [m.start() for m in _OTHER_LED.finditer(text)]
+        if led:
+            others = sorted(others + led)
     live, dead = cards(text, frozenset(others))
     if not live:
         return others, frozenset(dead), "card"

@@ -8,7 +8,7 @@ import pytest
 from redaction_corpus import corpus, strings_of
 
 from approvals.redaction import Redactor
-from approvals.redaction.candidates import numeric_split
+from approvals.redaction.candidates import key_starts, numeric_split
 from approvals.redaction.detectors import _Runs
 from approvals.redaction.search import features
 
@@ -97,3 +97,16 @@ def test_numeric_starts_cover_every_hit_and_dooms_only_rejected_cards(seed):
                 assert m.lastgroup == "card" and detectors._h_card(m) is None, (text, start)
             else:
                 assert start in starts, (text, start, m.lastgroup)
+
+
+def test_key_starts_read_forwards_or_backwards_alike():
+    """Dense operators are read by one forward search, sparse ones backwards from each: padding
+    a text (with a character that is neither key, blank nor letter) switches the method and
+    must not move a key."""
+    rng = random.Random(7)
+    pieces = ["a", "ab", "ssn", "1", "_", ".", "-", " ", "\t", "=", ":", "!", "==", "é", "ı",
+              " in ", " LIKE ", " like ", "x1", "'", ","]  # fmt: skip
+    for _ in range(2000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        padded = text + "#" * (100 * len(text) + 1)
+        assert key_starts(text, features(text)) == key_starts(padded, features(padded)), text
