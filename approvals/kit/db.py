@@ -3,7 +3,7 @@ engine factory for PostgreSQL (psycopg 3) and SQLite (aiosqlite), and the transa
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -167,12 +167,19 @@ SECRETS = "secrets"
 
 
 def session_factory(
-    engine: AsyncEngine, *, secrets: SecretBox | None = None
+    engine: AsyncEngine,
+    *,
+    secrets: SecretBox | None = None,
+    shared: Mapping[str, object] | None = None,
 ) -> async_sessionmaker[AsyncSession]:
     """`secrets` rides in every session's `info`: the few columns holding secrets (webhook
     signing secrets) are sealed and opened where they are written and read, by any command
-    that got a session from the Runtime, without every signature passing the box along."""
-    info = {SECRETS: secrets} if secrets is not None else {}
+    that got a session from the Runtime, without every signature passing the box along.
+    `shared`: more per-process objects every session carries the same way (the outbox's
+    hand-over list)."""
+    info: dict[str, object] = dict(shared or {})
+    if secrets is not None:
+        info[SECRETS] = secrets
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
 
 

@@ -19,9 +19,10 @@ from tests.builders import ApiClient
 # The request row, its requester-notice rows, its audit events (one executemany), its outbox
 # rows (one executemany). Nothing is read: no head lock, no lookup.
 SUBMIT_STATEMENT_BUDGET = 4
-# After a pending submit on the web-only default: the relay's claim; `cards.post` (load, mark
-# done: no platform to post to); `notify.requester` (load, skip in one write, mark done).
-FOLLOW_UP_TRANSACTION_BUDGET = 6
+# After a pending submit on the web-only default: `cards.post` (load, mark done: no platform to
+# post to); `notify.requester` (load, skip in one write, mark done). No relay claim: the
+# submitting process hands its own rows to the queue.
+FOLLOW_UP_TRANSACTION_BUDGET = 5
 
 
 class Transactions:
@@ -70,7 +71,7 @@ async def test_a_submit_commits_in_four_statements(
     assert not [s for s in submit if s.startswith("SELECT")], submit  # no lock, no read
 
 
-async def test_a_pending_submits_follow_up_jobs_run_in_six_transactions(
+async def test_a_pending_submits_follow_up_jobs_run_in_five_transactions(
     api: ApiClient, runtime: Runtime
 ) -> None:
     assert isinstance(runtime.queue, InProcessQueue)
