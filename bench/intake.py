@@ -155,6 +155,7 @@ class Result:
     ids: list[str]
     bodies: list[dict[str, Any]] = field(default_factory=list)
     cpu: float = 0.0  # CPU seconds the server process spent on these requests
+    database_cpu: float = 0.0  # CPU seconds every PostgreSQL process spent meanwhile
 
     @property
     def rate(self) -> float:
@@ -222,9 +223,24 @@ async def make_submit_key(url: str, data_dir: Path) -> str:
 def report(result: Result, baseline: Result | None) -> None:
     ratio = f"   {result.rate / baseline.rate:.2f}x {baseline.name}" if baseline else ""
     cpu = f"   {result.cpu / result.requests * 1000:.1f} CPU ms/req" if result.cpu else ""
+    if result.database_cpu:
+        cpu += f" (+{result.database_cpu / result.requests * 1000:.1f} in PostgreSQL)"
     print(
         f"  {result.name:<34} {result.rate:8.0f} req/s   {latency_ms(result.latencies)}{cpu}{ratio}"
     )
+
+
+def database_cpu_seconds() -> float:
+    """User + system CPU time of every PostgreSQL server process so far: what a request costs
+    the database, whose CPU shares this machine's cores with the server under test."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            head, tail = stat.read_text().rsplit(")", 1)
+            if head.split("(", 1)[1].startswith("postgres"):
+                fields = tail.split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def cpu_seconds(pid: int) -> float:
@@ -287,12 +303,14 @@ async def measure(
     with serving(config, cwd) as (ours, pid):
         await drive("warm-up", ours, auth, warm, conns)
         for number in range(1, args.rounds + 1):
-            spent = cpu_seconds(floor[1])
+            spent, database = cpu_seconds(floor[1]), database_cpu_seconds()
             bare = await drive(f"bare POST, round {number}", floor[0], {}, post, conns)
             bare.cpu = cpu_seconds(floor[1]) - spent
-            spent = cpu_seconds(pid)
+            bare.database_cpu = database_cpu_seconds() - database
+            spent, database = cpu_seconds(pid), database_cpu_seconds()
             mine = await drive(f"{config.name} POST, round {number}", ours, auth, post, conns)
             mine.cpu = cpu_seconds(pid) - spent
+            mine.database_cpu = database_cpu_seconds() - database
             rounds.append((bare, mine))
             await flush_redis()
         auto = [Call("POST", "/v1/actions", {**BODY, "environment": "dev"})] * args.single
