@@ -15,12 +15,13 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from approvals import telemetry
+from approvals.actions import notices
 from approvals.actions.models import ActionRequest
 from approvals.actions.ports import IssuedRelease
 from approvals.actions.waiting import Notifier
 from approvals.api.ratelimit import SubmitBudget, submit_budget
 from approvals.audit import sequencer
-from approvals.channels.base import Channel
+from approvals.channels.base import Channel, NotifiesPeople
 from approvals.channels.registry import build_platforms
 from approvals.channels.review import CoreReview
 from approvals.config import SECRET_KEY_FILE, Settings, comma_list
@@ -115,8 +116,15 @@ class Runtime:
             telemetry.instrument_engine(self.engine)
         self.secrets = secret_box(settings)
         self.handover = Handover(settings.job_lease_seconds)
+        reach = notices.Reach(
+            posts_cards=lambda: bool(self._channels),
+            sends_dms=lambda: any(isinstance(c, NotifiesPeople) for c in self._channels.values()),
+            policy_notifies=lambda: self.policies.current().document.defaults.notify_requester,
+        )
         self._db = session_factory(
-            self.engine, secrets=self.secrets, shared={HANDOVER: self.handover}
+            self.engine,
+            secrets=self.secrets,
+            shared={HANDOVER: self.handover, notices.REACH: reach},
         )
         self._policies = policies or Policies(PolicyStore(settings.policy_file))
         self.keyring = Keyring.load_or_create(settings.keys_dir)

@@ -9,7 +9,8 @@ outbox dedupe key and the unique row both stop a second notice for the same chan
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,24 +31,63 @@ EVENTS = frozenset({POSTED, APPROVED, DENIED, EXPIRED, RELEASED})
 _PERSON = re.compile(r"^[^@:\s]+@[^@:\s]+\.[^@:\s]+$")
 
 
+def skip_reason(policy_notifies: bool, platform_sends_dms: bool) -> str | None:
+    """Why no requester can be told anything right now, or None when they can."""
+    if not policy_notifies:
+        return "policy: off"
+    if not platform_sends_dms:
+        return "no platform sends direct messages"
+    return None
+
+
+REACH = "actions.reach"
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """What this process can deliver beyond the database, carried in every session's `info`
+    by the Runtime: whether any chat platform posts cards, and whether any sends direct
+    messages. Follow-up work that could only be a no-op is then settled in the state change's
+    own transaction instead of costing a job (on a web-only deployment, the embedded default,
+    five transactions per pending submit). The job would decide the same a moment later."""
+
+    posts_cards: Callable[[], bool]
+    sends_dms: Callable[[], bool]
+    policy_notifies: Callable[[], bool]
+
+    def notice_skip_reason(self) -> str | None:
+        return skip_reason(self.policy_notifies(), self.sends_dms())
+
+
+def reach_of(session: AsyncSession) -> Reach | None:
+    """None for a session the Runtime did not make: its follow-up work goes to jobs."""
+    found = session.info.get(REACH)
+    return found if isinstance(found, Reach) else None
+
+
 def owe(session: AsyncSession, action_id: str, event: str) -> None:
-    """Record the notice and its job inside the caller's transaction (never commits)."""
+    """Record the notice and its job inside the caller's transaction (never commits); a
+    notice nobody can be sent is recorded as skipped at once, with the reason, and no job."""
     if event not in EVENTS:
         raise ValueError(f"unknown requester notice event {event!r}")
+    reach = reach_of(session)
+    why_not = reach.notice_skip_reason() if reach is not None else None
     notice_id = new_id()
+    now = utc_now()
     session.add(
         RequesterNotice(
             id=notice_id,
             action_id=action_id,
             event=event,
-            state="pending",
+            state="pending" if why_not is None else "skipped",
             sent_to=[],
-            detail=None,
-            created_at=utc_now(),
-            finished_at=None,
+            detail=why_not,
+            created_at=now,
+            finished_at=None if why_not is None else now,
         )
     )
-    outbox.add(session, KIND, notice_id, f"{KIND}:{action_id}:{event}")
+    if why_not is None:
+        outbox.add(session, KIND, notice_id, f"{KIND}:{action_id}:{event}")
 
 
 def people(requester: str, on_behalf_of: str | None) -> list[str]:

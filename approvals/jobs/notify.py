@@ -27,11 +27,10 @@ log = structlog.get_logger(__name__)
 async def notify_requester(
     deps: ActionsDeps, settings: Settings, channels: Mapping[str, Channel], notice_id: str
 ) -> None:
-    why_not = None
-    if not deps.policies.current().document.defaults.notify_requester:
-        why_not = "policy: off"
-    elif not any(isinstance(channel, NotifiesPeople) for channel in channels.values()):
-        why_not = "no platform sends direct messages"
+    why_not = notices.skip_reason(
+        deps.policies.current().document.defaults.notify_requester,
+        any(isinstance(channel, NotifiesPeople) for channel in channels.values()),
+    )
     if why_not is not None:
         # Nothing to send: one transaction, no read first (finish() leaves an ended row be).
         async with transaction(deps.db) as session:

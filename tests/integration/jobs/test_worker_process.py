@@ -195,12 +195,14 @@ async def test_a_worker_keeps_one_runtime_across_jobs_and_closes_it_after_sigter
         ) as http:
             api = ApiClient(http, keys, runtime)
             worker = _worker(postgres_url, redis_url, settings.data_dir, log, burst=False)
+            # Auto-approved: each owes the worker a release job (web-only, a pending request
+            # owes it none: no card to post, no platform to notify).
             for _ in range(3):
-                await api.create()
+                await api.create(environment="dev")
             await _settled(runtime)
             first = await _worker_backends(runtime)
             for _ in range(3):
-                await api.create()
+                await api.create(environment="dev")
             await _settled(runtime)
             second = await _worker_backends(runtime)
 
