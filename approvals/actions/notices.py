@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from approvals.actions.models import RequesterNotice
 from approvals.kit.clock import utc_now
-from approvals.kit.db import is_postgres
 from approvals.kit.identity import identity_key
 from approvals.kit.ids import new_id
 from approvals.outbox import service as outbox
@@ -100,12 +100,28 @@ def people(requester: str, on_behalf_of: str | None) -> list[str]:
     return found
 
 
-async def get(session: AsyncSession, notice_id: str, *, lock: bool) -> RequesterNotice | None:
-    """`lock`: hold the row (PostgreSQL) so two runs of one job cannot both send."""
+async def get(session: AsyncSession, notice_id: str) -> RequesterNotice | None:
     query = select(RequesterNotice).where(RequesterNotice.id == notice_id)
-    if lock and is_postgres(session):
-        query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def claim(session: AsyncSession, notice_id: str, *, lease_seconds: int) -> list[str] | None:
+    """Lease a pending notice to this run while it sends, so a second run of the job does not
+    send too; no lock is held across the platform calls. Returns who was told already, or None
+    when the notice is no longer pending or another run's lease has not lapsed."""
+    now = utc_now()
+    result = await session.execute(
+        update(RequesterNotice)
+        .where(
+            RequesterNotice.id == notice_id,
+            RequesterNotice.state == "pending",
+            or_(RequesterNotice.claimed_until.is_(None), RequesterNotice.claimed_until < now),
+        )
+        .values(claimed_until=now + timedelta(seconds=lease_seconds))
+        .returning(RequesterNotice.sent_to)
+    )
+    told = result.scalar_one_or_none()
+    return None if told is None else list(told)
 
 
 async def for_action(session: AsyncSession, action_id: str) -> list[RequesterNotice]:
@@ -135,5 +151,6 @@ async def finish(
             sent_to=list(sent_to),
             detail=detail,
             finished_at=None if state == "pending" else utc_now(),
+            claimed_until=None,
         )
     )
