@@ -24,7 +24,6 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
-from approvals.kit import sqlite
 from approvals.kit.private_files import private_file
 from approvals.kit.secretbox import SecretBox
 
@@ -139,7 +138,7 @@ def create_engine(
         # loop once per row, which cost more CPU than the rows themselves (docs/benchmarks.md).
         engine.sync_engine.dialect.use_insertmanyvalues_wo_returning = True
     if engine.dialect.name == "sqlite":
-        sqlite.serialise_writers(engine, lock_ms)
+        _serialise_sqlite_writers(engine, lock_ms)
     return engine
 
 
@@ -174,6 +173,28 @@ def _ping_after_idle(engine: AsyncEngine) -> None:
             if not engine.dialect.is_disconnect(error, dbapi_connection, None):
                 raise
             raise exc.DisconnectionError from error  # the pool connects afresh and retries
+
+
+def _serialise_sqlite_writers(engine: AsyncEngine, busy_ms: int) -> None:
+    """SQLite: every transaction starts with BEGIN IMMEDIATE.
+
+    A deferred transaction that read a WAL snapshot and then writes after another writer
+    committed fails with SQLITE_BUSY at once instead of waiting; taking the write lock up
+    front makes concurrent decisions queue (busy_timeout) rather than fail.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 SECRETS = "secrets"
