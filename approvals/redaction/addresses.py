@@ -10,6 +10,7 @@ by their kind (`45 rue …`, `… Road`).
 
 from __future__ import annotations
 
+import functools
 import re
 
 from approvals.redaction.detectors import Span
@@ -145,14 +146,26 @@ _NAME_GAP = (
     r"[ \t]+(?:(?:de|da|do|dos|das|del|della|di|du|des|la|las|le|les|los|el|al|van|von|der|den)"
     r"[ \t]+)?"
 )
-_STREET_BEFORE = re.compile(
-    r"(?P<n>(?<![\w.,-])\d{1,5}[a-zA-Z]?,?[ \t]+)?\b(?P<t>(?i:" + _STREET_BEFORE_KINDS + r"))\.?"
-    r"(?P<rest>" + _NAME_GAP + _TITLE_WORD + r"(?:" + _NAME_GAP + _TITLE_WORD + r"){0,3})"
-    r"(?:[ \t]+\d{1,5}[a-zA-Z]?\b)?"
-)
-_STREET_AFTER = re.compile(
-    rf"\b(?P<rest>{_TITLE_WORD}(?:[ \t]+{_TITLE_WORD}){{0,3}})[ \t]+(?:{_STREET_AFTER_KINDS})\b\.?"
-)
+
+
+@functools.lru_cache(maxsize=64)
+def _street_before(kinds: str) -> re.Pattern[str]:
+    return re.compile(
+        r"(?P<n>(?<![\w.,-])\d{1,5}[a-zA-Z]?,?[ \t]+)?\b(?P<t>(?i:" + kinds + r"))\.?"
+        r"(?P<rest>" + _NAME_GAP + _TITLE_WORD + r"(?:" + _NAME_GAP + _TITLE_WORD + r"){0,3})"
+        r"(?:[ \t]+\d{1,5}[a-zA-Z]?\b)?"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _street_after(kinds: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"\b(?P<rest>{_TITLE_WORD}(?:[ \t]+{_TITLE_WORD}){{0,3}})[ \t]+(?:{kinds})\b\.?"
+    )
+
+
+_BEFORE_KINDS = _STREET_BEFORE_KINDS.split("|")
+_AFTER_KINDS = _STREET_AFTER_KINDS.split("|")
 STREET_TYPES = frozenset(
     (
         *re.findall(r"[^\W\d_]+", _STREET_BEFORE_KINDS),
@@ -179,25 +192,46 @@ def street_start(text: str, start: int, end: int) -> int:
     return new_start
 
 
-def streets(text: str, safe: frozenset[str]) -> list[Span]:
+def streets(text: str, safe: frozenset[str], words: frozenset[str]) -> list[Span]:
     """A street named by its kind (`Rue …`, `45 rue …`, `2762 ul. …`, `… Road`), in any of
     the languages `STREET_TYPES` covers: with a house number before it, or, without one,
-    when one of its words is in no dictionary (`McPherson Road`, not `Main Street`)."""
+    when one of its words is in no dictionary (`McPherson Road`, not `Main Street`).
+
+    A kind matches as a whole word, so on ASCII text (where a kind's letters match only
+    their own two cases; `words`: its lower-cased letter runs) the patterns list only the
+    kinds the text holds: each kind is one more branch tried at every word (a text of
+    names, 100 KB: 50 ms with all of them). A street met again is not read again."""
     out: list[Span] = []
     english = english_words()
-    for m in _STREET_BEFORE.finditer(text):
+    before, after = _STREET_BEFORE_KINDS, _STREET_AFTER_KINDS
+    if text.isascii():
+        before = "|".join(kind for kind in _BEFORE_KINDS if kind in words)
+        after = "|".join(kind for kind in _AFTER_KINDS if kind.lower() in words)
+    unnamed: dict[str, bool] = {}
+    for m in _street_before(before).finditer(text) if before else ():
         kind = m["t"]
         if m["n"] is None and (len(kind) < 3 or not kind[0].isupper()):
             continue
-        if m["n"] is None and not _unnamed(safe, m["rest"], english):
-            continue
+        if m["n"] is None:
+            rest = m["rest"]
+            named = unnamed.get(rest)
+            if named is None:
+                named = unnamed[rest] = _unnamed(safe, rest, english)
+            if not named:
+                continue
         out.append(Span(m.start(), m.end(), "ADDRESS", "street-kind"))
-    for m in _STREET_AFTER.finditer(text):
+    starts: dict[str, int | None] = {}  # a street's name → where it starts in it (None: no street)
+    for m in _street_after(after).finditer(text) if after else ():
         rest = m["rest"]
-        offset = street_start(rest, 0, len(rest))
-        if offset >= len(rest) or not _unnamed(safe, rest[offset:], english):
-            continue
-        out.append(Span(m.start() + offset, m.end(), "ADDRESS", "street-kind"))
+        if rest in starts:
+            offset = starts[rest]
+        else:
+            offset = street_start(rest, 0, len(rest))
+            if offset >= len(rest) or not _unnamed(safe, rest[offset:], english):
+                offset = None
+            starts[rest] = offset
+        if offset is not None:
+            out.append(Span(m.start() + offset, m.end(), "ADDRESS", "street-kind"))
     return out
 
 

@@ -19,9 +19,10 @@ import functools
 import importlib
 import importlib.resources
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from approvals.redaction.detectors import Span
 from approvals.redaction.search import LETTERS
 from approvals.redaction.vocabulary import places, w
 
@@ -247,47 +248,47 @@ class NameScanner:
         pattern = re.compile(rf"(?<![^\W\d_])(?:{alternation})(?![^\W\d_])", re.IGNORECASE)
         return (m.span() for m in pattern.finditer(text))
 
-    def _accept_next(self, token: str, run_capitalised: bool, run_caseless: bool) -> bool:
-        folded = token.lower()
-        if folded in self._known:
-            return run_capitalised == _capitalised(token) or folded not in self._stop
-        # An unknown word joins a Title Case run only in Title Case itself ("John Okonkwo"),
-        # never as an acronym ("John Smith MRN ..."); in a script without capitals, a word of
-        # that script joins a run of it ("Patient: محمد علي").
-        if folded in self._stop:
-            return False
-        return (run_capitalised and token.istitle()) or (run_caseless and _caseless(token))
+    def _extend(self, text: str, tokens: list[tuple[int, int, str]]) -> None:
+        """Grow a run rightwards over names, initials (`J.`) and, in Title Case, unknown words.
 
-    def _extend(self, text: str, tokens: list[tuple[int, int, str]], loose: bool) -> None:
-        """Grow a run rightwards over names, initials (`J.`) and, in Title Case, unknown words."""
+        Runs once per name hit, so what a step needs about the run so far (all capitalised or
+        particles, all in a script without capitals) is carried along, not recounted."""
+        first = tokens[0][2]
+        capitalised = first[:1].isupper() and all(
+            t[2][:1].isupper() or t[2] in PARTICLES for t in tokens
+        )
+        caseless = all(_caseless(t[2]) for t in tokens)
+        known, stop = self._known, self._stop
         while len(tokens) < _MAX_TOKENS:
             step = _STEP.match(text, tokens[-1][1])
             if step is None:
                 return
-            token, sep = step.group("tok"), step.group("sep")
-            if "," in sep and not (len(tokens) == 1 and self._comma_pair(tokens[0][2], token)):
+            sep, token, dot = step.groups()
+            if "," in sep and not (len(tokens) == 1 and self._comma_pair(first, token)):
                 return
-            initial = len(token) == 1 and token.isupper() and step.group("dot") is not None
-            end = step.end() if initial else step.end("tok")
-            run_capitalised = all(
-                _capitalised(t[2]) or t[2] in PARTICLES for t in tokens
-            ) and _capitalised(tokens[0][2])
-            run_caseless = all(_caseless(t[2]) for t in tokens)
+            token_start, token_end = step.span(2)
+            initial = dot is not None and len(token) == 1 and token.isupper()
             # A particle joins a capitalised run when a capitalised word follows it (`Maria da
             # Silva`), and that word joins after it.
-            particle = (tokens[-1][2] in PARTICLES and token.istitle() and len(tokens) > 1) or (
-                token in PARTICLES and run_capitalised and self._title_after(text, step.end("tok"))
-            )
             if not (
                 initial
-                or loose
-                or particle
-                or self._accept_next(token, run_capitalised, run_caseless)
+                or (tokens[-1][2] in PARTICLES and len(tokens) > 1 and token.istitle())
+                or (token in PARTICLES and capitalised and self._title_after(text, token_end))
             ):
-                return
-            if loose and not (_capitalised(token) or token.lower() in self._known):
-                return
-            tokens.append((step.start("tok"), end, token))
+                folded = token.lower()
+                if folded in known:
+                    if not (capitalised == token[:1].isupper() or folded not in stop):
+                        return
+                # An unknown word joins a Title Case run only in Title Case itself ("John
+                # Okonkwo"), never as an acronym ("John Smith MRN ..."); in a script without
+                # capitals, a word of that script joins a run of it ("Patient: محمد علي").
+                elif folded in stop or not (
+                    (capitalised and token.istitle()) or (caseless and _caseless(token))
+                ):
+                    return
+            tokens.append((token_start, step.end() if initial else token_end, token))
+            capitalised = capitalised and (token[:1].isupper() or token in PARTICLES)
+            caseless = caseless and _caseless(token)
 
     @staticmethod
     def _title_after(text: str, end: int) -> bool:
@@ -312,7 +313,7 @@ class NameScanner:
         ):
             return None
         tokens = [(start, start + len(token), token)]
-        self._extend(text, tokens, loose=False)
+        self._extend(text, tokens)
         return tokens[0][0], tokens[-1][1]
 
     def _run(
@@ -329,7 +330,7 @@ class NameScanner:
                 not comma and self._joins_before(before, token)
             ):
                 tokens.insert(0, (before_start, before_end, before))
-        self._extend(text, tokens, loose=False)
+        self._extend(text, tokens)
         if len(tokens) >= 2 and self._plausible_run(tokens):
             return tokens[0][0], tokens[-1][1]
         # Alone, a known name counts in Title Case only: all-caps words alone are acronyms (MAC).
@@ -399,3 +400,47 @@ def ascii_hits(lower: str, present: frozenset[str]) -> list[tuple[int, int]]:
         # A word of the vocabulary is letters only, so two whole-run hits never share a start.
     hits.sort()
     return hits
+
+
+# A word of a name found once that may recur (`recurring_words`): Title Case, four letters up.
+_TITLE_TOKEN = re.compile(r"\b[A-ZÀ-Þ][a-zß-ÿ]{3,}\b")
+
+
+def recurring_words(text: str, spans: list[Span], carries: Callable[[str], bool]) -> set[str]:
+    """The Title Case words of the NAME spans that carry over to the rest of the string
+    (`carries`, given the word in lower case: `shapes.ShapeScanner.repeats`). A span's words
+    depend only on its text and the character before it (the `\\b`), so a name found many
+    times is read once: 100 KB of `John ` has 6 667 spans and one text among them."""
+    words: set[str] = set()
+    read: set[tuple[bool, str]] = set()
+    for span in spans:
+        if span.type == "NAME":
+            start, end = span.start, span.end
+            key = (start == 0, text[start - 1 if start else 0 : end])
+            if key not in read:
+                read.add(key)
+                words.update(_TITLE_TOKEN.findall(text, start, end))
+    return {word for word in words if carries(word.lower())}
+
+
+def recurring(text: str, found: set[str], spans: list[Span]) -> list[tuple[int, int]]:
+    """Where the words of `found` recur as whole letter runs written the same way, in text
+    order, leaving out those inside one of `spans`: `text._merge` absorbs a hit inside another
+    (or drops it, inside a protected span), so it would change nothing but the time. In a text
+    of one name repeated every word is a hit, and nearly all lie inside the runs found."""
+    lower = frozenset(word.lower() for word in found)
+    if text.isascii():
+        hits = ascii_hits(text.lower(), lower)
+    else:
+        hits = [m.span() for m in LETTERS.finditer(text) if m.group().lower() in lower]
+    bounds = sorted([(span.start, span.end) for span in spans])
+    out: list[tuple[int, int]] = []
+    i, count, reach = 0, len(bounds), -1
+    for start, end in hits:
+        # `reach`: the furthest end of the spans starting at or before this hit.
+        while i < count and bounds[i][0] <= start:
+            reach = max(reach, bounds[i][1])
+            i += 1
+        if end > reach and text[start:end] in found:
+            out.append((start, end))
+    return out

@@ -37,7 +37,13 @@ from approvals.redaction.addresses import (
 from approvals.redaction.detectors import Span
 from approvals.redaction.identifiers import identifiers
 from approvals.redaction.kept import PROTECT_WORDS, companies_joined, protected
-from approvals.redaction.names import NameTables, ascii_hits, committed_faker_words
+from approvals.redaction.names import (
+    NameTables,
+    ascii_hits,
+    committed_faker_words,
+    recurring,
+    recurring_words,
+)
 from approvals.redaction.patterns import US_STATES
 from approvals.redaction.placeholders import zip3
 from approvals.redaction.search import LETTERS
@@ -48,7 +54,6 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _CASELESS_MAX = 12
 _LATIN_END = "\u024f"
 _WORD_BEFORE_MAX = 32
-_TITLE_TOKEN = re.compile(r"\b[A-ZÀ-Þ][a-zß-ÿ]{3,}\b")
 _NEXT = re.compile(r"[ \t]+(?P<w>[^\W\d_]+)\b")
 # The two words before an unknown capitalised word (`Else Lundblad`, `Rio de Janeiro`), read on
 # the reversed text from the word backwards: one match, not a search of every start before it.
@@ -229,7 +234,7 @@ class ShapeScanner:
         ) and not (words.isdisjoint(self._first) and words.isdisjoint(self._word_first)):
             found += self._person_context(text)
         if not words.isdisjoint(STREET_TYPES):
-            found += streets(text, self._safe)
+            found += streets(text, self._safe, words)
         return found
 
     def repeats(self, text: str, spans: list[Span]) -> list[Span]:
@@ -237,26 +242,15 @@ class ShapeScanner:
         same way (`Carolina shouted at Carolina`): the cue that showed it may stand next to one
         occurrence only. Only words that are listed first names or in no dictionary carry over
         (a word taken for a name by mistake, `Mrn`, `Job`, does not spread), and not inside
-        code (`p.Mrn`, `Job-42`). One pass over the text (`ascii_hits`, or its letter runs)."""
-        found = {
-            word
-            for span in spans
-            if span.type == "NAME"
-            for word in _TITLE_TOKEN.findall(text, span.start, span.end)
-            if self._carries(word.lower())
-        }
+        code (`p.Mrn`, `Job-42`). One pass over the text (`ascii_hits`, or its letter runs);
+        see `names.recurring` for what it skips."""
+        found = recurring_words(text, spans, self._carries)
         if not found:
             return []
-        lower = frozenset(word.lower() for word in found)
-        if text.isascii():
-            hits = ascii_hits(text.lower(), lower)
-        else:
-            hits = [m.span() for m in LETTERS.finditer(text) if m.group().lower() in lower]
         return [
             Span(start, end, "NAME", "name-repeat")
-            for start, end in hits
-            if text[start:end] in found
-            and not (start and (text[start - 1] in "._/\\@#$%-" or text[start - 1].isalnum()))
+            for start, end in recurring(text, found, spans)
+            if not (start and (text[start - 1] in "._/\\@#$%-" or text[start - 1].isalnum()))
             and text[end : end + 1] not in ("_", "(", "/", "=", "-")
         ]
 

@@ -70,6 +70,9 @@ class TextRedactor:
     ) -> tuple[str, list[tuple[str, str]]]:
         out: list[str] = []
         hits: list[tuple[str, str]] = []
+        # A placeholder, once given, is what the same value gets again: a text repeating one
+        # name asks once, not once per occurrence (`Placeholders.get` normalises each time).
+        given: dict[tuple[str, str, str | None, str], str] = {}
         pos = 0
         for span in spans:
             if not span.type:
@@ -78,8 +81,11 @@ class TextRedactor:
             if span.literal is not None:
                 out.append(span.literal)
             else:
-                value = text[span.start : span.end]
-                out.append(state.placeholders.get(span.type, value, span.norm, span.keep))
+                key = (span.type, text[span.start : span.end], span.norm, span.keep)
+                placeholder = given.get(key)
+                if placeholder is None:
+                    placeholder = given[key] = state.placeholders.get(*key)
+                out.append(placeholder)
             hits.append((span.type, span.detector))
             pos = span.end
         out.append(text[pos:])
