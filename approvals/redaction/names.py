@@ -248,24 +248,25 @@ class NameScanner:
         pattern = re.compile(rf"(?<![^\W\d_])(?:{alternation})(?![^\W\d_])", re.IGNORECASE)
         return (m.span() for m in pattern.finditer(text))
 
-    def _extend(self, text: str, tokens: list[tuple[int, int, str]]) -> None:
-        """Grow a run rightwards over names, initials (`J.`) and, in Title Case, unknown words.
+    def _extend(self, text: str, tokens: list[tuple[int, int, str]]) -> bool:
+        """Grow a run rightwards over names, initials (`J.`) and, in Title Case, unknown words;
+        True when every word of the run starts with a capital.
 
         Runs once per name hit, so what a step needs about the run so far (all capitalised or
-        particles, all in a script without capitals) is carried along, not recounted."""
+        particles) is carried along, not recounted."""
         first = tokens[0][2]
-        capitalised = first[:1].isupper() and all(
-            t[2][:1].isupper() or t[2] in PARTICLES for t in tokens
-        )
-        caseless = all(_caseless(t[2]) for t in tokens)
+        titled = capitalised = first[:1].isupper()
+        for _, _, word in tokens[1:]:
+            titled = titled and word[:1].isupper()
+            capitalised = capitalised and (word[:1].isupper() or word in PARTICLES)
         known, stop = self._known, self._stop
         while len(tokens) < _MAX_TOKENS:
             step = _STEP.match(text, tokens[-1][1])
             if step is None:
-                return
+                return titled
             sep, token, dot = step.groups()
             if "," in sep and not (len(tokens) == 1 and self._comma_pair(first, token)):
-                return
+                return titled
             token_start, token_end = step.span(2)
             initial = dot is not None and len(token) == 1 and token.isupper()
             # A particle joins a capitalised run when a capitalised word follows it (`Maria da
@@ -278,17 +279,20 @@ class NameScanner:
                 folded = token.lower()
                 if folded in known:
                     if not (capitalised == token[:1].isupper() or folded not in stop):
-                        return
+                        return titled
                 # An unknown word joins a Title Case run only in Title Case itself ("John
                 # Okonkwo"), never as an acronym ("John Smith MRN ..."); in a script without
                 # capitals, a word of that script joins a run of it ("Patient: محمد علي").
                 elif folded in stop or not (
-                    (capitalised and token.istitle()) or (caseless and _caseless(token))
+                    (capitalised and token.istitle())
+                    or (_caseless(token) and all(_caseless(t[2]) for t in tokens))
                 ):
-                    return
+                    return titled
             tokens.append((token_start, step.end() if initial else token_end, token))
-            capitalised = capitalised and (token[:1].isupper() or token in PARTICLES)
-            caseless = caseless and _caseless(token)
+            upper = token[:1].isupper()
+            titled = titled and upper
+            capitalised = capitalised and (upper or token in PARTICLES)
+        return titled
 
     @staticmethod
     def _title_after(text: str, end: int) -> bool:
@@ -330,8 +334,8 @@ class NameScanner:
                 not comma and self._joins_before(before, token)
             ):
                 tokens.insert(0, (before_start, before_end, before))
-        self._extend(text, tokens)
-        if len(tokens) >= 2 and self._plausible_run(tokens):
+        titled = self._extend(text, tokens)
+        if len(tokens) >= 2 and (titled or self._plausible_run(tokens)):
             return tokens[0][0], tokens[-1][1]
         # Alone, a known name counts in Title Case only: all-caps words alone are acronyms (MAC).
         if token.istitle() and token.lower() not in self._stop:
@@ -360,7 +364,7 @@ class NameScanner:
         Kennedy`), the mirror of an unknown word joining a run rightwards."""
         folded = before.lower()
         if folded in self._known:
-            return _capitalised(before) == _capitalised(token)
+            return before[:1].isupper() == token[:1].isupper()
         return (
             before.istitle()
             and token.istitle()

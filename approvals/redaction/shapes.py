@@ -364,6 +364,8 @@ class ShapeScanner:
     def _unknown_words(self, text: str, unknown: frozenset[str]) -> list[Span]:
         out: list[Span] = []
         backwards = text[::-1]
+        verdicts: dict[str, bool] = {}
+        camels: dict[str, bool] = {}
         for start, end in self._hits(text, unknown):
             word = text[start:end]
             if word.islower():
@@ -383,13 +385,20 @@ class ShapeScanner:
                 continue
             if not word[:1].isupper() or (word.isupper() and len(word) < _CAPS_MIN):
                 continue  # an acronym: capitals alone count from six letters up
-            if not word.isupper() and any(c.isupper() for c in word[1:]):
+            camel = camels.get(word)
+            if camel is None:
+                camel = camels[word] = not word.isupper() and any(c.isupper() for c in word[1:])
+            if camel:
                 continue  # CamelCase: a product or code name (GitHub, PostgreSQL)
             if (start and (text[start - 1] in "._/\\@#$%" or text[start - 1].isdigit())) or text[
                 end : end + 1
             ] in ("_", "(", "/"):
                 continue  # part of code, a path, an identifier or a percent escape (`%3Dsummary`)
-            if self._unknown([word.lower()]):
+            folded = word.lower()
+            verdict = verdicts.get(folded)
+            if verdict is None:  # a text of one name repeated asks once, not per occurrence
+                verdict = verdicts[folded] = self._unknown([folded])
+            if verdict:
                 span = self._with_number(text, start, end)
                 if span.type == "NAME":
                     span = Span(self._title_before(backwards, start), end, "NAME", "unknown-word")

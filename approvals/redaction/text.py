@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from approvals.redaction.detectors import Span, ValueDetectors
 from approvals.redaction.names import NameScanner
@@ -17,6 +18,7 @@ from approvals.redaction.shapes import ShapeScanner
 
 # Characters any value detector needs; a string with none of them only goes to the name scanner.
 _TRIGGERS = frozenset("0123456789@:=/")
+_START, _END = itemgetter(0), itemgetter(1)  # of a Span
 
 
 @dataclass(slots=True)
@@ -94,7 +96,10 @@ class TextRedactor:
 
 def _merge(spans: list[Span]) -> list[Span]:
     """Sorted, non-overlapping spans; protected placeholders win over what overlaps them."""
-    spans.sort(key=lambda s: (s.start, -s.end))
+    # By start, then longest first, then as found: two stable C-keyed sorts, not a Python key
+    # function per span (a text of names has tens of thousands of spans).
+    spans.sort(key=_END, reverse=True)
+    spans.sort(key=_START)
     protected = [s for s in spans if not s.type]
     if protected:
         protected = _coalesced(protected)
