@@ -236,7 +236,7 @@ def streets(text: str, safe: frozenset[str], words: frozenset[str]) -> list[Span
 
 # Characters that match an ASCII letter of a pattern under re.IGNORECASE (search.py has why).
 _FOLDS = ("\u0130", "\u0131", "\u017f", "\u212a")
-_TITLE_RUN = re.compile(_TITLE_WORD)
+_TITLE_FIRST = re.compile(_TITLE_WORD[: _TITLE_WORD.index("]") + 1])  # its first character
 # Below one kind per this many characters, trying the kinds' streets beats one search.
 _SPARSE = 64
 _GREEK = re.compile("[\u0370-\u03ff]")
@@ -292,8 +292,10 @@ def _starts_before(text: str, kinds: str) -> list[int] | None:
 
 def _starts_after(text: str, kinds: str) -> list[int] | None:
     """Where `_street_after(kinds)` can start: the street's one to four Title Case words
-    before its kind are whole runs of word characters with blanks between them. None: search
-    the whole text, as fast where kinds are frequent (`1 Main St 1 Main St …`)."""
+    before its kind, blanks between them. A word is its first character (a capital, or `×`,
+    which the class holds too) and the letters after it, and the first word of the match
+    starts after a non-word character (`\\b`), the others after a blank. None: search the
+    whole text, as fast where kinds are frequent (`1 Main St 1 Main St …`)."""
     if not kinds:
         return []
     found = [m.start() for m in re.finditer(r"(?<=[ \t])(?:" + kinds + r")\b", text)]
@@ -304,13 +306,14 @@ def _starts_after(text: str, kinds: str) -> list[int] | None:
         for _ in range(4):
             while i > 0 and text[i - 1] in " \t":
                 i -= 1
-            j = i
-            while j > 0 and (text[j - 1].isalnum() or text[j - 1] == "_"):  # `\w`
+            j = i  # the letters of the word, `[^\\W\\d_]*`
+            while j > 0 and text[j - 1].isalnum() and not text[j - 1].isdecimal():
                 j -= 1
-            if j == i or not _TITLE_RUN.fullmatch(text, j, i):
+            word = [x for x in (j, j - 1) if x < i and x >= 0 and _TITLE_FIRST.match(text, x)]
+            if not word:
                 break  # no word of a street, nor any before it
-            starts.add(j)
-            i = j
+            starts.update(word)
+            i = word[-1]
             if not text[i - 1 : i] or text[i - 1] not in " \t":
                 break
     return sorted(starts)

@@ -432,10 +432,12 @@ def recurring(text: str, found: set[str], spans: list[Span]) -> list[tuple[int, 
     order, leaving out those inside one of `spans`: `text._merge` absorbs a hit inside another
     (or drops it, inside a protected span), so it would change nothing but the time. In a text
     of one name repeated every word is a hit, and nearly all lie inside the runs found."""
-    lower = frozenset(word.lower() for word in found)
-    if text.isascii():
-        hits = ascii_hits(text.lower(), lower)
+    if len(found) <= _FIND_WORDS:
+        hits = _whole_runs(text, found)
+    elif text.isascii():
+        hits = ascii_hits(text.lower(), frozenset(word.lower() for word in found))
     else:
+        lower = frozenset(word.lower() for word in found)
         hits = [m.span() for m in LETTERS.finditer(text) if m.group().lower() in lower]
     bounds = sorted([(span.start, span.end) for span in spans])
     out: list[tuple[int, int]] = []
@@ -448,3 +450,28 @@ def recurring(text: str, found: set[str], spans: list[Span]) -> list[tuple[int, 
         if end > reach and text[start:end] in found:
             out.append((start, end))
     return out
+
+
+def _letter(char: str) -> bool:
+    """`[^\\W\\d_]`, a letter to `LETTERS` (checked against `re` on every code point)."""
+    return char.isalnum() and not char.isdecimal()
+
+
+def _whole_runs(text: str, words: set[str]) -> list[tuple[int, int]]:
+    """Where `words` occur in `text` as whole letter runs, written as given,
+    in text order: `str.find` per word, as `ascii_hits` does on lower-cased ASCII text."""
+    hits: list[tuple[int, int]] = []
+    size = len(text)
+    letter = str.isalpha if text.isascii() else _letter  # the same on ASCII
+    for word in words:
+        if LETTERS.fullmatch(word) is None:
+            continue  # `_TITLE_TOKEN` lets `×` and `÷` in: never a letter run
+        length = len(word)
+        i = text.find(word)
+        while i >= 0:
+            j = i + length
+            if (i == 0 or not letter(text[i - 1])) and (j == size or not letter(text[j])):
+                hits.append((i, j))
+            i = text.find(word, j)
+    hits.sort()
+    return hits
