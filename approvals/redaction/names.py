@@ -166,6 +166,8 @@ _SHORT_TEXT = 4096
 # Above this many different names in one ASCII text, `_ascii_hits` reads letter runs instead.
 _FIND_WORDS = 64
 _ASCII_LETTERS = re.compile(r"[a-z]+")
+_ASCII_RUNS = re.compile(r"[A-Za-z]+")  # `LETTERS` on ASCII text
+_SPAN = re.Match.span
 _STEP = re.compile(r"(?P<sep>[ \t]*,[ \t]*|[ \t]+|_)(?P<tok>" + _WORD + r")(?P<dot>\.)?")
 _WORD_AT = re.compile(_WORD)
 # The word and separator just before a hit, read on the reversed text from the hit backwards.
@@ -427,51 +429,21 @@ def recurring_words(text: str, spans: list[Span], carries: Callable[[str], bool]
     return {word for word in words if carries(word.lower())}
 
 
-def recurring(text: str, found: set[str], spans: list[Span]) -> list[tuple[int, int]]:
-    """Where the words of `found` recur as whole letter runs written the same way, in text
-    order, leaving out those inside one of `spans`: `text._merge` absorbs a hit inside another
-    (or drops it, inside a protected span), so it would change nothing but the time. In a text
-    of one name repeated every word is a hit, and nearly all lie inside the runs found."""
-    if len(found) <= _FIND_WORDS:
-        hits = _whole_runs(text, found)
-    elif text.isascii():
-        hits = ascii_hits(text.lower(), frozenset(word.lower() for word in found))
-    else:
-        lower = frozenset(word.lower() for word in found)
-        hits = [m.span() for m in LETTERS.finditer(text) if m.group().lower() in lower]
+def uncovered_runs(text: str, spans: list[Span]) -> list[tuple[int, int]]:
+    """The letter runs of `text` that lie inside none of `spans`, in text order: where a name
+    found once may recur (`shapes.ShapeScanner.repeats`). `text._merge` absorbs a hit inside
+    another (or drops it, inside a protected span), so a run inside one would change nothing
+    but the time; in a text of names nearly every run lies inside a run found, and when none
+    is left the words that carry over need not be read at all."""
+    pattern = _ASCII_RUNS if text.isascii() else LETTERS
     bounds = sorted([(span.start, span.end) for span in spans])
     out: list[tuple[int, int]] = []
     i, count, reach = 0, len(bounds), -1
-    for start, end in hits:
-        # `reach`: the furthest end of the spans starting at or before this hit.
+    for start, end in map(_SPAN, pattern.finditer(text)):
+        # `reach`: the furthest end of the spans starting at or before this run.
         while i < count and bounds[i][0] <= start:
             reach = max(reach, bounds[i][1])
             i += 1
-        if end > reach and text[start:end] in found:
+        if end > reach:
             out.append((start, end))
     return out
-
-
-def _letter(char: str) -> bool:
-    """`[^\\W\\d_]`, a letter to `LETTERS` (checked against `re` on every code point)."""
-    return char.isalnum() and not char.isdecimal()
-
-
-def _whole_runs(text: str, words: set[str]) -> list[tuple[int, int]]:
-    """Where `words` occur in `text` as whole letter runs, written as given,
-    in text order: `str.find` per word, as `ascii_hits` does on lower-cased ASCII text."""
-    hits: list[tuple[int, int]] = []
-    size = len(text)
-    letter = str.isalpha if text.isascii() else _letter  # the same on ASCII
-    for word in words:
-        if LETTERS.fullmatch(word) is None:
-            continue  # `_TITLE_TOKEN` lets `×` and `÷` in: never a letter run
-        length = len(word)
-        i = text.find(word)
-        while i >= 0:
-            j = i + length
-            if (i == 0 or not letter(text[i - 1])) and (j == size or not letter(text[j])):
-                hits.append((i, j))
-            i = text.find(word, j)
-    hits.sort()
-    return hits

@@ -41,8 +41,8 @@ from approvals.redaction.names import (
     NameTables,
     ascii_hits,
     committed_faker_words,
-    recurring,
     recurring_words,
+    uncovered_runs,
 )
 from approvals.redaction.patterns import US_STATES
 from approvals.redaction.placeholders import zip3
@@ -242,15 +242,17 @@ class ShapeScanner:
         same way (`Carolina shouted at Carolina`): the cue that showed it may stand next to one
         occurrence only. Only words that are listed first names or in no dictionary carry over
         (a word taken for a name by mistake, `Mrn`, `Job`, does not spread), and not inside
-        code (`p.Mrn`, `Job-42`). One pass over the text (`ascii_hits`, or its letter runs);
-        see `names.recurring` for what it skips."""
-        found = recurring_words(text, spans, self._carries)
+        code (`p.Mrn`, `Job-42`). One pass over the letter runs outside the spans found
+        (`names.uncovered_runs`), then the words of the names found, if any run is left."""
+        runs = uncovered_runs(text, spans)
+        found = recurring_words(text, spans, self._carries) if runs else set()
         if not found:
             return []
         return [
             Span(start, end, "NAME", "name-repeat")
-            for start, end in recurring(text, found, spans)
-            if not (start and (text[start - 1] in "._/\\@#$%-" or text[start - 1].isalnum()))
+            for start, end in runs
+            if text[start:end] in found
+            and not (start and (text[start - 1] in "._/\\@#$%-" or text[start - 1].isalnum()))
             and text[end : end + 1] not in ("_", "(", "/", "=", "-")
         ]
 
