@@ -19,6 +19,7 @@ a list says:
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 
 from approvals.redaction import validators as v
 from approvals.redaction.addresses import (
@@ -51,6 +52,7 @@ from approvals.redaction.vocabulary import english_words, places, safe_words
 from approvals.redaction.vocabulary import w as _words
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_TYPE = itemgetter(2)  # of a Span
 _CASELESS_MAX = 12
 _LATIN_END = "\u024f"
 _WORD_BEFORE_MAX = 32
@@ -244,6 +246,8 @@ class ShapeScanner:
         (a word taken for a name by mistake, `Mrn`, `Job`, does not spread), and not inside
         code (`p.Mrn`, `Job-42`). One pass over the letter runs outside the spans found
         (`names.uncovered_runs`), then the words of the names found, if any run is left."""
+        if "NAME" not in map(_TYPE, spans):
+            return []  # no name found: nothing can recur (and the runs need not be read)
         runs = uncovered_runs(text, spans)
         found = recurring_words(text, spans, self._carries) if runs else set()
         if not found:
