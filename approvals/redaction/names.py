@@ -412,21 +412,34 @@ def ascii_hits(lower: str, present: frozenset[str]) -> list[tuple[int, int]]:
 _TITLE_TOKEN = re.compile(r"\b[A-ZÀ-Þ][a-zß-ÿ]{3,}\b")
 
 
-def recurring_words(text: str, spans: list[Span], carries: Callable[[str], bool]) -> set[str]:
-    """The Title Case words of the NAME spans that carry over to the rest of the string
-    (`carries`, given the word in lower case: `shapes.ShapeScanner.repeats`). A span's words
-    depend only on its text and the character before it (the `\\b`), so a name found many
-    times is read once: 100 KB of `John ` has 6 667 spans and one text among them."""
-    words: set[str] = set()
-    read: set[tuple[bool, str]] = set()
+def recurring(
+    text: str, spans: list[Span], carries: Callable[[str], bool]
+) -> list[tuple[int, int]]:
+    """The letter runs outside `spans` written as a Title Case word of a NAME span that carries
+    over to the rest of the string (`carries`, given the word in lower case: see
+    `shapes.ShapeScanner.repeats`). Either half may answer "none" first: the words, when the
+    NAME spans hold few different texts (100 KB of `Dr. ` holds one), else the runs (100 KB
+    of distinct names has thousands of texts and no run outside them)."""
+    # A span's words depend only on its text and the character before it (the `\\b`).
+    texts: dict[tuple[bool, str], tuple[int, int]] = {}
     for span in spans:
         if span.type == "NAME":
             start, end = span.start, span.end
-            key = (start == 0, text[start - 1 if start else 0 : end])
-            if key not in read:
-                read.add(key)
-                words.update(_TITLE_TOKEN.findall(text, start, end))
-    return {word for word in words if carries(word.lower())}
+            texts.setdefault((start == 0, text[start - 1 if start else 0 : end]), (start, end))
+
+    def words() -> set[str]:
+        found: set[str] = set()
+        for start, end in texts.values():
+            found.update(_TITLE_TOKEN.findall(text, start, end))
+        return {word for word in found if carries(word.lower())}
+
+    if len(texts) <= _FIND_WORDS:
+        found = words()
+        runs = uncovered_runs(text, spans) if found else []
+    else:
+        runs = uncovered_runs(text, spans)
+        found = words() if runs else set()
+    return [(start, end) for start, end in runs if text[start:end] in found]
 
 
 def uncovered_runs(text: str, spans: list[Span]) -> list[tuple[int, int]]:

@@ -42,8 +42,7 @@ from approvals.redaction.names import (
     NameTables,
     ascii_hits,
     committed_faker_words,
-    recurring_words,
-    uncovered_runs,
+    recurring,
 )
 from approvals.redaction.patterns import US_STATES
 from approvals.redaction.placeholders import zip3
@@ -244,19 +243,14 @@ class ShapeScanner:
         same way (`Carolina shouted at Carolina`): the cue that showed it may stand next to one
         occurrence only. Only words that are listed first names or in no dictionary carry over
         (a word taken for a name by mistake, `Mrn`, `Job`, does not spread), and not inside
-        code (`p.Mrn`, `Job-42`). One pass over the letter runs outside the spans found
-        (`names.uncovered_runs`), then the words of the names found, if any run is left."""
+        code (`p.Mrn`, `Job-42`). See `names.recurring`: one pass over the letter runs outside
+        the spans found, and the words of the names found, each only when the other has some."""
         if "NAME" not in map(_TYPE, spans):
             return []  # no name found: nothing can recur (and the runs need not be read)
-        runs = uncovered_runs(text, spans)
-        found = recurring_words(text, spans, self._carries) if runs else set()
-        if not found:
-            return []
         return [
             Span(start, end, "NAME", "name-repeat")
-            for start, end in runs
-            if text[start:end] in found
-            and not (start and (text[start - 1] in "._/\\@#$%-" or text[start - 1].isalnum()))
+            for start, end in recurring(text, spans, self._carries)
+            if not (start and (text[start - 1] in "._/\\@#$%-" or text[start - 1].isalnum()))
             and text[end : end + 1] not in ("_", "(", "/", "=", "-")
         ]
 
