@@ -245,19 +245,19 @@ _GREEK = re.compile("[\u0370-\u03ff]")
 def _before_kinds(text: str, words: frozenset[str]) -> str:
     """The kinds written before a name that `text` may hold, as one alternation, in their
     order (a kind the text lacks is a branch that always fails, so leaving it out changes no
-    match): on ASCII text those among its words (a kind matches as a whole word, in either
-    case); on other text the ASCII kinds found in its lower case and every other one, unless
-    one of `_FOLDS` makes an ASCII kind match what lower-casing does not show."""
+    match): those among its words (`words`: the letter runs of its lower case). A kind matches
+    as a whole word (a non-word character before it, which lower-casing never turns into a
+    word character, a dot or blank after it), and its letters only as themselves or their
+    capitals, whose lower case they are; except where one of `_FOLDS` makes an ASCII kind
+    match more (every kind stays) and for the Greek kinds (`ς` matches `σ`: they stay when the
+    text has Greek letters)."""
     if text.isascii():
         return "|".join(kind for kind in _BEFORE_KINDS if kind in words)
     if any(map(text.__contains__, _FOLDS)):
         return _STREET_BEFORE_KINDS
-    lower = text.lower()
     greek = _GREEK.search(text) is not None
     return "|".join(
-        kind
-        for kind in _BEFORE_KINDS
-        if (greek if _GREEK.match(kind) else kind in lower)  # `ς` matches `σ`: not shown
+        kind for kind in _BEFORE_KINDS if (greek if _GREEK.match(kind) else kind in words)
     )
 
 
