@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from approvals.redaction.detectors import Span, ValueDetectors
 from approvals.redaction.names import NameScanner
@@ -17,6 +18,7 @@ from approvals.redaction.shapes import ShapeScanner
 
 # Characters any value detector needs; a string with none of them only goes to the name scanner.
 _TRIGGERS = frozenset("0123456789@:=/")
+_START, _END = itemgetter(0), itemgetter(1)  # of a Span
 
 
 @dataclass(slots=True)
@@ -70,6 +72,9 @@ class TextRedactor:
     ) -> tuple[str, list[tuple[str, str]]]:
         out: list[str] = []
         hits: list[tuple[str, str]] = []
+        # A placeholder, once given, is what the same value gets again: a text repeating one
+        # name asks once, not once per occurrence (`Placeholders.get` normalises each time).
+        given: dict[tuple[str, str, str | None, str], str] = {}
         pos = 0
         for span in spans:
             if not span.type:
@@ -78,8 +83,11 @@ class TextRedactor:
             if span.literal is not None:
                 out.append(span.literal)
             else:
-                value = text[span.start : span.end]
-                out.append(state.placeholders.get(span.type, value, span.norm, span.keep))
+                key = (span.type, text[span.start : span.end], span.norm, span.keep)
+                placeholder = given.get(key)
+                if placeholder is None:
+                    placeholder = given[key] = state.placeholders.get(*key)
+                out.append(placeholder)
             hits.append((span.type, span.detector))
             pos = span.end
         out.append(text[pos:])
@@ -88,7 +96,10 @@ class TextRedactor:
 
 def _merge(spans: list[Span]) -> list[Span]:
     """Sorted, non-overlapping spans; protected placeholders win over what overlaps them."""
-    spans.sort(key=lambda s: (s.start, -s.end))
+    # By start, then longest first, then as found: two stable C-keyed sorts, not a Python key
+    # function per span (a text of names has tens of thousands of spans).
+    spans.sort(key=_END, reverse=True)
+    spans.sort(key=_START)
     protected = [s for s in spans if not s.type]
     if protected:
         protected = _coalesced(protected)
