@@ -50,7 +50,15 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
             telemetry.shutdown()
 
     app = FastAPI(
-        title="approvals", version=__version__, description=DESCRIPTION, lifespan=lifespan
+        title="approvals",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # FastAPI's own OpenTelemetry hooks stay off: `telemetry` instruments the app when
+        # tracing is configured (ids and route templates only), whereas FastAPI's would also
+        # log exception messages and bodies (PHI) to any logger provider, and it looked up
+        # the global providers (three environment reads) on every request to find out.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = rt
     app.add_middleware(

@@ -15,25 +15,27 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from approvals import telemetry
+from approvals.actions import notices
 from approvals.actions.models import ActionRequest
 from approvals.actions.ports import IssuedRelease
 from approvals.actions.waiting import Notifier
 from approvals.api.ratelimit import SubmitBudget, submit_budget
 from approvals.audit import sequencer
-from approvals.channels.base import Channel
+from approvals.channels.base import Channel, NotifiesPeople
 from approvals.channels.registry import build_platforms
 from approvals.channels.review import CoreReview
 from approvals.config import SECRET_KEY_FILE, Settings, comma_list
 from approvals.identity.oidc import SingleSignOn
 from approvals.jobs import reconciler, tasks
 from approvals.jobs.queue import InProcessQueue, JobQueue, RQQueue
-from approvals.jobs.relay import Relay, relay_once
+from approvals.jobs.relay import Relay, hand_over
 from approvals.kit.changes import ChangeFeed, feed_for
 from approvals.kit.clock import utc_now
 from approvals.kit.db import DatabaseLimits, create_engine, session_factory
 from approvals.kit.http import Guard
 from approvals.kit.private_files import load_or_create_secret, private_dir
 from approvals.kit.secretbox import SecretBox
+from approvals.outbox.handover import HANDOVER, Handover
 from approvals.policy.engine import LoadedPolicy, RedactionSettings
 from approvals.policy.loader import PolicyStore
 from approvals.redaction import RedactionConfig, Redactor
@@ -113,7 +115,17 @@ class Runtime:
         if engine is None:
             telemetry.instrument_engine(self.engine)
         self.secrets = secret_box(settings)
-        self._db = session_factory(self.engine, secrets=self.secrets)
+        self.handover = Handover(settings.job_lease_seconds)
+        reach = notices.Reach(
+            posts_cards=lambda: bool(self._channels),
+            sends_dms=lambda: any(isinstance(c, NotifiesPeople) for c in self._channels.values()),
+            policy_notifies=lambda: self.policies.current().document.defaults.notify_requester,
+        )
+        self._db = session_factory(
+            self.engine,
+            secrets=self.secrets,
+            shared={HANDOVER: self.handover, notices.REACH: reach},
+        )
         self._policies = policies or Policies(PolicyStore(settings.policy_file))
         self.keyring = Keyring.load_or_create(settings.keys_dir)
         self._callback_guard = Guard(allowed_addresses=settings.callback_allowed_networks)
@@ -127,7 +139,7 @@ class Runtime:
         self.queue: JobQueue = (
             RQQueue(settings.redis_url) if settings.redis_url else InProcessQueue(self.run_job)
         )
-        self.relay = Relay(self._db, self.queue, settings.job_lease_seconds)
+        self.relay = Relay(self.handover, self.queue)
         self._background: list[asyncio.Task[None]] = []
         # Web single sign-on, when configured; its provider metadata is fetched on first use.
         self.sso: SingleSignOn | None = SingleSignOn(settings) if settings.oidc_enabled else None
@@ -177,7 +189,7 @@ class Runtime:
         # committed already, so a queue outage must not fail the caller; the leased rows are
         # offered again by the reconciler.
         try:
-            await relay_once(self._db, self.queue, lease_seconds=self.settings.job_lease_seconds)
+            await hand_over(self.handover, self.queue)
         except Exception as exc:
             log.warning("relay.failed", error=type(exc).__name__)
 

@@ -2,10 +2,12 @@
 
 What it measures: the real service (`approvals serve`, i.e. `create_app` under uvicorn, one
 process) in two configurations, each driven over loopback by `--connections` concurrent httpx
-clients: PostgreSQL + a Redis job queue (follow-up jobs go to RQ; no worker runs during the
-timed phase, so the machine's two cores serve the request path only), and the embedded
-default (SQLite, jobs in-process). Then an auto-approved submit (environment `dev`) at one
-connection, sequentially: p50 and whether the 201 carries the release token.
+clients: PostgreSQL + a Redis job queue with Slack enabled, as a production deployment runs
+(each pending submit enqueues its card and requester-notice jobs on RQ; no worker runs during
+the timed phase, so the machine's two cores serve the request path only), and the embedded
+default (SQLite, jobs in-process, web page only: no card jobs, notices settled as skipped).
+Then an auto-approved submit (environment `dev`) at one connection, sequentially: p50 and
+whether the 201 carries the release token.
 
 The bare endpoint (issue 14): FastAPI + uvicorn in its own process, whose POST parses the body
 and does one INSERT of a comparable row through a fixed pool of psycopg async connections and
@@ -155,6 +157,7 @@ class Result:
     ids: list[str]
     bodies: list[dict[str, Any]] = field(default_factory=list)
     cpu: float = 0.0  # CPU seconds the server process spent on these requests
+    database_cpu: float = 0.0  # CPU seconds every PostgreSQL process spent meanwhile
 
     @property
     def rate(self) -> float:
@@ -222,9 +225,31 @@ async def make_submit_key(url: str, data_dir: Path) -> str:
 def report(result: Result, baseline: Result | None) -> None:
     ratio = f"   {result.rate / baseline.rate:.2f}x {baseline.name}" if baseline else ""
     cpu = f"   {result.cpu / result.requests * 1000:.1f} CPU ms/req" if result.cpu else ""
+    if result.database_cpu:
+        cpu += f" (+{result.database_cpu / result.requests * 1000:.1f} in PostgreSQL)"
     print(
         f"  {result.name:<34} {result.rate:8.0f} req/s   {latency_ms(result.latencies)}{cpu}{ratio}"
     )
+
+
+def database_cpu_seconds() -> dict[int, float]:
+    """User + system CPU time so far of each PostgreSQL server process, by pid: what requests
+    cost the database, whose CPU shares this machine's cores with the server under test."""
+    found: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            head, tail = stat.read_text().rsplit(")", 1)
+            if head.split("(", 1)[1].startswith("postgres"):
+                fields = tail.split()
+                ticks = int(fields[11]) + int(fields[12])
+                found[int(stat.parent.name)] = ticks / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def database_cpu_since(before: dict[int, float]) -> float:
+    """CPU the PostgreSQL processes spent since `before` (a process that exited meanwhile is
+    missed, one started meanwhile counts from zero)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in database_cpu_seconds().items())
 
 
 def cpu_seconds(pid: int) -> float:
@@ -239,6 +264,7 @@ class Config:
     name: str
     database_url: str
     redis_url: str | None
+    chat: bool = False  # a chat platform enabled: each pending submit owes card + notice jobs
 
 
 @contextlib.contextmanager
@@ -254,6 +280,17 @@ def serving(config: Config, cwd: Any) -> Any:
     }
     if config.redis_url:
         env["APPROVALS_REDIS_URL"] = config.redis_url
+    if config.chat:
+        # Slack enabled, as in production, so a pending submit writes and enqueues its card
+        # and requester-notice jobs (no worker runs them here: the Web API address is a closed
+        # loopback port that nothing calls during the timed rounds).
+        env |= {
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": "bench-signing-secret",
+            "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",
+            "APPROVALS_SLACK_CHANNEL": "C0BENCH",
+            "APPROVALS_SLACK_TEAM_ID": "T0BENCH",
+        }
     app = spawn(
         [PYTHON, "-m", "approvals", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=child_env(env),
@@ -264,6 +301,16 @@ def serving(config: Config, cwd: Any) -> Any:
         yield f"http://127.0.0.1:{port}", app.pid
     finally:
         stop(app)
+
+
+async def queued_jobs() -> int:
+    """Jobs waiting on the bench's RQ queues (nothing runs them during the rounds)."""
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter("rq:queue:*")]
+        return sum([await client.llen(key) for key in keys])
+    finally:
+        await client.aclose()
 
 
 async def flush_redis() -> None:
@@ -287,12 +334,18 @@ async def measure(
     with serving(config, cwd) as (ours, pid):
         await drive("warm-up", ours, auth, warm, conns)
         for number in range(1, args.rounds + 1):
-            spent = cpu_seconds(floor[1])
+            spent, database = cpu_seconds(floor[1]), database_cpu_seconds()
             bare = await drive(f"bare POST, round {number}", floor[0], {}, post, conns)
             bare.cpu = cpu_seconds(floor[1]) - spent
-            spent = cpu_seconds(pid)
+            bare.database_cpu = database_cpu_since(database)
+            spent, database = cpu_seconds(pid), database_cpu_seconds()
             mine = await drive(f"{config.name} POST, round {number}", ours, auth, post, conns)
             mine.cpu = cpu_seconds(pid) - spent
+            mine.database_cpu = database_cpu_since(database)
+            if config.redis_url:
+                print(
+                    f"  round {number}: {await queued_jobs()} jobs enqueued on RQ for {n} submits"
+                )
             rounds.append((bare, mine))
             await flush_redis()
         auto = [Call("POST", "/v1/actions", {**BODY, "environment": "dev"})] * args.single
@@ -317,7 +370,7 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
 
         await asyncio.to_thread(migrate.upgrade, f"sqlite:///{sqlite_path}")
         configs = [
-            Config("PostgreSQL + Redis", dsn, REDIS_URL),
+            Config("PostgreSQL + Redis", dsn, REDIS_URL, chat=True),
             Config("SQLite, embedded", f"sqlite:///{sqlite_path}", None),
         ]
         configs = [

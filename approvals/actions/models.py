@@ -128,3 +128,5 @@ class RequesterNotice(Base):
     detail: Mapped[str | None] = mapped_column(Text)  # why skipped; never message text
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # While set and in the future, one run of the job holds the notice and is sending it.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

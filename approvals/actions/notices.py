@@ -9,14 +9,15 @@ outbox dedupe key and the unique row both stop a second notice for the same chan
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from approvals.actions.models import RequesterNotice
 from approvals.kit.clock import utc_now
-from approvals.kit.db import is_postgres
 from approvals.kit.identity import identity_key
 from approvals.kit.ids import new_id
 from approvals.outbox import service as outbox
@@ -30,24 +31,63 @@ EVENTS = frozenset({POSTED, APPROVED, DENIED, EXPIRED, RELEASED})
 _PERSON = re.compile(r"^[^@:\s]+@[^@:\s]+\.[^@:\s]+$")
 
 
+def skip_reason(policy_notifies: bool, platform_sends_dms: bool) -> str | None:
+    """Why no requester can be told anything right now, or None when they can."""
+    if not policy_notifies:
+        return "policy: off"
+    if not platform_sends_dms:
+        return "no platform sends direct messages"
+    return None
+
+
+REACH = "actions.reach"
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """What this process can deliver beyond the database, carried in every session's `info`
+    by the Runtime: whether any chat platform posts cards, and whether any sends direct
+    messages. Follow-up work that could only be a no-op is then settled in the state change's
+    own transaction instead of costing a job (on a web-only deployment, the embedded default,
+    five transactions per pending submit). The job would decide the same a moment later."""
+
+    posts_cards: Callable[[], bool]
+    sends_dms: Callable[[], bool]
+    policy_notifies: Callable[[], bool]
+
+    def notice_skip_reason(self) -> str | None:
+        return skip_reason(self.policy_notifies(), self.sends_dms())
+
+
+def reach_of(session: AsyncSession) -> Reach | None:
+    """None for a session the Runtime did not make: its follow-up work goes to jobs."""
+    found = session.info.get(REACH)
+    return found if isinstance(found, Reach) else None
+
+
 def owe(session: AsyncSession, action_id: str, event: str) -> None:
-    """Record the notice and its job inside the caller's transaction (never commits)."""
+    """Record the notice and its job inside the caller's transaction (never commits); a
+    notice nobody can be sent is recorded as skipped at once, with the reason, and no job."""
     if event not in EVENTS:
         raise ValueError(f"unknown requester notice event {event!r}")
+    reach = reach_of(session)
+    why_not = reach.notice_skip_reason() if reach is not None else None
     notice_id = new_id()
+    now = utc_now()
     session.add(
         RequesterNotice(
             id=notice_id,
             action_id=action_id,
             event=event,
-            state="pending",
+            state="pending" if why_not is None else "skipped",
             sent_to=[],
-            detail=None,
-            created_at=utc_now(),
-            finished_at=None,
+            detail=why_not,
+            created_at=now,
+            finished_at=None if why_not is None else now,
         )
     )
-    outbox.add(session, KIND, notice_id, f"{KIND}:{action_id}:{event}")
+    if why_not is None:
+        outbox.add(session, KIND, notice_id, f"{KIND}:{action_id}:{event}")
 
 
 def people(requester: str, on_behalf_of: str | None) -> list[str]:
@@ -60,12 +100,28 @@ def people(requester: str, on_behalf_of: str | None) -> list[str]:
     return found
 
 
-async def get(session: AsyncSession, notice_id: str, *, lock: bool) -> RequesterNotice | None:
-    """`lock`: hold the row (PostgreSQL) so two runs of one job cannot both send."""
+async def get(session: AsyncSession, notice_id: str) -> RequesterNotice | None:
     query = select(RequesterNotice).where(RequesterNotice.id == notice_id)
-    if lock and is_postgres(session):
-        query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def claim(session: AsyncSession, notice_id: str, *, lease_seconds: int) -> list[str] | None:
+    """Lease a pending notice to this run while it sends, so a second run of the job does not
+    send too; no lock is held across the platform calls. Returns who was told already, or None
+    when the notice is no longer pending or another run's lease has not lapsed."""
+    now = utc_now()
+    result = await session.execute(
+        update(RequesterNotice)
+        .where(
+            RequesterNotice.id == notice_id,
+            RequesterNotice.state == "pending",
+            or_(RequesterNotice.claimed_until.is_(None), RequesterNotice.claimed_until < now),
+        )
+        .values(claimed_until=now + timedelta(seconds=lease_seconds))
+        .returning(RequesterNotice.sent_to)
+    )
+    told = result.scalar_one_or_none()
+    return None if told is None else list(told)
 
 
 async def for_action(session: AsyncSession, action_id: str) -> list[RequesterNotice]:
@@ -95,5 +151,6 @@ async def finish(
             sent_to=list(sent_to),
             detail=detail,
             finished_at=None if state == "pending" else utc_now(),
+            claimed_until=None,
         )
     )

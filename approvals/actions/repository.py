@@ -6,24 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, inspect, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from approvals.actions.models import ActionRequest, CardMessage, Vote
 from approvals.actions.states import Status, can_transition
 from approvals.kit.clock import utc_now
 from approvals.kit.db import is_postgres
-
-ACTION_REQUESTS = ActionRequest.metadata.tables[ActionRequest.__tablename__]
-
-
-async def add(session: AsyncSession, action: ActionRequest) -> None:
-    """INSERT a new request now, from the values set on `action` (Core: the ORM's unit of
-    work cost more than the statement; `action` stays a plain object the caller reads back).
-    A duplicate Idempotency-Key raises IntegrityError here."""
-    values = inspect(action).dict
-    row = {c.key: values[c.key] for c in ACTION_REQUESTS.columns if c.key in values}
-    await session.execute(insert(ACTION_REQUESTS), row)
 
 
 async def get(session: AsyncSession, action_id: str, *, lock: bool = False) -> ActionRequest | None:

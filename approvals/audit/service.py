@@ -46,24 +46,26 @@ async def append(session: AsyncSession, events: Sequence[NewEvent]) -> None:
     transaction commits, within APPROVALS_AUDIT_SEAL_INTERVAL_SECONDS; a rollback takes them
     away with the rest of the transaction. Payloads carry findings and ids, never request values.
     """
-    if not events:
-        return
+    if events:
+        # One executemany with no RETURNING (nothing needs the ids): a single statement per
+        # transaction on both backends, where ORM objects cost one INSERT each on SQLite.
+        await session.execute(insert(AUDIT_EVENTS), rows(events))
+
+
+def rows(events: Sequence[NewEvent]) -> list[dict[str, Any]]:
+    """`events` as rows of the trail's table, unsealed (for a caller that writes its rows
+    together, `kit.bulk.insert_added`; `append` otherwise)."""
     now = utc_now()
-    # One executemany with no RETURNING (nothing needs the ids): a single statement per
-    # transaction on both backends, where ORM objects cost one INSERT each on SQLite.
-    await session.execute(
-        insert(AUDIT_EVENTS),
-        [
-            {
-                "event_type": event.event_type,
-                "occurred_at": now,
-                "actor": event.actor,
-                "action_id": event.action_id,
-                "payload": _with_request_id(event),
-            }
-            for event in events
-        ],
-    )
+    return [
+        {
+            "event_type": event.event_type,
+            "occurred_at": now,
+            "actor": event.actor,
+            "action_id": event.action_id,
+            "payload": _with_request_id(event),
+        }
+        for event in events
+    ]
 
 
 async def events_for(session: AsyncSession, action_id: str) -> list[AuditEvent]:

@@ -1,9 +1,10 @@
 """The `notify.requester` job: tell the requester and on_behalf_of what became of their request.
 
 The core wrote one notice per (request, event); this job finds each person on the first
-enabled platform that knows them (`NotifiesPeople`) and records who was told, in the same
-locked transaction as the check, so a second run of the job — a redelivery, a retry after a
-partial failure — tells nobody twice. The policy's `defaults.notify_requester: false` turns
+enabled platform that knows them (`NotifiesPeople`) and records who was told. A run claims
+the notice for a lease before sending (`notices.claim`), with no transaction open while it
+talks to the platform, so a second run of the job — a redelivery, a retry after a partial
+failure — tells nobody twice. The policy's `defaults.notify_requester: false` turns
 the messages off (the notice is closed as skipped, with the reason).
 """
 
@@ -20,6 +21,7 @@ from approvals.channels.base import Channel, Notice, NotifiesPeople
 from approvals.channels.notices import build_notice
 from approvals.config import Settings
 from approvals.kit.db import transaction
+from approvals.outbox.service import RetryLater
 
 log = structlog.get_logger(__name__)
 
@@ -27,42 +29,44 @@ log = structlog.get_logger(__name__)
 async def notify_requester(
     deps: ActionsDeps, settings: Settings, channels: Mapping[str, Channel], notice_id: str
 ) -> None:
-    why_not = None
-    if not deps.policies.current().document.defaults.notify_requester:
-        why_not = "policy: off"
-    elif not any(isinstance(channel, NotifiesPeople) for channel in channels.values()):
-        why_not = "no platform sends direct messages"
+    why_not = notices.skip_reason(
+        deps.policies.current().document.defaults.notify_requester,
+        any(isinstance(channel, NotifiesPeople) for channel in channels.values()),
+    )
     if why_not is not None:
         # Nothing to send: one transaction, no read first (finish() leaves an ended row be).
         async with transaction(deps.db) as session:
             await notices.finish(session, notice_id, state="skipped", sent_to=[], detail=why_not)
         return
     async with deps.db() as session:
-        row = await notices.get(session, notice_id, lock=False)
+        row = await notices.get(session, notice_id)
         if row is None or row.state != "pending":
             return
         action_id, event = row.action_id, row.event
-    # Read before locking: on SQLite every transaction holds the database's write lock.
     action = await actions_service.get(deps, action_id)
     notice = build_notice(action, event, settings.base_url)
     people = notices.people(action.requester, action.on_behalf_of)
-    failure: Exception | None = None
-    # The row lock is held across the platform calls: two concurrent runs queue here instead
-    # of both sending. Each call is one short HTTP request (two, with a rate-limit retry).
+    # Claimed for a lease, then sent with no transaction open: a second run of the job waits
+    # for the lease instead of sending too, and no lock is held across the platform calls.
     async with transaction(deps.db) as session:
-        locked = await notices.get(session, notice_id, lock=True)
-        if locked is None or locked.state != "pending":
-            return
-        told = list(locked.sent_to)
-        for email in people:
-            if email in told:
-                continue
-            try:
-                if await _tell(channels, email, notice):
-                    told.append(email)
-            except Exception as exc:  # recorded below; the job runner retries with backoff
-                failure = exc
-                break
+        told = await notices.claim(session, notice_id, lease_seconds=settings.job_lease_seconds)
+    if told is None:
+        async with deps.db() as session:
+            row = await notices.get(session, notice_id)
+        if row is not None and row.state == "pending":
+            raise RetryLater(settings.job_lease_seconds, "another run is sending this notice")
+        return
+    failure: Exception | None = None
+    for email in people:
+        if email in told:
+            continue
+        try:
+            if await _tell(channels, email, notice):
+                told.append(email)
+        except Exception as exc:  # recorded below; the job runner retries with backoff
+            failure = exc
+            break
+    async with transaction(deps.db) as session:
         if failure is not None:
             await notices.finish(session, notice_id, state="pending", sent_to=told)
         else:

@@ -13,7 +13,7 @@ from typing import Protocol
 import structlog
 from redis import Redis
 from rq import Queue
-from rq.exceptions import DuplicateJobError
+from rq.queue import EnqueueData
 from rq.serializers import JSONSerializer
 
 log = structlog.get_logger(__name__)
@@ -93,8 +93,9 @@ def priority(kind: str) -> int:
 
 
 class RQQueue:
-    """Enqueues outbox ids on RQ. Job ids are deterministic per lease (`outbox-<id>-<attempt>`)
-    and unique, so a relay offering the same lease twice creates one job."""
+    """Enqueues outbox ids on RQ. Job ids are deterministic per lease (`outbox-<id>-<attempt>`,
+    attempt 0 for the writer's own hand-over, 1 and on for the relay's claims), so one lease is
+    one job; a job that runs twice finds its row done and does nothing."""
 
     def __init__(self, redis_url: str) -> None:
         self._redis = Redis.from_url(redis_url)
@@ -106,30 +107,29 @@ class RQQueue:
         await self.enqueue_many([(kind, outbox_id, attempt)])
 
     async def enqueue_many(self, jobs: Sequence[Job]) -> None:
-        """One worker-thread hop for the whole batch (RQ's client is blocking): a hop per job
-        cost more CPU than the Redis commands themselves."""
-
-        def enqueue_all() -> None:
-            for kind, outbox_id, attempt in jobs:
-                self._enqueue(kind, outbox_id, attempt)
-
+        """One worker-thread hop (RQ's client is blocking) and one Redis round trip (a
+        pipeline) for the whole batch, in order: per-job hops and per-job round trips cost
+        more CPU than the Redis commands themselves."""
         if jobs:
-            await asyncio.to_thread(enqueue_all)
+            await asyncio.to_thread(self._enqueue_all, jobs)
 
-    def _enqueue(self, kind: str, outbox_id: str, attempt: int) -> None:
-        queue = self._queues[QUEUE_OF_KIND.get(kind, "maintenance")]
-        try:
-            queue.enqueue_call(
-                JOB_FUNCTION,
-                args=(outbox_id,),
-                job_id=f"outbox-{outbox_id}-{attempt}",
-                unique=True,
-                result_ttl=3600,
-                failure_ttl=7 * 86400,
-                description=kind,
+    def _enqueue_all(self, jobs: Sequence[Job]) -> None:
+        by_queue: dict[str, list[EnqueueData]] = {}
+        for kind, outbox_id, attempt in jobs:
+            by_queue.setdefault(QUEUE_OF_KIND.get(kind, "maintenance"), []).append(
+                Queue.prepare_data(
+                    JOB_FUNCTION,
+                    args=(outbox_id,),
+                    job_id=f"outbox-{outbox_id}-{attempt}",
+                    result_ttl=3600,
+                    failure_ttl=7 * 86400,
+                    description=kind,
+                )
             )
-        except DuplicateJobError:
-            return  # this lease is already queued or ran: the row's state decides what is left
+        with self._redis.pipeline() as pipe:
+            for name, datas in by_queue.items():
+                self._queues[name].enqueue_many(datas, pipeline=pipe)
+            pipe.execute()
 
     async def ping(self) -> None:
         await asyncio.to_thread(self._redis.ping)

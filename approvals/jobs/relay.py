@@ -1,4 +1,5 @@
-"""Move due outbox rows to the job queue: right after commits, and on every reconciler tick."""
+"""Move outbox rows to the job queue: the ones this process just committed (its hand-over
+list, no database work), and on every reconciler tick the due ones (a claim)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import contextlib
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from approvals.jobs.queue import JobQueue, priority
+from approvals.jobs.queue import Job, JobQueue, priority
 from approvals.kit.db import transaction
 from approvals.outbox import service as outbox
+from approvals.outbox.handover import Handover
 
 log = structlog.get_logger(__name__)
 
@@ -24,22 +26,32 @@ async def relay_once(
     while True:
         async with transaction(db) as session:
             claimed = await outbox.claim_due(session, limit=batch, lease_seconds=lease_seconds)
-        # Highest-priority queue first: a decision's release is not queued behind its card
-        # update and notice (each enqueue is a Redis round trip, in order).
-        ordered = sorted(claimed, key=lambda c: priority(c.kind))
-        await queue.enqueue_many([(item.kind, item.id, item.attempts) for item in ordered])
+        await enqueue_in_order(queue, [(item.kind, item.id, item.attempts) for item in claimed])
         total += len(claimed)
         if len(claimed) < batch:
             return total
 
 
-class Relay:
-    """Coalesces after-commit kicks: many commits in a burst cost one claim transaction."""
+async def hand_over(handover: Handover, queue: JobQueue) -> int:
+    """Enqueue the rows this process committed since the last call (they are leased to it:
+    a failed enqueue is retried by the reconciler's claim when the lease lapses)."""
+    ready = handover.take()
+    await enqueue_in_order(queue, [(row.kind, row.id, row.attempt) for row in ready])
+    return len(ready)
 
-    def __init__(
-        self, db: async_sessionmaker[AsyncSession], queue: JobQueue, lease_seconds: int
-    ) -> None:
-        self._db, self._queue, self._lease = db, queue, lease_seconds
+
+async def enqueue_in_order(queue: JobQueue, jobs: list[Job]) -> None:
+    """Highest-priority queue first: a decision's release is not queued behind its card
+    update and notice."""
+    await queue.enqueue_many(sorted(jobs, key=lambda job: priority(job[0])))
+
+
+class Relay:
+    """Coalesces after-commit kicks: many commits in a burst cost one hand-over (one trip to
+    the queue) for all their rows."""
+
+    def __init__(self, handover: Handover, queue: JobQueue) -> None:
+        self._handover, self._queue = handover, queue
         self._wanted = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -58,8 +70,8 @@ class Relay:
             await self._wanted.wait()
             self._wanted.clear()
             try:
-                await relay_once(self._db, self._queue, lease_seconds=self._lease)
-            except Exception:  # database briefly away: the reconciler tick retries
+                await hand_over(self._handover, self._queue)
+            except Exception:  # queue briefly away: the reconciler's claim retries
                 log.exception("relay.failed")
 
     async def stop(self) -> None:

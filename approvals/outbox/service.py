@@ -16,6 +16,7 @@ from approvals.kit.clock import utc_now
 from approvals.kit.db import is_postgres
 from approvals.kit.ids import new_id
 from approvals.kit.tracing import current_request_id, current_traceparent
+from approvals.outbox import handover
 from approvals.outbox.models import OutboxMessage
 
 
@@ -47,9 +48,15 @@ def add(
 ) -> str:
     """`held_for_seconds`: the caller will run this job itself right after its commit, so the
     row is written already leased to it; the relay offers it only if that lease lapses (the
-    caller died) or the run records a retry, exactly as for a relayed job."""
+    caller died) or the run records a retry, exactly as for a relayed job. Otherwise, in a
+    session of the Runtime, the row is written leased to this process, which enqueues it after
+    the commit (`handover`); elsewhere it is due at once, for the relay's claim."""
     now = utc_now()
     message_id = new_id()
+    queue_now = handover.of(session) if held_for_seconds is None else None
+    if queue_now is not None:
+        held_for_seconds = queue_now.lease_seconds
+        handover.remember(session, handover.Written(message_id, kind))
     session.add(
         OutboxMessage(
             id=message_id,

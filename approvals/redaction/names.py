@@ -19,9 +19,10 @@ import functools
 import importlib
 import importlib.resources
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from approvals.redaction.detectors import Span
 from approvals.redaction.search import LETTERS
 from approvals.redaction.vocabulary import places, w
 
@@ -165,6 +166,8 @@ _SHORT_TEXT = 4096
 # Above this many different names in one ASCII text, `_ascii_hits` reads letter runs instead.
 _FIND_WORDS = 64
 _ASCII_LETTERS = re.compile(r"[a-z]+")
+_ASCII_RUNS = re.compile(r"[A-Za-z]+")  # `LETTERS` on ASCII text
+_SPAN = re.Match.span
 _STEP = re.compile(r"(?P<sep>[ \t]*,[ \t]*|[ \t]+|_)(?P<tok>" + _WORD + r")(?P<dot>\.)?")
 _WORD_AT = re.compile(_WORD)
 # The word and separator just before a hit, read on the reversed text from the hit backwards.
@@ -247,47 +250,51 @@ class NameScanner:
         pattern = re.compile(rf"(?<![^\W\d_])(?:{alternation})(?![^\W\d_])", re.IGNORECASE)
         return (m.span() for m in pattern.finditer(text))
 
-    def _accept_next(self, token: str, run_capitalised: bool, run_caseless: bool) -> bool:
-        folded = token.lower()
-        if folded in self._known:
-            return run_capitalised == _capitalised(token) or folded not in self._stop
-        # An unknown word joins a Title Case run only in Title Case itself ("John Okonkwo"),
-        # never as an acronym ("John Smith MRN ..."); in a script without capitals, a word of
-        # that script joins a run of it ("Patient: محمد علي").
-        if folded in self._stop:
-            return False
-        return (run_capitalised and token.istitle()) or (run_caseless and _caseless(token))
+    def _extend(self, text: str, tokens: list[tuple[int, int, str]]) -> bool:
+        """Grow a run rightwards over names, initials (`J.`) and, in Title Case, unknown words;
+        True when every word of the run starts with a capital.
 
-    def _extend(self, text: str, tokens: list[tuple[int, int, str]], loose: bool) -> None:
-        """Grow a run rightwards over names, initials (`J.`) and, in Title Case, unknown words."""
+        Runs once per name hit, so what a step needs about the run so far (all capitalised or
+        particles) is carried along, not recounted."""
+        first = tokens[0][2]
+        titled = capitalised = first[:1].isupper()
+        for _, _, word in tokens[1:]:
+            titled = titled and word[:1].isupper()
+            capitalised = capitalised and (word[:1].isupper() or word in PARTICLES)
+        known, stop = self._known, self._stop
         while len(tokens) < _MAX_TOKENS:
             step = _STEP.match(text, tokens[-1][1])
             if step is None:
-                return
-            token, sep = step.group("tok"), step.group("sep")
-            if "," in sep and not (len(tokens) == 1 and self._comma_pair(tokens[0][2], token)):
-                return
-            initial = len(token) == 1 and token.isupper() and step.group("dot") is not None
-            end = step.end() if initial else step.end("tok")
-            run_capitalised = all(
-                _capitalised(t[2]) or t[2] in PARTICLES for t in tokens
-            ) and _capitalised(tokens[0][2])
-            run_caseless = all(_caseless(t[2]) for t in tokens)
+                return titled
+            sep, token, dot = step.groups()
+            if "," in sep and not (len(tokens) == 1 and self._comma_pair(first, token)):
+                return titled
+            token_start, token_end = step.span(2)
+            initial = dot is not None and len(token) == 1 and token.isupper()
             # A particle joins a capitalised run when a capitalised word follows it (`Maria da
             # Silva`), and that word joins after it.
-            particle = (tokens[-1][2] in PARTICLES and token.istitle() and len(tokens) > 1) or (
-                token in PARTICLES and run_capitalised and self._title_after(text, step.end("tok"))
-            )
             if not (
                 initial
-                or loose
-                or particle
-                or self._accept_next(token, run_capitalised, run_caseless)
+                or (tokens[-1][2] in PARTICLES and len(tokens) > 1 and token.istitle())
+                or (token in PARTICLES and capitalised and self._title_after(text, token_end))
             ):
-                return
-            if loose and not (_capitalised(token) or token.lower() in self._known):
-                return
-            tokens.append((step.start("tok"), end, token))
+                folded = token.lower()
+                if folded in known:
+                    if not (capitalised == token[:1].isupper() or folded not in stop):
+                        return titled
+                # An unknown word joins a Title Case run only in Title Case itself ("John
+                # Okonkwo"), never as an acronym ("John Smith MRN ..."); in a script without
+                # capitals, a word of that script joins a run of it ("Patient: محمد علي").
+                elif folded in stop or not (
+                    (capitalised and token.istitle())
+                    or (_caseless(token) and all(_caseless(t[2]) for t in tokens))
+                ):
+                    return titled
+            tokens.append((token_start, step.end() if initial else token_end, token))
+            upper = token[:1].isupper()
+            titled = titled and upper
+            capitalised = capitalised and (upper or token in PARTICLES)
+        return titled
 
     @staticmethod
     def _title_after(text: str, end: int) -> bool:
@@ -312,7 +319,7 @@ class NameScanner:
         ):
             return None
         tokens = [(start, start + len(token), token)]
-        self._extend(text, tokens, loose=False)
+        self._extend(text, tokens)
         return tokens[0][0], tokens[-1][1]
 
     def _run(
@@ -329,8 +336,8 @@ class NameScanner:
                 not comma and self._joins_before(before, token)
             ):
                 tokens.insert(0, (before_start, before_end, before))
-        self._extend(text, tokens, loose=False)
-        if len(tokens) >= 2 and self._plausible_run(tokens):
+        titled = self._extend(text, tokens)
+        if len(tokens) >= 2 and (titled or self._plausible_run(tokens)):
             return tokens[0][0], tokens[-1][1]
         # Alone, a known name counts in Title Case only: all-caps words alone are acronyms (MAC).
         if token.istitle() and token.lower() not in self._stop:
@@ -359,7 +366,7 @@ class NameScanner:
         Kennedy`), the mirror of an unknown word joining a run rightwards."""
         folded = before.lower()
         if folded in self._known:
-            return _capitalised(before) == _capitalised(token)
+            return before[:1].isupper() == token[:1].isupper()
         return (
             before.istitle()
             and token.istitle()
@@ -399,3 +406,57 @@ def ascii_hits(lower: str, present: frozenset[str]) -> list[tuple[int, int]]:
         # A word of the vocabulary is letters only, so two whole-run hits never share a start.
     hits.sort()
     return hits
+
+
+# A word of a name found once that may recur (`recurring_words`): Title Case, four letters up.
+_TITLE_TOKEN = re.compile(r"\b[A-ZÀ-Þ][a-zß-ÿ]{3,}\b")
+
+
+def recurring(
+    text: str, spans: list[Span], carries: Callable[[str], bool]
+) -> list[tuple[int, int]]:
+    """The letter runs outside `spans` written as a Title Case word of a NAME span that carries
+    over to the rest of the string (`carries`, given the word in lower case: see
+    `shapes.ShapeScanner.repeats`). Either half may answer "none" first: the words, when the
+    NAME spans hold few different texts (100 KB of `Dr. ` holds one), else the runs (100 KB
+    of distinct names has thousands of texts and no run outside them)."""
+    # A span's words depend only on its text and the character before it (the `\\b`).
+    texts: dict[tuple[bool, str], tuple[int, int]] = {}
+    for span in spans:
+        if span.type == "NAME":
+            start, end = span.start, span.end
+            texts.setdefault((start == 0, text[start - 1 if start else 0 : end]), (start, end))
+
+    def words() -> set[str]:
+        found: set[str] = set()
+        for start, end in texts.values():
+            found.update(_TITLE_TOKEN.findall(text, start, end))
+        return {word for word in found if carries(word.lower())}
+
+    if len(texts) <= _FIND_WORDS:
+        found = words()
+        runs = uncovered_runs(text, spans) if found else []
+    else:
+        runs = uncovered_runs(text, spans)
+        found = words() if runs else set()
+    return [(start, end) for start, end in runs if text[start:end] in found]
+
+
+def uncovered_runs(text: str, spans: list[Span]) -> list[tuple[int, int]]:
+    """The letter runs of `text` that lie inside none of `spans`, in text order: where a name
+    found once may recur (`shapes.ShapeScanner.repeats`). `text._merge` absorbs a hit inside
+    another (or drops it, inside a protected span), so a run inside one would change nothing
+    but the time; in a text of names nearly every run lies inside a run found, and when none
+    is left the words that carry over need not be read at all."""
+    pattern = _ASCII_RUNS if text.isascii() else LETTERS
+    bounds = sorted([(span.start, span.end) for span in spans])
+    out: list[tuple[int, int]] = []
+    i, count, reach = 0, len(bounds), -1
+    for start, end in map(_SPAN, pattern.finditer(text)):
+        # `reach`: the furthest end of the spans starting at or before this run.
+        while i < count and bounds[i][0] <= start:
+            reach = max(reach, bounds[i][1])
+            i += 1
+        if end > reach:
+            out.append((start, end))
+    return out

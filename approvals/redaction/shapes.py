@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from operator import itemgetter
 
 from approvals.redaction import validators as v
 from approvals.redaction.addresses import (
@@ -38,7 +39,12 @@ from approvals.redaction.addresses import (
 from approvals.redaction.detectors import Span
 from approvals.redaction.identifiers import identifiers
 from approvals.redaction.kept import PROTECT_WORDS, companies_joined, protected
-from approvals.redaction.names import NameTables, ascii_hits, committed_faker_words
+from approvals.redaction.names import (
+    NameTables,
+    ascii_hits,
+    committed_faker_words,
+    recurring,
+)
 from approvals.redaction.patterns import US_STATES
 from approvals.redaction.placeholders import zip3
 from approvals.redaction.search import LETTERS
@@ -46,10 +52,10 @@ from approvals.redaction.vocabulary import english_words, places, safe_words
 from approvals.redaction.vocabulary import w as _words
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_TYPE = itemgetter(2)  # of a Span
 _CASELESS_MAX = 12
 _LATIN_END = "\u024f"
 _WORD_BEFORE_MAX = 32
-_TITLE_TOKEN = re.compile(r"\b[A-ZÀ-Þ][a-zß-ÿ]{3,}\b")
 _NEXT = re.compile(r"[ \t]+(?P<w>[^\W\d_]+)\b")
 # The two words before an unknown capitalised word (`Else Lundblad`, `Rio de Janeiro`), read on
 # the reversed text from the word backwards: one match, not a search of every start before it.
@@ -233,7 +239,7 @@ class ShapeScanner:
         ) and not (words.isdisjoint(self._first) and words.isdisjoint(self._word_first)):
             found += self._person_context(text)
         if not words.isdisjoint(STREET_TYPES):
-            found += streets(text, self._safe)
+            found += streets(text, self._safe, words)
         return found
 
     def repeats(self, text: str, spans: list[Span]) -> list[Span]:
@@ -241,26 +247,14 @@ class ShapeScanner:
         same way (`Carolina shouted at Carolina`): the cue that showed it may stand next to one
         occurrence only. Only words that are listed first names or in no dictionary carry over
         (a word taken for a name by mistake, `Mrn`, `Job`, does not spread), and not inside
-        code (`p.Mrn`, `Job-42`). One pass over the text (`ascii_hits`, or its letter runs)."""
-        found = {
-            word
-            for span in spans
-            if span.type == "NAME"
-            for word in _TITLE_TOKEN.findall(text, span.start, span.end)
-            if self._carries(word.lower())
-        }
-        if not found:
-            return []
-        lower = frozenset(word.lower() for word in found)
-        if text.isascii():
-            hits = ascii_hits(text.lower(), lower)
-        else:
-            hits = [m.span() for m in LETTERS.finditer(text) if m.group().lower() in lower]
+        code (`p.Mrn`, `Job-42`). See `names.recurring`: one pass over the letter runs outside
+        the spans found, and the words of the names found, each only when the other has some."""
+        if "NAME" not in map(_TYPE, spans):
+            return []  # no name found: nothing can recur (and the runs need not be read)
         return [
             Span(start, end, "NAME", "name-repeat")
-            for start, end in hits
-            if text[start:end] in found
-            and not (start and (text[start - 1] in "._/\\@#$%-" or text[start - 1].isalnum()))
+            for start, end in recurring(text, spans, self._carries)
+            if not (start and (text[start - 1] in "._/\\@#$%-" or text[start - 1].isalnum()))
             and text[end : end + 1] not in ("_", "(", "/", "=", "-")
         ]
 
@@ -383,6 +377,8 @@ class ShapeScanner:
     def _unknown_words(self, text: str, unknown: frozenset[str]) -> list[Span]:
         out: list[Span] = []
         backwards = text[::-1]
+        verdicts: dict[str, bool] = {}
+        camels: dict[str, bool] = {}
         for start, end in self._hits(text, unknown):
             word = text[start:end]
             if word.islower():
@@ -402,13 +398,20 @@ class ShapeScanner:
                 continue
             if not word[:1].isupper() or (word.isupper() and len(word) < _CAPS_MIN):
                 continue  # an acronym: capitals alone count from six letters up
-            if not word.isupper() and any(c.isupper() for c in word[1:]):
+            camel = camels.get(word)
+            if camel is None:
+                camel = camels[word] = not word.isupper() and any(c.isupper() for c in word[1:])
+            if camel:
                 continue  # CamelCase: a product or code name (GitHub, PostgreSQL)
             if (start and (text[start - 1] in "._/\\@#$%" or text[start - 1].isdigit())) or text[
                 end : end + 1
             ] in ("_", "(", "/"):
                 continue  # part of code, a path, an identifier or a percent escape (`%3Dsummary`)
-            if self._unknown([word.lower()]):
+            folded = word.lower()
+            verdict = verdicts.get(folded)
+            if verdict is None:  # a text of one name repeated asks once, not per occurrence
+                verdict = verdicts[folded] = self._unknown([folded])
+            if verdict:
                 span = self._with_number(text, start, end)
                 if span.type == "NAME":
                     span = Span(self._title_before(backwards, start), end, "NAME", "unknown-word")

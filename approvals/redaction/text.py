@@ -7,8 +7,8 @@ Overlapping hits are merged into their union (fail closed: `John` from `name: Jo
 from __future__ import annotations
 
 import bisect
-import operator
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from approvals.redaction.detectors import Span, ValueDetectors
 from approvals.redaction.names import NameScanner
@@ -16,9 +16,9 @@ from approvals.redaction.placeholders import Placeholders
 from approvals.redaction.search import features
 from approvals.redaction.shapes import ShapeScanner
 
-_START, _END = operator.itemgetter(0), operator.itemgetter(1)  # Span.start, Span.end
 # Characters any value detector needs; a string with none of them only goes to the name scanner.
 _TRIGGERS = frozenset("0123456789@:=/")
+_START, _END = itemgetter(0), itemgetter(1)  # of a Span
 
 
 @dataclass(slots=True)
@@ -72,6 +72,9 @@ class TextRedactor:
     ) -> tuple[str, list[tuple[str, str]]]:
         out: list[str] = []
         hits: list[tuple[str, str]] = []
+        # A placeholder, once given, is what the same value gets again: a text repeating one
+        # name asks once, not once per occurrence (`Placeholders.get` normalises each time).
+        given: dict[tuple[str, str, str | None, str], str] = {}
         pos = 0
         for span in spans:
             if not span.type:
@@ -80,8 +83,11 @@ class TextRedactor:
             if span.literal is not None:
                 out.append(span.literal)
             else:
-                value = text[span.start : span.end]
-                out.append(state.placeholders.get(span.type, value, span.norm, span.keep))
+                key = (span.type, text[span.start : span.end], span.norm, span.keep)
+                placeholder = given.get(key)
+                if placeholder is None:
+                    placeholder = given[key] = state.placeholders.get(*key)
+                out.append(placeholder)
             hits.append((span.type, span.detector))
             pos = span.end
         out.append(text[pos:])
@@ -90,8 +96,8 @@ class TextRedactor:
 
 def _merge(spans: list[Span]) -> list[Span]:
     """Sorted, non-overlapping spans; protected placeholders win over what overlaps them."""
-    # By start, the longer first, equal spans in the order found: two stable sorts on C keys
-    # (a Python key function per span cost as much as the rest of the merge).
+    # By start, then longest first, then as found: two stable C-keyed sorts, not a Python key
+    # function per span (a text of names has tens of thousands of spans).
     spans.sort(key=_END, reverse=True)
     spans.sort(key=_START)
     protected = [s for s in spans if not s.type]

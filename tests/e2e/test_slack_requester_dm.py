@@ -12,6 +12,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 from sqlalchemy import select, update
 
 from approvals.actions import messages, notices
-from approvals.actions.models import ActionRequest
+from approvals.actions.models import ActionRequest, RequesterNotice
 from approvals.clients.schemas import Scope
 from approvals.kit.clock import utc_now
 from approvals.outbox.models import OutboxMessage
@@ -240,3 +241,50 @@ async def test_each_message_is_sent_once_when_the_job_runs_again(world: World) -
     await runtime.run_job(row_id)
     await settle(runtime)
     assert len(_dms(slack)) == 1
+
+
+async def test_a_run_finding_the_notice_claimed_sends_nothing_and_retries_after_the_lease(
+    world: World,
+) -> None:
+    """No lock is held across Slack's calls: a run claims the notice for a lease. Another run
+    meanwhile sends nothing and asks for a retry after the lease; once a lease lapsed (its run
+    died before recording anything), the notice is sent by the next run."""
+    runtime, api, slack = world
+    created = await _submit(api)
+    await settle(runtime)
+    assert len(_dms(slack)) == 1
+    key = f"notify.requester:{created['id']}:posted"
+    async with runtime.db() as session:
+        row = (
+            await session.execute(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+        ).scalar_one()
+    reopened = {"state": "pending", "sent_to": [], "finished_at": None}
+    async with runtime.engine.begin() as connection:  # another run holds it, sending now
+        await connection.execute(
+            update(RequesterNotice)
+            .where(RequesterNotice.id == row.target_id)
+            .values(**reopened, claimed_until=utc_now() + timedelta(seconds=60))
+        )
+        await connection.execute(
+            update(OutboxMessage).where(OutboxMessage.id == row.id).values(done_at=None)
+        )
+    await runtime.run_job(row.id)
+    assert len(_dms(slack)) == 1
+    async with runtime.db() as session:
+        retried = await session.get(OutboxMessage, row.id)
+        assert retried is not None
+        assert retried.done_at is None
+        assert retried.last_error == "another run is sending this notice"
+        assert retried.next_attempt_at > utc_now() + timedelta(seconds=30)
+    async with runtime.engine.begin() as connection:  # that run died: its lease lapses
+        await connection.execute(
+            update(RequesterNotice)
+            .where(RequesterNotice.id == row.target_id)
+            .values(claimed_until=utc_now() - timedelta(seconds=1))
+        )
+    await runtime.run_job(row.id)
+    assert len(_dms(slack)) == 2
+    async with runtime.db() as session:
+        notice = await session.get(RequesterNotice, row.target_id)
+        assert notice is not None
+        assert (notice.state, notice.sent_to, notice.claimed_until) == ("sent", [ALICE[1]], None)

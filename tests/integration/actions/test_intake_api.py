@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select, update
 
-from approvals.actions.models import ActionRequest
+from approvals.actions.models import ActionRequest, RequesterNotice
 from approvals.app import create_app
 from approvals.audit.models import AuditEvent
 from approvals.clients import service as clients_service
@@ -89,9 +89,11 @@ class TestSubmit:
         ).total_seconds()
         assert span <= 3601
 
-    async def test_one_intake_writes_request_audit_and_outbox_together(
+    async def test_one_intake_writes_request_audit_and_settles_web_only_follow_ups(
         self, api: ApiClient, runtime: Runtime
     ) -> None:
+        """Web-only (no chat platform): no card job, and the requester's notice is closed as
+        skipped in the submit's own transaction, with the reason, instead of costing a job."""
         created = await api.create()
         async with runtime.db() as session:
             events = (
@@ -107,8 +109,16 @@ class TestSubmit:
             )
             query = select(OutboxMessage.kind).order_by(OutboxMessage.kind)
             jobs = (await session.execute(query)).scalars().all()
+            notice = (await session.execute(select(RequesterNotice))).scalar_one()
         assert list(events) == ["requested", "redacted", "policy_evaluated"]
-        assert list(jobs) == ["cards.post", "notify.requester"]
+        assert list(jobs) == []
+        assert (notice.action_id, notice.event, notice.state, notice.detail) == (
+            created["id"],
+            "posted",
+            "skipped",
+            "no platform sends direct messages",
+        )
+        assert notice.finished_at is not None
 
 
 class TestIdempotency:

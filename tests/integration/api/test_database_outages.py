@@ -26,6 +26,8 @@ from approvals.app import create_app
 from approvals.clients import service as clients_service
 from approvals.clients.schemas import Scope
 from approvals.clients.service import KEY_PREFIX
+from approvals.jobs.queue import InProcessQueue
+from approvals.kit.db import PING_AFTER_IDLE_SECONDS
 from approvals.runtime import Runtime
 from tests.builders import action_body
 from tests.conftest import _empty, make_settings
@@ -287,3 +289,37 @@ class TestPostgresRestart:
         for response in during:
             assert_retry_later(response)
         assert after.status_code == 201, after.text
+
+    async def test_a_restart_between_requests_is_not_seen_by_the_next_one(
+        self, tmp_path: Path
+    ) -> None:
+        """The pool's connections died with the server while idle, unnoticed by anyone: each is
+        pinged before use (idle longer than PING_AFTER_IDLE_SECONDS) and replaced, so no
+        request gets a 503."""
+        server = ThrowawayPostgres()
+        try:
+            server.start()
+            await asyncio.to_thread(migrate.upgrade, server.url)
+            async with serving(server.url, tmp_path) as (http, runtime, keys):
+                headers = {"Authorization": keys["etl"]}
+                before = await asyncio.gather(
+                    *(
+                        http.post("/v1/actions", json=action_body(), headers=headers)
+                        for _ in range(4)
+                    )
+                )
+                assert isinstance(runtime.queue, InProcessQueue)
+                await runtime.queue.drain()  # no job of theirs meets the restart
+                server.stop()
+                server.start()
+                await asyncio.sleep(PING_AFTER_IDLE_SECONDS + 0.2)
+                after = await asyncio.gather(
+                    *(
+                        http.post("/v1/actions", json=action_body(), headers=headers)
+                        for _ in range(4)
+                    )
+                )
+        finally:
+            server.remove()
+        assert [r.status_code for r in before] == [201] * 4
+        assert [r.status_code for r in after] == [201] * 4, [r.text for r in after]

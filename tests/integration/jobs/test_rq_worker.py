@@ -60,7 +60,8 @@ async def _submit(runtime: Runtime) -> str:
     async with runtime.db() as session:
         client = await session.get(Client, created.client_id)
     assert client is not None
-    body = ActionCreate(action="sql.execute", resource="db.prod", environment="staging")
+    # Auto-approved, so it owes a release job (web-only, a pending request owes no job).
+    body = ActionCreate(action="sql.execute", resource="db.prod", environment="dev")
     return (await actions_service.submit(runtime, client, body)).action.id
 
 
@@ -80,15 +81,13 @@ async def test_worker_process_runs_the_relayed_job_once(
     try:
         assert isinstance(runtime.queue, RQQueue)
         await _submit(runtime)
-        queued = redis.Redis.from_url(shared_redis).llen("rq:queue:cards")
-        assert queued == 2  # the card, and the requester's "posted" notice
+        queued = redis.Redis.from_url(shared_redis).llen("rq:queue:release")
+        assert queued == 1
         done = _worker(postgres_url, shared_redis, tmp_path)
         assert done.returncode == 0, done.stderr[-2000:]
         rows = await _outbox(runtime)
-        assert [(r.kind, r.done_at is not None, r.attempts) for r in rows] == [
-            ("cards.post", True, 1),
-            ("notify.requester", True, 1),
-        ]
+        # Handed to RQ by the process that wrote them (attempt 0): never claimed by a relay.
+        assert [(r.kind, r.done_at is not None, r.attempts) for r in rows] == [("release", True, 0)]
         again = _worker(postgres_url, shared_redis, tmp_path)
         assert again.returncode == 0
         assert "nothing to do" in again.stdout
@@ -107,10 +106,7 @@ async def test_intake_answers_while_redis_is_down_and_work_runs_once_it_is_back(
     try:
         action_id = await _submit(runtime)  # Redis is not running: the relay fails quietly
         rows = await _outbox(runtime)
-        assert [(r.kind, r.done_at) for r in rows] == [
-            ("cards.post", None),
-            ("notify.requester", None),
-        ]
+        assert [(r.kind, r.done_at) for r in rows] == [("release", None)]
         assert rows[0].target_id == action_id
         server = start_redis(port)
         time.sleep(5.1)  # the failed relay's lease lapses; the worker's tick re-offers the row

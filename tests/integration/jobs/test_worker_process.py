@@ -113,13 +113,14 @@ async def test_the_callback_is_delivered_inside_the_release_job_once_under_dupli
             action = await api.create(callback_url=receiver.url)
             assert (await api.decide("bob", action["id"], "approve")).status_code == 200
             (release_row,) = await _outbox(runtime, "release")
-            assert release_row.attempts == 1  # relayed to RQ after the decision's commit
+            # Handed to RQ by the deciding process after its commit, with no relay's claim.
+            assert release_row.attempts == 0
             connection = redis.Redis.from_url(redis_url)
             relayed = {
                 job.description: job.enqueued_at
                 for job in Job.fetch_many(
                     [
-                        f"outbox-{row.id}-1"
+                        f"outbox-{row.id}-0"
                         for kind in ("release", "cards.update", "notify.requester")
                         for row in await _outbox(runtime, kind)
                     ],
@@ -132,7 +133,7 @@ async def test_the_callback_is_delivered_inside_the_release_job_once_under_dupli
             assert min(relayed, key=lambda kind: relayed[kind]) == "release", relayed
             # The same release offered again, as a relay does when a lease lapses: two RQ jobs
             # for one release, run by two workers at once.
-            await runtime.queue.enqueue("release", release_row.id, 2)
+            await runtime.queue.enqueue("release", release_row.id, 1)
             workers = [
                 _worker(postgres_url, redis_url, settings.data_dir, log, burst=True)
                 for _ in range(2)
@@ -151,7 +152,7 @@ async def test_the_callback_is_delivered_inside_the_release_job_once_under_dupli
             Job.fetch(
                 f"outbox-{release_row.id}-{n}", connection=connection, serializer=JSONSerializer
             )
-            for n in (1, 2)
+            for n in (0, 1)
         ]
         undone = await _undone(runtime)
     finally:
@@ -194,12 +195,14 @@ async def test_a_worker_keeps_one_runtime_across_jobs_and_closes_it_after_sigter
         ) as http:
             api = ApiClient(http, keys, runtime)
             worker = _worker(postgres_url, redis_url, settings.data_dir, log, burst=False)
+            # Auto-approved: each owes the worker a release job (web-only, a pending request
+            # owes it none: no card to post, no platform to notify).
             for _ in range(3):
-                await api.create()
+                await api.create(environment="dev")
             await _settled(runtime)
             first = await _worker_backends(runtime)
             for _ in range(3):
-                await api.create()
+                await api.create(environment="dev")
             await _settled(runtime)
             second = await _worker_backends(runtime)
 
