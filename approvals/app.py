@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -43,6 +44,13 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
             return
         await rt.listen_for_changes()
         rt.start_background()
+        # Build the current policy's redactor now (its word lists and patterns), then move
+        # everything alive to the collector's permanent generation: those millions of
+        # long-lived objects are never traversed again by a full collection in the middle of
+        # a request.
+        rt.redactor_for(rt.policies.current())
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
