@@ -263,6 +263,16 @@ class ThrowawayPostgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+async def _submit_at_once(
+    http: httpx.AsyncClient, headers: dict[str, str], count: int
+) -> list[httpx.Response]:
+    return list(
+        await asyncio.gather(
+            *(http.post("/v1/actions", json=action_body(), headers=headers) for _ in range(count))
+        )
+    )
+
+
 class TestPostgresRestart:
     async def test_submits_while_the_server_is_down_are_503_and_work_again_after(
         self, tmp_path: Path
@@ -276,12 +286,7 @@ class TestPostgresRestart:
                 before = await http.post("/v1/actions", json=action_body(), headers=headers)
                 assert before.status_code == 201, before.text
                 server.stop()
-                during = await asyncio.gather(
-                    *(
-                        http.post("/v1/actions", json=action_body(), headers=headers)
-                        for _ in range(5)
-                    )
-                )
+                during = await _submit_at_once(http, headers, 5)
                 server.start()
                 after = await http.post("/v1/actions", json=action_body(), headers=headers)
         finally:
@@ -302,23 +307,13 @@ class TestPostgresRestart:
             await asyncio.to_thread(migrate.upgrade, server.url)
             async with serving(server.url, tmp_path) as (http, runtime, keys):
                 headers = {"Authorization": keys["etl"]}
-                before = await asyncio.gather(
-                    *(
-                        http.post("/v1/actions", json=action_body(), headers=headers)
-                        for _ in range(4)
-                    )
-                )
+                before = await _submit_at_once(http, headers, 4)
                 assert isinstance(runtime.queue, InProcessQueue)
                 await runtime.queue.drain()  # no job of theirs meets the restart
                 server.stop()
                 server.start()
                 await asyncio.sleep(PING_AFTER_IDLE_SECONDS + 0.2)
-                after = await asyncio.gather(
-                    *(
-                        http.post("/v1/actions", json=action_body(), headers=headers)
-                        for _ in range(4)
-                    )
-                )
+                after = await _submit_at_once(http, headers, 4)
         finally:
             server.remove()
         assert [r.status_code for r in before] == [201] * 4
