@@ -427,10 +427,16 @@ def recurring(
             start, end = span.start, span.end
             texts.setdefault((start == 0, text[start - 1 if start else 0 : end]), (start, end))
 
-    def words() -> set[str]:
+    def words(among: set[str] | None = None) -> set[str]:
+        """The spans' Title Case words that carry over; with `among`, only those of them (the
+        texts of the runs left): `carries` is the costly part, and one run left in a text of
+        thousands of names must not make every name's words be judged (a step in the time
+        between 50 and 100 KB of distinct names, 37 → 102 ms)."""
         found: set[str] = set()
         for start, end in texts.values():
             found.update(_TITLE_TOKEN.findall(text, start, end))
+        if among is not None:
+            found &= among
         return {word for word in found if carries(word.lower())}
 
     if len(texts) <= _FIND_WORDS:
@@ -438,7 +444,7 @@ def recurring(
         runs = uncovered_runs(text, spans) if found else []
     else:
         runs = uncovered_runs(text, spans)
-        found = words() if runs else set()
+        found = words({text[start:end] for start, end in runs}) if runs else set()
     return [(start, end) for start, end in runs if text[start:end] in found]
 
 
