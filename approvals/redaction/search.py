@@ -27,6 +27,28 @@ LETTERS = re.compile(r"[^\W\d_]+")
 # On ASCII text the letter runs of the lower-cased string are its [a-z] runs: every other byte
 # becomes a blank and `split` does the rest, in C, about 4× faster than `findall`.
 _ASCII_NON_LETTERS = bytes(c if 97 <= c <= 122 else 32 for c in range(256))
+# Past this many different words (or runs) wanted, `runs_lowered_in` reads every run instead of
+# trying an alternation of them at every position.
+_ALTERNATION_MAX = 64
+_SHORT_TEXT = 4096
+
+
+def runs_lowered_in(text: str, lowered: frozenset[str]) -> list[tuple[int, int]]:
+    """The letter runs of `text` whose lower case is in `lowered`, in text order.
+
+    Each different run is lower-cased once, not each occurrence (`str.lower` per run of 100 KB
+    of non-ASCII text cost more than the scan); the runs wanted, exactly as written, are then
+    found whole (a run has no letter either side). Short text is read once, as before."""
+    if len(text) <= _SHORT_TEXT or len(lowered) > _ALTERNATION_MAX:
+        return [m.span() for m in LETTERS.finditer(text) if m.group().lower() in lowered]
+    wanted = {run for run in set(LETTERS.findall(text)) if run.lower() in lowered}
+    if not wanted:
+        return []
+    if len(wanted) > _ALTERNATION_MAX:
+        return [m.span() for m in LETTERS.finditer(text) if m.group() in wanted]
+    alternation = "|".join(sorted(map(re.escape, wanted), key=len, reverse=True))
+    pattern = re.compile(rf"(?<![^\W\d_])(?:{alternation})(?![^\W\d_])")
+    return [m.span() for m in pattern.finditer(text)]
 
 
 @dataclass(frozen=True, slots=True)

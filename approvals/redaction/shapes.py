@@ -47,7 +47,7 @@ from approvals.redaction.names import (
 )
 from approvals.redaction.patterns import US_STATES
 from approvals.redaction.placeholders import zip3
-from approvals.redaction.search import LETTERS
+from approvals.redaction.search import runs_lowered_in
 from approvals.redaction.vocabulary import english_words, places, safe_words
 from approvals.redaction.vocabulary import w as _words
 
@@ -474,7 +474,7 @@ class ShapeScanner:
         """Where the unknown words occur as whole letter runs (as `search.features` splits)."""
         if text.isascii():
             return ascii_hits(text.lower(), unknown)
-        return [m.span() for m in LETTERS.finditer(text) if m.group().lower() in unknown]
+        return runs_lowered_in(text, unknown)
 
     def _unknown(self, parts: list[str]) -> bool:
         english = english_words()

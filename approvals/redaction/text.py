@@ -10,6 +10,7 @@ import bisect
 from dataclasses import dataclass, field
 from operator import itemgetter
 
+from approvals.redaction.addresses import RESIDENCE_WORDS
 from approvals.redaction.detectors import Span, ValueDetectors
 from approvals.redaction.names import NameScanner
 from approvals.redaction.placeholders import Placeholders
@@ -52,8 +53,17 @@ class TextRedactor:
         if names:
             spans.extend(Span(s, e, "NAME", "names") for s, e in names)
         # Shapes read digits with `\d` on non-ASCII text, the digit gate does not: they run on
-        # any non-ASCII text, as they always have.
-        shapes = self._shapes.spans(text, found.words, found.digit or not text.isascii(), spans)
+        # any non-ASCII text with a digit of any script, as they always have. Without one
+        # (`gated`, no `[0-9]`) only a UUID of letters or a residence shape of theirs can match.
+        digit = found.digit or (
+            not text.isascii()
+            and (
+                not found.gated
+                or text.count("-") >= 4
+                or not found.words.isdisjoint(RESIDENCE_WORDS)
+            )
+        )
+        shapes = self._shapes.spans(text, found.words, digit, spans)
         hashes = [s for s in shapes if s.detector == "hash"]
         if hashes:
             # A hash is kept whole: no hit may cut a piece out of it (`…dafb[ACCOUNT-1]`), but a
