@@ -21,12 +21,12 @@ from approvals.actions.ports import IssuedRelease
 from approvals.actions.waiting import Notifier
 from approvals.api.ratelimit import SubmitBudget, submit_budget
 from approvals.audit import sequencer
-from approvals.channels.base import Channel, NotifiesPeople
+from approvals.channels.base import Channel
 from approvals.channels.registry import build_platforms
 from approvals.channels.review import CoreReview
 from approvals.config import SECRET_KEY_FILE, Settings, comma_list
 from approvals.identity.oidc import SingleSignOn
-from approvals.jobs import reconciler, tasks
+from approvals.jobs import notify, reconciler, tasks
 from approvals.jobs.queue import InProcessQueue, JobQueue, RQQueue
 from approvals.jobs.relay import Relay, hand_over
 from approvals.kit.changes import ChangeFeed, feed_for
@@ -118,8 +118,7 @@ class Runtime:
         self.handover = Handover(settings.job_lease_seconds)
         reach = notices.Reach(
             posts_cards=lambda: bool(self._channels),
-            sends_dms=lambda: any(isinstance(c, NotifiesPeople) for c in self._channels.values()),
-            policy_notifies=lambda: self.policies.current().document.defaults.notify_requester,
+            notice_skip_reason=lambda: notify.why_nobody_is_told(self.policies, self._channels),
         )
         self._db = session_factory(
             self.engine,

@@ -31,32 +31,20 @@ EVENTS = frozenset({POSTED, APPROVED, DENIED, EXPIRED, RELEASED})
 _PERSON = re.compile(r"^[^@:\s]+@[^@:\s]+\.[^@:\s]+$")
 
 
-def skip_reason(policy_notifies: bool, platform_sends_dms: bool) -> str | None:
-    """Why no requester can be told anything right now, or None when they can."""
-    if not policy_notifies:
-        return "policy: off"
-    if not platform_sends_dms:
-        return "no platform sends direct messages"
-    return None
-
-
 REACH = "actions.reach"
 
 
 @dataclass(frozen=True, slots=True)
 class Reach:
     """What this process can deliver beyond the database, carried in every session's `info`
-    by the Runtime: whether any chat platform posts cards, and whether any sends direct
-    messages. Follow-up work that could only be a no-op is then settled in the state change's
-    own transaction instead of costing a job (on a web-only deployment, the embedded default,
-    five transactions per pending submit). The job would decide the same a moment later."""
+    by the Runtime: whether any chat platform posts cards, and why no requester can be told
+    anything right now (None: they can; the `notify.requester` job's own rule). Follow-up
+    work that could only be a no-op is then settled in the state change's own transaction
+    instead of costing a job (on a web-only deployment, the embedded default, five
+    transactions per pending submit). The job would decide the same a moment later."""
 
     posts_cards: Callable[[], bool]
-    sends_dms: Callable[[], bool]
-    policy_notifies: Callable[[], bool]
-
-    def notice_skip_reason(self) -> str | None:
-        return skip_reason(self.policy_notifies(), self.sends_dms())
+    notice_skip_reason: Callable[[], str | None]
 
 
 def reach_of(session: AsyncSession) -> Reach | None:

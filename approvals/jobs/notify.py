@@ -16,7 +16,7 @@ import structlog
 
 from approvals.actions import notices
 from approvals.actions import service as actions_service
-from approvals.actions.ports import ActionsDeps
+from approvals.actions.ports import ActionsDeps, PolicySource
 from approvals.channels.base import Channel, Notice, NotifiesPeople
 from approvals.channels.notices import build_notice
 from approvals.config import Settings
@@ -26,13 +26,21 @@ from approvals.outbox.service import RetryLater
 log = structlog.get_logger(__name__)
 
 
+def why_nobody_is_told(policies: PolicySource, channels: Mapping[str, Channel]) -> str | None:
+    """Why no requester can be told anything right now, or None when they can: the rule this
+    job applies, and the one a state change applies to settle a notice at once
+    (`notices.Reach`)."""
+    if not policies.current().document.defaults.notify_requester:
+        return "policy: off"
+    if not any(isinstance(channel, NotifiesPeople) for channel in channels.values()):
+        return "no platform sends direct messages"
+    return None
+
+
 async def notify_requester(
     deps: ActionsDeps, settings: Settings, channels: Mapping[str, Channel], notice_id: str
 ) -> None:
-    why_not = notices.skip_reason(
-        deps.policies.current().document.defaults.notify_requester,
-        any(isinstance(channel, NotifiesPeople) for channel in channels.values()),
-    )
+    why_not = why_nobody_is_told(deps.policies, channels)
     if why_not is not None:
         # Nothing to send: one transaction, no read first (finish() leaves an ended row be).
         async with transaction(deps.db) as session:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from approvals.jobs.queue import Job, JobQueue, priority
 from approvals.kit.db import transaction
 from approvals.outbox import service as outbox
-from approvals.outbox.handover import Handover
+from approvals.outbox.handover import ATTEMPT, Handover
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +36,7 @@ async def hand_over(handover: Handover, queue: JobQueue) -> int:
     """Enqueue the rows this process committed since the last call (they are leased to it:
     a failed enqueue is retried by the reconciler's claim when the lease lapses)."""
     ready = handover.take()
-    await enqueue_in_order(queue, [(row.kind, row.id, row.attempt) for row in ready])
+    await enqueue_in_order(queue, [(row.kind, row.id, ATTEMPT) for row in ready])
     return len(ready)
 
 

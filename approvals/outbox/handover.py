@@ -22,13 +22,16 @@ HANDOVER = "outbox.handover"
 _WRITTEN = "outbox.written"
 
 
+# The attempt number of a hand-over in the job's id (`outbox-<id>-0`); a claim counts from 1.
+ATTEMPT = 0
+
+
 @dataclass(frozen=True, slots=True)
 class Written:
-    """A row to enqueue: `attempt` 0 names the hand-over (a claim counts from 1)."""
+    """A row to enqueue after the commit."""
 
     id: str
     kind: str
-    attempt: int = 0
 
 
 class Handover:
