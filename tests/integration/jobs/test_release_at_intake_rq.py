@@ -12,10 +12,8 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 from sqlalchemy import select
 
-from approvals.app import create_app
 from approvals.audit import sequencer
 from approvals.audit import service as audit_service
 from approvals.release.models import ReleaseToken
@@ -24,7 +22,7 @@ from tests.builders import ApiClient
 from tests.conftest import _empty, make_settings
 from tests.fakes.callback_receiver import CallbackReceiver
 from tests.integration.jobs.worker_processes import (
-    etl_and_bob,
+    api_over,
     free_port,
     start_redis,
     start_worker,
@@ -48,12 +46,8 @@ async def _redis_down_at_intake(
     runtime = Runtime(settings)
     await _empty(runtime)
     try:
-        keys, _ = await etl_and_bob(runtime, receiver)
-        app = create_app(settings, runtime=runtime)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://approvals.test"
-        ) as http:
-            yield runtime, ApiClient(http, keys, runtime), url
+        async with api_over(runtime, receiver) as (api, _):
+            yield runtime, api, url
     finally:
         await runtime.close()
 

@@ -14,20 +14,17 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 from sqlalchemy import func, select
 
-from approvals.app import create_app
 from approvals.audit import service as audit_service
 from approvals.release.models import CallbackDelivery, ReleaseToken
 from approvals.release.tokens import verify_release_token
 from approvals.runtime import Runtime
-from tests.builders import ApiClient
 from tests.conftest import _empty, make_settings
 from tests.fakes.callback_receiver import CallbackReceiver
-from tests.integration.jobs.worker_processes import etl_and_bob, kill, start_worker, wait_until
+from tests.integration.jobs.worker_processes import api_over, kill, start_worker, wait_until
 
 REDIS_URL = "redis://127.0.0.1:6379/11"  # this test's own database, flushed before and after
 LEASE_SECONDS = 5
@@ -76,12 +73,7 @@ async def test_a_worker_killed_mid_callback_leaves_one_token_and_one_delivery(
     workers: list[subprocess.Popen[bytes]] = []
     receiver = CallbackReceiver(hang_first=True).__enter__()
     try:
-        keys, etl_id = await etl_and_bob(runtime, receiver)
-        app = create_app(settings, runtime=runtime)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://approvals.test"
-        ) as http:
-            api = ApiClient(http, keys, runtime)
+        async with api_over(runtime, receiver) as (api, etl_id):
             action = await api.create(callback_url=receiver.url)
             decided = await api.decide("bob", action["id"], "approve")
             assert decided.status_code == 200, decided.text
@@ -101,7 +93,7 @@ async def test_a_worker_killed_mid_callback_leaves_one_token_and_one_delivery(
                 time.sleep(0.2)
             time.sleep(2 * LEASE_SECONDS)  # room for a late duplicate run to do harm
             state = (await api.get("etl", action["id"])).json()
-            jwks = (await http.get("/v1/keys")).json()
+            jwks = (await api.http.get("/v1/keys")).json()
         async with runtime.db() as session:
             minted = (
                 await session.execute(select(func.count()).select_from(ReleaseToken))

@@ -15,13 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from approvals.app import create_app
 from approvals.runtime import Runtime
-from tests.builders import ApiClient
 from tests.conftest import _empty, make_settings
 from tests.fakes.callback_receiver import CallbackReceiver
 from tests.integration.jobs.worker_processes import (
-    etl_and_bob,
+    api_over,
     free_port,
     kill,
     start_redis,
@@ -64,12 +62,7 @@ async def test_a_worker_outlives_redis_going_away_mid_job_and_resumes_when_it_re
         log=log,
     )
     try:
-        keys, _ = await etl_and_bob(runtime, receiver)
-        app = create_app(settings, runtime=runtime)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://approvals.test"
-        ) as http:
-            api = ApiClient(http, keys, runtime)
+        async with api_over(runtime, receiver) as (api, _):
             wait_until(lambda: _probe(readyz) == 200, 60, "the worker being ready", log)
             first = await api.create(callback_url=receiver.url)
             assert (await api.decide("bob", first["id"], "approve")).status_code == 200

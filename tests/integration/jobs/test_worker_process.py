@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 from rq.job import Job
@@ -19,16 +18,14 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from approvals.app import create_app
 from approvals.audit import service as audit_service
 from approvals.outbox.models import OutboxMessage
 from approvals.release.models import CallbackDelivery, ReleaseToken
 from approvals.runtime import Runtime
-from tests.builders import ApiClient
 from tests.conftest import _empty, make_settings
 from tests.fakes.callback_receiver import CallbackReceiver
 from tests.integration.jobs.worker_processes import (
-    etl_and_bob,
+    api_over,
     kill,
     private_redis,
     start_worker,
@@ -104,12 +101,7 @@ async def test_the_callback_is_delivered_inside_the_release_job_once_under_dupli
     workers: list[subprocess.Popen[bytes]] = []
     receiver = CallbackReceiver().__enter__()
     try:
-        keys, _ = await etl_and_bob(runtime, receiver)
-        app = create_app(settings, runtime=runtime)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://approvals.test"
-        ) as http:
-            api = ApiClient(http, keys, runtime)
+        async with api_over(runtime, receiver) as (api, _):
             action = await api.create(callback_url=receiver.url)
             assert (await api.decide("bob", action["id"], "approve")).status_code == 200
             (release_row,) = await _outbox(runtime, "release")
@@ -188,12 +180,7 @@ async def test_a_worker_keeps_one_runtime_across_jobs_and_closes_it_after_sigter
     worker: subprocess.Popen[bytes] | None = None
     receiver = CallbackReceiver(hang_first=True).__enter__()
     try:
-        keys, _ = await etl_and_bob(runtime, receiver)
-        app = create_app(settings, runtime=runtime)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://approvals.test"
-        ) as http:
-            api = ApiClient(http, keys, runtime)
+        async with api_over(runtime, receiver) as (api, _):
             worker = _worker(postgres_url, redis_url, settings.data_dir, log, burst=False)
             # Auto-approved: each owes the worker a release job (web-only, a pending request
             # owes it none: no card to post, no platform to notify).

@@ -13,15 +13,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
+from approvals.app import create_app
 from approvals.clients import service as clients_service
 from approvals.clients.schemas import Scope
 from approvals.runtime import Runtime
+from tests.builders import ApiClient
 from tests.fakes.callback_receiver import CallbackReceiver
 
 ROOT = Path(__file__).resolve().parents[3]  # this checkout, not whichever one pip installed
@@ -112,3 +115,16 @@ async def etl_and_bob(runtime: Runtime, receiver: CallbackReceiver) -> tuple[dic
         if name == "etl":
             receiver.secret, etl_id = created.webhook_secret, created.client_id
     return keys, etl_id
+
+
+@contextlib.asynccontextmanager
+async def api_over(
+    runtime: Runtime, receiver: CallbackReceiver
+) -> AsyncIterator[tuple[ApiClient, str]]:
+    """The API of `runtime` in process, with the keys of `etl_and_bob`: (client, etl's id)."""
+    keys, etl_id = await etl_and_bob(runtime, receiver)
+    app = create_app(runtime.settings, runtime=runtime)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://approvals.test"
+    ) as http:
+        yield ApiClient(http, keys, runtime), etl_id
