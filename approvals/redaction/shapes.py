@@ -553,7 +553,9 @@ _VERBS = frozenset(
     )
 )
 _PAIR = re.compile(r"\b(?=(?P<a>[A-Z][a-z]+)[ \t]+(?P<b>[A-Z][a-z]+)\b)")
-_DIGIT_AFTER = re.compile(r"[ \t]*,?[ \t]*\d")
+# A number after a pair makes it a place (`Georgia Georgia 000`); so does our placeholder for
+# one, or redacting the output again would read the pair as a name (idempotence).
+_DIGIT_AFTER = re.compile(r"[ \t]*,?[ \t]*(?:\d|\[(?!NAME-)[A-Z][A-Z0-9_]*-\d)")
 _NOT_FIRST = frozenset(
     _words(
         "new north south east west saint st san santa los las el la le de del du van von mount "

@@ -10,6 +10,7 @@ busy machine slows both sizes alike instead of failing the ratio.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 
@@ -19,7 +20,8 @@ from approvals.redaction import Redactor
 from approvals.redaction.names import name_tables
 
 _SIZE = 100_000  # the longest string scanned (RedactionConfig.max_string_length)
-_RUNS = 5
+_RUNS = 5  # runs of each size at least
+_BUDGET_SECONDS = 20.0  # more runs while the ratio fails, up to this long
 _UNITS = (
     # separators and key=value shapes
     "ab:", "a=", ":", "=", "-", ".", " ", "[", "(", "/", "_", ",", "'", "a:b ", "ssn=", "dob=",
@@ -91,34 +93,39 @@ def redactor() -> Redactor:
     return redactor
 
 
-def _cpu_seconds(redactor: Redactor, *texts: str) -> list[float]:
-    """The least CPU time of `_RUNS` runs for each text, the texts taking turns, so a burst of
-    load on a shared machine hits every size alike."""
-    best = [float("inf")] * len(texts)
-    for _ in range(_RUNS):
-        for i, text in enumerate(texts):
-            start = time.process_time()
-            result = redactor.redact({"note": text})
-            best[i] = min(best[i], time.process_time() - start)
-            assert "UNSCANNED" not in result.summary(), "the generated text must be scanned"
-    return best
+def _least_cpu_seconds(redactor: Redactor, texts: tuple[str, str], best: list[float]) -> None:
+    """One more run of each text, the texts taking turns, lowering `best` (each text's least
+    CPU time so far): a burst of load on a shared machine then hits both sizes alike, and a
+    run it hit is outweighed by any quiet one."""
+    for i, text in enumerate(texts):
+        start = time.process_time()
+        result = redactor.redact({"note": text})
+        best[i] = min(best[i], time.process_time() - start)
+        assert "UNSCANNED" not in result.summary(), "the generated text must be scanned"
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_doubling_the_input_at_most_doubles_the_work(redactor: Redactor, family: str) -> None:
     texts = FAMILIES[family](_SIZE // 2), FAMILIES[family](_SIZE)
-    # Up to three measurements: on a machine shared with other jobs one can still land in a
-    # burst of load (seen: 80 → 213 ms for a family that measures 77 → 150 ms alone). A
-    # super-linear scan fails all three: it is never within the bound.
-    for _ in range(3):
-        half, full = _cpu_seconds(redactor, *texts)
+    best = [float("inf"), float("inf")]
+    # The least time of each size, over runs until the ratio holds or the budget is spent: CPU
+    # time still grows under load from the other test worker on a shared VM (seen: 38 ms → 82
+    # ms for 100 KB through five runs in a row), but the least of many runs converges on the
+    # quiet figure. The bound is not widened by more runs: a super-linear scan's least times
+    # converge on its true ratio, which is never within it.
+    deadline = time.monotonic() + _BUDGET_SECONDS
+    for run in itertools.count(1):
+        _least_cpu_seconds(redactor, texts, best)
+        half, full = best
         # Under 10 ms at half size noise, not the scan, decides the ratio (seen: 5 ms → 13 ms
         # once, 9.4 ms alone); strings stop at 100 KB, so such a family stays far under the
         # budget below whatever its shape, and the scans this test is for cost seconds here.
-        if full <= 2 * 1.25 * max(half, 0.010):
-            return
-    raise AssertionError(
+        within = full <= 2 * 1.25 * max(half, 0.010)
+        if run >= _RUNS and (within or time.monotonic() > deadline):
+            break
+    assert within, (
         f"{family}: {half * 1000:.1f} ms at {_SIZE // 2} chars, {full * 1000:.1f} ms at {_SIZE}"
+        f", least of {run} runs each"
     )
 
 
