@@ -9,8 +9,8 @@ INSERT …`), which PostgreSQL runs atomically as a single statement, so it is s
 autocommit connection with no BEGIN or COMMIT; foreign keys are checked at the end of the
 statement, so parents and children go in together. SQLite has no data-modifying CTEs: there
 the rows go as one executemany per table inside the session's transaction (in process, no
-network). The SQL text of each shape (tables, columns, row counts) is built once; values pass
-through each column type's own bind processing, as SQLAlchemy would apply it.
+network). The SQL text of each shape (tables and columns; on SQLite row counts too) is built
+once; values pass through each column type's own bind processing, as SQLAlchemy would apply it.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import MetaData, Table, inspect
+from sqlalchemy import JSON, MetaData, Table, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from approvals.kit.canonical import canonical_json
+
 Rows = tuple[Table, Sequence[Mapping[str, Any]]]
-# (table, its columns in this order, how many rows)
-_Shape = tuple[tuple[Table, tuple[str, ...], int], ...]
+# (table, its columns in this order), for each table written
+_Shape = tuple[tuple[Table, tuple[str, ...]], ...]
 
 
 async def insert_added(session: AsyncSession, *extra: Rows) -> None:
@@ -45,14 +47,12 @@ async def insert_added(session: AsyncSession, *extra: Rows) -> None:
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
         connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        shape = tuple((table, tuple(rows[0]), len(rows)) for table, rows in ordered)
-        params = [
-            value
-            for table, rows in ordered
-            for row in rows
-            for value in _processed(dialect, table, tuple(rows[0]), row)
-        ]
-        await connection.exec_driver_sql(_one_statement(dialect, shape), tuple(params))
+        shape = tuple((table, tuple(rows[0])) for table, rows in ordered)
+        documents = tuple(
+            _as_json(dialect, table, columns, rows)
+            for (table, columns), (_, rows) in zip(shape, ordered, strict=True)
+        )
+        await connection.exec_driver_sql(_one_statement(dialect, shape), documents)
         return
     connection = await session.connection()
     for table, rows in ordered:
@@ -147,9 +147,51 @@ def _insert_sql(dialect: Dialect, table: Table, columns: tuple[str, ...], count:
 @lru_cache(maxsize=256)
 def _one_statement(dialect: Dialect, shape: _Shape) -> str:
     """`WITH w0 AS (INSERT …), w1 AS (INSERT …) INSERT …`: the last table's INSERT is the
-    main statement, every other one a data-modifying CTE."""
-    inserts = [_insert_sql(dialect, table, columns, count) for table, columns, count in shape]
+    main statement, every other one a data-modifying CTE. Each table's rows are one JSON
+    array parameter that PostgreSQL expands into rows of the table's own type
+    (`jsonb_populate_recordset`), so the text depends on the tables and columns only, not on
+    how many rows each has: psycopg parses it once and PostgreSQL prepares it after a few
+    runs, where a VALUES list per row made a new text, and a parse of it, for every count."""
+    quote = dialect.identifier_preparer.quote
+    inserts = []
+    for table, columns in shape:
+        target = dialect.identifier_preparer.format_table(table)
+        names = ", ".join(quote(c) for c in columns)
+        # Only the schema's own table and column names (quoted) go into the text; values are
+        # always parameters.
+        inserts.append(
+            f"INSERT INTO {target} ({names}) SELECT {names} "  # noqa: S608
+            f"FROM jsonb_populate_recordset(NULL::{target}, %s::jsonb)"
+        )
     if len(inserts) == 1:
         return inserts[0]
     ctes = ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(inserts[:-1]))
     return f"WITH {ctes} {inserts[-1]}"
+
+
+def _as_json(
+    dialect: Dialect, table: Table, columns: tuple[str, ...], rows: Sequence[Mapping[str, Any]]
+) -> str:
+    """The rows as one JSON array of objects: JSON columns as they are (nested, not a string
+    of JSON), every other value after its column type's bind processing (UTC datetimes)."""
+    processors = _json_processors(dialect, table, columns)
+    documents = [
+        {
+            column: value if processor is None or value is None else processor(value)
+            for column, processor, value in zip(
+                columns, processors, (row[c] for c in columns), strict=True
+            )
+        }
+        for row in rows
+    ]
+    return canonical_json(documents).decode()
+
+
+@lru_cache(maxsize=256)
+def _json_processors(
+    dialect: Dialect, table: Table, columns: tuple[str, ...]
+) -> tuple[Callable[[Any], Any] | None, ...]:
+    return tuple(
+        None if isinstance(table.columns[name].type, JSON) else processor
+        for name, processor in zip(columns, _processors(dialect, table, columns), strict=True)
+    )
