@@ -31,10 +31,9 @@ async def current_client(
             "send `Authorization: Bearer <api key>`; create a key with "
             "`approvals clients create NAME --scopes submit`"
         )
-    async with runtime.db() as session:
-        client = await clients_service.authenticate(
-            session, credentials.credentials, cache_seconds=runtime.settings.key_cache_seconds
-        )
+    client = await clients_service.authenticate(
+        runtime.db, credentials.credentials, cache_seconds=runtime.settings.key_cache_seconds
+    )
     if client is None:
         raise Unauthorized("the API key is unknown, revoked or expired")
     await clients_service.touch(runtime.db, client)

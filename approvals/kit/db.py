@@ -85,7 +85,7 @@ class DatabaseLimits:
     `lock_timeout_seconds`: the wait for a lock (SQLite busy_timeout, PostgreSQL lock_timeout).
     """
 
-    pool_size: int = 10
+    pool_size: int = 20
     pool_overflow: int = 20
     pool_timeout_seconds: float = 10.0
     lock_timeout_seconds: float = 10.0

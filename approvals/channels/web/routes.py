@@ -102,8 +102,7 @@ async def login(
             "Signing in with an API key is turned off here; use single sign-on.",
             403,
         )
-    async with runtime.db() as session:
-        client = await clients_service.authenticate(session, api_key.strip())
+    client = await clients_service.authenticate(runtime.db, api_key.strip())
     if client is None or not (has_scope(client, Scope.REVIEW) or has_scope(client, Scope.AUDIT)):
         return login_page(request, "That key is unknown, revoked, or lacks the review scope.", 401)
     opened = await identity_service.open_session(
