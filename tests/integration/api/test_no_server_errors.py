@@ -69,9 +69,11 @@ class Workflows(schema.as_state_machine()):  # type: ignore[misc]
     def setup(self) -> None:
         # SQLite's backup API, under its locks: a job still running from the last scenario
         # sees the old database or the pristine one, never a file half copied.
-        with closing(sqlite3.connect(_PRISTINE)) as source:
-            with closing(sqlite3.connect(_DIR / "fuzz.db", timeout=30)) as target:
-                source.backup(target)
+        with (
+            closing(sqlite3.connect(_PRISTINE)) as source,
+            closing(sqlite3.connect(_DIR / "fuzz.db", timeout=30)) as target,
+        ):
+            source.backup(target)
 
     def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
         return {"headers": _HEADERS}
