@@ -123,6 +123,15 @@ def create_engine(
         kwargs["connect_args"] = {"options": f"-c lock_timeout={lock_ms}"}
     if not pool:
         kwargs["poolclass"] = NullPool
+    elif url.startswith("sqlite"):
+        # One connection: every SQLite transaction takes the single write lock up front
+        # (BEGIN IMMEDIATE below), so a second connection adds no concurrency, only a worse
+        # queue. Waiters on SQLite's busy handler sleep in growing steps (up to 100 ms) and
+        # retry in no order, so under load the lock sat free between holders and an unlucky
+        # request starved until busy_timeout (503). The pool's queue hands the connection to
+        # the next waiter at once, first come first served, within pool_timeout. Other
+        # processes (CLI, a worker) still queue on busy_timeout.
+        kwargs.update(pool_size=1, max_overflow=0, pool_timeout=limits.pool_timeout_seconds)
     else:
         kwargs.update(
             pool_size=limits.pool_size,
