@@ -81,7 +81,8 @@ def async_url(url: str) -> str:
 class DatabaseLimits:
     """How long a request may wait on the database before it is told to retry (503).
 
-    `pool_*`: connections kept, extra ones under load, the wait for a free one.
+    `pool_*`: connections kept, extra ones under load, the wait for a free one (PostgreSQL;
+    a SQLite engine keeps one connection and only the wait applies).
     `lock_timeout_seconds`: the wait for a lock (SQLite busy_timeout, PostgreSQL lock_timeout).
     """
 
