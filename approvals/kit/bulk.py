@@ -8,8 +8,8 @@ become one statement on PostgreSQL: data-modifying CTEs (`WITH a AS (INSERT …)
 INSERT …`), which PostgreSQL runs atomically as a single statement, so it is sent on an
 autocommit connection with no BEGIN or COMMIT; foreign keys are checked at the end of the
 statement, so parents and children go in together. SQLite has no data-modifying CTEs: there
-the rows go as one executemany per table inside the session's transaction (in process, no
-network). The SQL text of each shape (tables and columns; on SQLite row counts too) is built
+the rows go as one executemany per table inside the session's transaction, each one thread
+hop on the driver (kit.sqlite). The SQL text of each shape (tables and columns; on SQLite row counts too) is built
 once; values pass through each column type's own bind processing, as SQLAlchemy would apply it.
 """
 
@@ -24,6 +24,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 
+from approvals.kit import sqlite
 from approvals.kit.canonical import canonical_json
 
 Rows = tuple[Table, Sequence[Mapping[str, Any]]]
@@ -58,7 +59,8 @@ async def insert_added(session: AsyncSession, *extra: Rows) -> None:
     connection = await session.connection()
     for table, rows in ordered:
         columns = tuple(rows[0])
-        await connection.exec_driver_sql(
+        await sqlite.insert_many(
+            connection,
             _insert_sql(dialect, table, columns, 1),
             [tuple(_processed(dialect, table, columns, row)) for row in rows],
         )

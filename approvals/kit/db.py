@@ -24,6 +24,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from approvals.kit import sqlite
 from approvals.kit.private_files import private_file
 from approvals.kit.secretbox import SecretBox
 
@@ -126,7 +127,7 @@ def create_engine(
         kwargs["poolclass"] = NullPool
     elif url.startswith("sqlite"):
         # One connection: every SQLite transaction takes the single write lock up front
-        # (BEGIN IMMEDIATE below), so a second connection adds no concurrency, only a worse
+        # (BEGIN IMMEDIATE, kit.sqlite), so a second connection adds no concurrency, only a worse
         # queue. Waiters on SQLite's busy handler sleep in growing steps (up to 100 ms) and
         # retry in no order, so under load the lock sat free between holders and an unlucky
         # request starved until busy_timeout (503). The pool's queue hands the connection to
@@ -139,6 +140,8 @@ def create_engine(
             max_overflow=limits.pool_overflow,
             pool_timeout=limits.pool_timeout_seconds,
         )
+    if url.startswith("sqlite"):
+        kwargs["pool_reset_on_return"] = None  # kit.sqlite resets only an open transaction
     engine = create_async_engine(url, **kwargs)
     if pool and not url.startswith("sqlite"):
         _ping_after_idle(engine)
@@ -148,7 +151,7 @@ def create_engine(
         # loop once per row, which cost more CPU than the rows themselves (docs/benchmarks.md).
         engine.sync_engine.dialect.use_insertmanyvalues_wo_returning = True
     if engine.dialect.name == "sqlite":
-        _serialise_sqlite_writers(engine, lock_ms)
+        sqlite.serialise_writers(engine, lock_ms)
     return engine
 
 
@@ -183,28 +186,6 @@ def _ping_after_idle(engine: AsyncEngine) -> None:
             if not engine.dialect.is_disconnect(error, dbapi_connection, None):
                 raise
             raise exc.DisconnectionError from error  # the pool connects afresh and retries
-
-
-def _serialise_sqlite_writers(engine: AsyncEngine, busy_ms: int) -> None:
-    """SQLite: every transaction starts with BEGIN IMMEDIATE.
-
-    A deferred transaction that read a WAL snapshot and then writes after another writer
-    committed fails with SQLITE_BUSY at once instead of waiting; taking the write lock up
-    front makes concurrent decisions queue (busy_timeout) rather than fail.
-    """
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 SECRETS = "secrets"

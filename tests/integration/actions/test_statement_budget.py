@@ -1,11 +1,16 @@
 """A submit's own transaction stays within its statement budget (docs/architecture.md).
 
-Statements are counted by SQLAlchemy's `before_cursor_execute` on the service's engine and
-grouped by the transaction they ran in; BEGIN and COMMIT are not counted.
+Statements are grouped by the transaction they ran in; BEGIN and COMMIT are not counted. On
+PostgreSQL they are counted by SQLAlchemy's `before_cursor_execute` on the service's engine.
+On SQLite the bulk inserts go to the driver directly (kit.sqlite, one thread hop each), past
+SQLAlchemy's cursor events, so what SQLite itself ran is counted (its trace callback), an
+executemany's rows as one statement.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -47,9 +52,48 @@ class Transactions:
 
     rollback = commit  # a read-only unit of work ends in a rollback: still a round of its own
 
+    def traced(self, sql: str) -> None:
+        """SQLite's trace callback (on the connection's thread): one call per executed
+        statement, values expanded, so an executemany's rows come one after another."""
+        text = " ".join(sql.split())
+        if text.startswith("BEGIN"):
+            self._open[0] = []
+        elif text in ("COMMIT", "ROLLBACK"):
+            self.done.append(self._open.pop(0, []))
+        elif 0 in self._open:
+            statements = self._open[0]
+            head = text.partition(" VALUES ")[0]
+            if not (statements and statements[-1].partition(" VALUES ")[0] == head):
+                statements.append(text)
+
     def containing(self, part: str) -> list[str]:
         (found,) = [t for t in self.done if any(part in s for s in t)]
         return found
+
+
+@asynccontextmanager
+async def transactions(runtime: Runtime) -> AsyncIterator[Transactions]:
+    seen = Transactions()
+    if runtime.engine.dialect.name == "sqlite":
+        async with runtime.engine.connect() as connection:  # the process's one connection
+            driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        await driver.set_trace_callback(seen.traced)
+        try:
+            yield seen
+        finally:
+            await driver.set_trace_callback(None)
+        return
+    engine = runtime.engine.sync_engine
+    listeners = [("begin", seen.begin), ("before_cursor_execute", seen.statement)]
+    listeners += [("commit", seen.commit), ("rollback", seen.rollback)]
+    for name, listener in listeners:
+        event.listen(engine, name, listener)
+    try:
+        yield seen
+    finally:
+        for name, listener in listeners:
+            event.remove(engine, name, listener)
 
 
 @pytest.mark.parametrize("environment", ["prod", "dev"], ids=["pending", "auto_approved"])
@@ -57,17 +101,8 @@ async def test_a_submit_commits_within_its_statement_budget(
     api: ApiClient, runtime: Runtime, environment: str
 ) -> None:
     await api.create()  # warm: first-use queries (policy, caches) are not the budget's
-    seen = Transactions()
-    engine = runtime.engine.sync_engine
-    listeners = [("begin", seen.begin), ("before_cursor_execute", seen.statement)]
-    listeners += [("commit", seen.commit), ("rollback", seen.rollback)]
-    for name, listener in listeners:
-        event.listen(engine, name, listener)
-    try:
+    async with transactions(runtime) as seen:
         created = await api.create(environment=environment)
-    finally:
-        for name, listener in listeners:
-            event.remove(engine, name, listener)
     assert created["status"] == ("pending" if environment == "prod" else "auto_approved")
     submit = seen.containing("INSERT INTO action_requests")
     assert len(submit) <= SUBMIT_STATEMENT_BUDGET[runtime.engine.dialect.name], submit
@@ -85,19 +120,10 @@ async def test_a_submits_follow_up_jobs_stay_within_their_transaction_budget(
     assert isinstance(runtime.queue, InProcessQueue)
     await api.create(environment=environment)
     await runtime.queue.drain()
-    seen = Transactions()
-    engine = runtime.engine.sync_engine
-    listeners = [("begin", seen.begin), ("before_cursor_execute", seen.statement)]
-    listeners += [("commit", seen.commit), ("rollback", seen.rollback)]
-    for name, listener in listeners:
-        event.listen(engine, name, listener)
-    try:
+    async with transactions(runtime) as seen:
         created = await api.create(environment=environment)
         for _ in range(4):
             await runtime.queue.drain()
-    finally:
-        for name, listener in listeners:
-            event.remove(engine, name, listener)
     # The follow-up work's own: every unit that touches the outbox or a notice, except the
     # submit's transaction that wrote them (the auth lookup and pg_notify touch neither).
     jobs = [

@@ -1,4 +1,5 @@
-"""SQLite's one write lock, shared by a process's requests: taken in arrival order.
+"""SQLite's one write lock, shared by a process's requests: taken in arrival order, and the
+driver calls that skip SQLAlchemy's cursor (kit.sqlite) still behave as SQLAlchemy's would.
 
 Every SQLite transaction takes the write lock up front. Waiters left to SQLite's busy handler
 retry after growing sleeps in no order, so under a steady load one request could starve until
@@ -10,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from approvals.kit.db import DatabaseLimits, create_engine, transaction
+from approvals.kit.sqlite import insert_many
 
 HOLD_SECONDS = 0.03  # each writer keeps the lock this long: long enough to interleave retries
 
@@ -45,3 +49,44 @@ async def test_writers_get_the_lock_in_the_order_they_asked_for_it(sqlite_url: s
     finally:
         await engine.dispose()
     assert served == list(range(9))
+
+
+async def test_a_duplicate_row_is_sqlalchemys_integrity_error_and_does_not_quote_it(
+    sqlite_url: str,
+) -> None:
+    engine = create_engine(sqlite_url)
+    db = async_sessionmaker(engine, expire_on_commit=False)
+    row = ("01-duplicate", "Jane Q Doe, MRN 99812345", 1)  # a value that must stay unquoted
+    sql = "INSERT INTO kv_probe (id, value, n) VALUES (?, ?, ?)"
+    try:
+        async with transaction(db) as session:
+            await session.execute(text("CREATE TABLE kv_probe (id TEXT PRIMARY KEY, value, n)"))
+        with pytest.raises(IntegrityError) as raised:
+            async with transaction(db) as session:
+                await insert_many(await session.connection(), sql, [row, row])
+        assert "MRN" not in str(raised.value) and "Doe" not in str(raised.value)
+        async with db() as session:  # the failed transaction left nothing behind
+            assert (await session.execute(text("SELECT count(*) FROM kv_probe"))).scalar() == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_returned_inside_a_transaction_is_rolled_back(
+    sqlite_url: str,
+) -> None:
+    engine = create_engine(sqlite_url)
+    db = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        async with transaction(db) as session:
+            await session.execute(text("CREATE TABLE open_probe (n INTEGER)"))
+        async with engine.connect() as connection:
+            # A transaction SQLAlchemy does not know of: only the pool's reset can end it.
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.execute("BEGIN")
+            await driver.execute("INSERT INTO open_probe VALUES (1)")
+        async with transaction(db) as session:  # BEGIN IMMEDIATE works: nothing was left open
+            count = (await session.execute(text("SELECT count(*) FROM open_probe"))).scalar()
+        assert count == 0
+    finally:
+        await engine.dispose()
