@@ -9,7 +9,7 @@ INSERT …`), which PostgreSQL runs atomically as a single statement, so it is s
 autocommit connection with no BEGIN or COMMIT; foreign keys are checked at the end of the
 statement, so parents and children go in together. SQLite has no data-modifying CTEs: there
 the rows go as one executemany per table inside the session's transaction, each one thread
-hop on the driver (kit.sqlite). The SQL text of each shape (tables and columns; on SQLite row counts too) is built
+hop on the driver (kit.sqlite). The SQL text of each shape (tables and columns) is built
 once; values pass through each column type's own bind processing, as SQLAlchemy would apply it.
 """
 
