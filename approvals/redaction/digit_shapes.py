@@ -13,6 +13,7 @@ from approvals.redaction.addresses import (
     ADDRESS_LINE_WIDE,
     PLACE_PART,
     PLACE_PARTICLE,
+    POSTAL,
     RESIDENCE_WORDS,
     residence,
     street_start,
@@ -43,8 +44,10 @@ _TWO_DIGITS = re.compile(r"\d\d")
 _PHONE_CUES = frozenset(_words("tel phone call fax mobile cell desk office ph"))
 _UNIT_WORDS = frozenset(_words("apt apartment suite ste unit flat"))
 _AGE_WORDS = frozenset(_words("turn turned turns turning age aged"))
-# A comma then a postal code: digits, or a British/Irish outward code (`, DL11 4HB`).
-_COMMA_DIGIT = re.compile(r",[ \t]*(?:\d|[A-Z]{1,2}\d)")
+# What both address lines hold after the street: a comma, a postal code and a blank. Led by a
+# literal (`re` jumps from comma to comma), it rules the lines out on most text, whose own
+# scans try every position (a comma then a digit, the old gate, is in most dates).
+_LINE_TAIL = re.compile(r",[ \t]*(?:" + POSTAL + r")[ \t]")
 _ZIP4 = re.compile(r"(?<![\w.-])\d{5}-\d{4}(?![\w-])")
 # Each shape ends where the number ends (`(?![ .-]\d)`): `020 7946 0958` is one number, not
 # `020 7946` (NANP-like) and a stray `0958`.
@@ -127,7 +130,8 @@ def phones_and_zips(text: str, words: frozenset[str], places: frozenset[str]) ->
         if st["city"] is not None and st["city"] not in _NOT_CITY:
             out.append(Span(st.start("city"), st.end("city"), "ADDRESS", "address-shape"))
         out.append(Span(z.start(), z.end(), "ZIP", "address-shape", keep=zip3(z.group())))
-    for m in ADDRESS_LINE_WIDE.finditer(text) if _COMMA_DIGIT.search(text) else ():
+    lines = _LINE_TAIL.search(text) is not None
+    for m in ADDRESS_LINE_WIDE.finditer(text) if lines else ():
         city_end = _place_end(m["city"], places)
         if not city_end:
             continue
@@ -137,7 +141,7 @@ def phones_and_zips(text: str, words: frozenset[str], places: frozenset[str]) ->
         out.append(Span(m.start("zip"), m.end("zip"), "ZIP", "address-shape"))
         city = m.start("city")
         out.append(Span(city, city + city_end, "ADDRESS", "address-shape"))
-    for m in ADDRESS_LINE.finditer(text) if _COMMA_DIGIT.search(text) else ():
+    for m in ADDRESS_LINE.finditer(text) if lines else ():
         start = street_start(text, m.start("street"), m.end("street"))
         if any(c.isdigit() for c in text[start : m.end("street")]):
             out.append(Span(start, m.end("street"), "ADDRESS", "address-shape"))
