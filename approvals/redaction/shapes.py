@@ -163,8 +163,10 @@ class ShapeScanner:
             found += [Span(m.start(), m.end(), "NAME", "name-initial")
                       for m in _INITIAL_NAME.finditer(text)]  # fmt: skip
         if (
-            not words.isdisjoint(_CONTEXT_WORDS) or ":" in text or "!" in text or "?" in text
-        ) and not (words.isdisjoint(self._first) and words.isdisjoint(self._word_first)):
+            (not words.isdisjoint(_CONTEXT_WORDS) or ":" in text or "!" in text or "?" in text)
+            and not (words.isdisjoint(self._first) and words.isdisjoint(self._word_first))
+            and _person_context_possible(text, words)
+        ):
             found += self._person_context(text)
         if not words.isdisjoint(STREET_TYPES):
             found += streets(text, self._safe, words)
@@ -380,6 +382,25 @@ _PERSON_CONTEXT = re.compile(
     r"|,[ \t]*(?P<d>[A-Z][a-z]+)[ \t]*[!?]"
 )
 _CONTEXT_WORDS = frozenset((*re.findall(r"[a-z]+", _KIN), *re.findall(r"[a-z]+", _SPEECH)))
+# The words `_PERSON_CONTEXT`'s kinship and speech branches end with, each a whole letter run.
+_KIN_OR_SPEECH = frozenset(
+    (*_KIN.replace("fianc[eé]e?", "fiance|fiancé|fiancee|fiancée").split("|"), *_SPEECH.split("|"))
+)
+
+
+def _person_context_possible(text: str, words: frozenset[str]) -> bool:
+    """Whether one of `_PERSON_CONTEXT`'s branches can match, from what each must hold: a colon
+    and a quotation mark (a speaker's label), a kinship or speech word, a `!` or `?`. The
+    pattern has no prefix to skip to (every position is tried), and the older gate passes on
+    any colon (times, `Patient:`) or stray letter run (`e` of `e.patient_id`)."""
+    return (
+        "!" in text
+        or "?" in text
+        or not words.isdisjoint(_KIN_OR_SPEECH)
+        or (":" in text and ('"' in text or "\u201c" in text))
+    )
+
+
 _VERBS = frozenset(
     _words(
         "called calls phoned said says states stated reports reported asked emailed texted wrote "
