@@ -15,6 +15,7 @@ from approvals.redaction.addresses import (
     PLACE_PARTICLE,
     POSTAL,
     RESIDENCE_WORDS,
+    cue_matches,
     residence,
     street_start,
 )
@@ -111,7 +112,8 @@ def phones_and_zips(text: str, words: frozenset[str], places: frozenset[str]) ->
                 ok = phone[shape] = 7 <= count <= 15 and not _date_like(shape)
             if ok:
                 out.append(Span(m.start(), m.end(), "PHONE", "phone-shape"))
-    for m in _CUE_PHONE.finditer(text) if not words.isdisjoint(_PHONE_CUES) else ():
+    cued = not words.isdisjoint(_PHONE_CUES)
+    for m in cue_matches(_CUE_PHONE, text, _PHONE_CUES) if cued else ():
         count = len(v.digits_of(m["num"]))
         if 5 <= count <= 15 and not _date_like(m["num"]):
             out.append(Span(m.start("num"), m.end("num"), "PHONE", "phone-shape"))
