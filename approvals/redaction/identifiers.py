@@ -14,7 +14,12 @@ from approvals.redaction.vocabulary import QUANTITY_WORDS
 from approvals.redaction.vocabulary import w as _words
 
 # Tokens with four digits or more: fewer are never an identifier here (`E11`, `v2`, `x86`).
-_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?=(?:[A-Za-z]*[0-9]){4})[A-Za-z0-9]+")
+# `_tokens` finds them from their digits (`_FOUR_DIGITS`, led by a digit: `re` skips to digits)
+# and reads the letters around; `(?<![A-Za-z0-9])(?=(?:[A-Za-z]*[0-9]){4})[A-Za-z0-9]+`,
+# led by a look-behind, tried every position of the text.
+_FOUR_DIGITS = re.compile(r"[0-9](?:[A-Za-z]*+[0-9]){3}")
+_TOKEN_REST = re.compile(r"[A-Za-z0-9]*+")
+_LETTERS_RUN = re.compile(r"[A-Za-z]*+")
 _UUID = re.compile(
     r"(?<![0-9A-Fa-f-])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
     r"(?![0-9A-Fa-f-])"
@@ -60,15 +65,33 @@ def identifiers(text: str, found: Sequence[Span] = ()) -> list[Span]:
             out.append(Span(start, end, "ID", "identifier-shape"))
         else:
             out.append(Span(start, end, "", "operational-id"))
-    for m in _TOKEN.finditer(text):
-        start, end = m.span()
+    for start, end in _tokens(text):
         if uuids and any(a <= start < b for a, b in uuids):
             continue
-        if claimed and (start, end) in claimed and m.group().isdigit():
+        token = text[start:end]
+        if claimed and (start, end) in claimed and token.isdigit():
             continue
-        span = _identifier(text, start, end, m.group())
+        span = _identifier(text, start, end, token)
         if span is not None:
             out.append(span)
+    return out
+
+
+def _tokens(text: str) -> list[tuple[int, int]]:
+    """The runs of ASCII letters and digits that hold four digits or more, in order. The first
+    four digits of such a run start at its first digit, which the search meets before any
+    other of the run's (letters only before it); the run is then read back over its letters
+    (on the reversed text, so a long run costs one match) and on to its end."""
+    out: list[tuple[int, int]] = []
+    backwards = ""
+    size, pos = len(text), 0
+    while (m := _FOUR_DIGITS.search(text, pos)) is not None:
+        first = m.start()
+        if not backwards:
+            backwards = text[::-1]
+        letters = _LETTERS_RUN.match(backwards, size - first)
+        pos = _TOKEN_REST.match(text, m.end()).end()  # type: ignore[union-attr]
+        out.append((first - (letters.end() - (size - first)), pos))  # type: ignore[union-attr]
     return out
 
 

@@ -63,7 +63,7 @@ _MEDICAL_SUFFIXES = (
     "penia", "megaly", "sone", "olone", "prazole", "dipine", "parin", "xaban", "gatran",
     "thiazide", "semide", "etine", "aline", "triptan", "profen", "amine", "idine", "tidine",
 )  # fmt: skip
-_INITIAL_NAME = re.compile(r"\b[A-ZÀ-Þ][^\W\d_]+[ \t]+[A-Z]\.[ \t]+[A-ZÀ-Þ][^\W\d_]+")
+_INITIAL_NAME = re.compile(r"[A-ZÀ-Þ](?<=\b.)[^\W\d_]+[ \t]+[A-Z]\.[ \t]+[A-ZÀ-Þ][^\W\d_]+")
 _LOWER_NAME_VERB = re.compile(
     r"\b(?P<w>[a-z]{2,})[ \t]+(?:called|calls|phoned|said|says|states|stated|reports|reported"
     r"|asked|emailed|texted|wrote|agreed|complains|complained|denies|denied|left|came"
@@ -407,7 +407,9 @@ _VERBS = frozenset(
         "agreed complains complained denies denied left came was"
     )
 )
-_PAIR = re.compile(r"\b(?=(?P<a>[A-Z][a-z]+)[ \t]+(?P<b>[A-Z][a-z]+)\b)")
+# The first word is read, not looked ahead at (no pair starts inside it, where `\b` fails):
+# led by a capital, the pattern lets `re` skip to capitals.
+_PAIR = re.compile(r"(?P<a>[A-Z](?<=\b.)[a-z]+)(?=[ \t]+(?P<b>[A-Z][a-z]+)\b)")
 # A number after a pair makes it a place (`Georgia Georgia 000`); so does our placeholder for
 # one, or redacting the output again would read the pair as a name (idempotence).
 _DIGIT_AFTER = re.compile(r"[ \t]*,?[ \t]*(?:\d|\[(?!NAME-)[A-Z][A-Z0-9_]*-\d)")
