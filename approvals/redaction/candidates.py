@@ -124,6 +124,35 @@ _OTHER_LED = re.compile(
     """,
     re.VERBOSE,
 )
+# ASCII letters as "a", digits as "d", every other byte as a blank: `_other_led` looks for the
+# `iban`/`dea` start (two letters, two digits) in it with `bytes.find`.
+_LETTERS_DIGITS = bytes(
+    97 if chr(c).isascii() and chr(c).isalpha() else 100 if 48 <= c <= 57 else 32
+    for c in range(256)
+)
+
+
+def _other_led(text: str) -> list[int]:
+    """`_OTHER_LED`'s starts, in order. Its first class holds every letter, so its scan enters
+    the pattern at most characters of prose; on ASCII text (where `\\d` is `[0-9]`) it is
+    matched only where a branch can start: two letters then two digits, `(` or `+`."""
+    if not text.isascii():
+        return [m.start() for m in _OTHER_LED.finditer(text)]
+    starts: list[int] = []
+    classes = text.encode("ascii").translate(_LETTERS_DIGITS)
+    i = classes.find(b"aadd")
+    while i >= 0:
+        starts.append(i)
+        i = classes.find(b"aadd", i + 1)
+    for char in "(+":
+        i = text.find(char)
+        while i >= 0:
+            starts.append(i)
+            i = text.find(char, i + 1)
+    starts.sort()
+    return [i for i in starts if _OTHER_LED.match(text, i) is not None]
+
+
 # A chain of digits, each joined to the next by nothing, a blank or a hyphen: where every card
 # number lies (`\d(?:[ -]?\d){12,18}`), found whole: at least 13 digits ahead, then read as
 # runs of digits (a tight loop in `re`, not one group repeat per digit) joined by one blank or
@@ -200,7 +229,7 @@ def numeric_split(text: str, _found: Features) -> tuple[list[int], frozenset[int
     a later detector's hit there is skipped (see `search.Doomed`)."""
     others = [m.start() for m in _DIGIT_LED.finditer(text)]
     if not text.isdigit():
-        led = [m.start() for m in _OTHER_LED.finditer(text)]
+        led = _other_led(text)
         if led:
             others = sorted(others + led)
     live, dead = cards(text, frozenset(others))

@@ -24,6 +24,13 @@ _UUID = re.compile(
     r"(?<![0-9A-Fa-f-])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
     r"(?![0-9A-Fa-f-])"
 )
+# Hex digits as "h", `-` as itself, every other byte (of UTF-8: other characters too) as a
+# blank: a UUID needs `_UUID_SHAPE` in it (a substring search), and `_UUID`, led by a
+# look-behind, tries every position of text with four hyphens (dates, ranges, slugs).
+_HEX_BYTES = bytes(
+    104 if chr(c) in "0123456789abcdefABCDEF" else 45 if c == 45 else 32 for c in range(256)
+)
+_UUID_SHAPE = b"-".join(b"h" * n for n in (8, 4, 4, 4, 12))
 # An operational key just before a UUID keeps it: `request_id=…`, `"trace_id": "…"`.
 _OP_KEY = re.compile(
     r"(?i:\b(?:(?:request|trace|span|correlation|run|job|build|session|message|event"
@@ -59,7 +66,12 @@ def identifiers(text: str, found: Sequence[Span] = ()) -> list[Span]:
     """
     out: list[Span] = []
     claimed = {(s.start, s.end) for s in found if s.type}
-    uuids = [m.span() for m in _UUID.finditer(text)] if text.count("-") >= 4 else []
+    uuids = (
+        [m.span() for m in _UUID.finditer(text)]
+        if text.count("-") >= 4
+        and _UUID_SHAPE in text.encode("utf-8", "surrogatepass").translate(_HEX_BYTES)
+        else []
+    )
     for start, end in uuids:
         if _OP_KEY.search(text[max(0, start - 40) : start]) is None:
             out.append(Span(start, end, "ID", "identifier-shape"))
