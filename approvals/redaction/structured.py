@@ -291,8 +291,13 @@ def _csv(text: str) -> tuple[list[list[str]], str] | None:
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         return None
+    unquoted = '"' not in text
     for delimiter in _CSV_DELIMITERS:
         if delimiter not in lines[0]:
+            continue
+        if unquoted and delimiter != "\t" and delimiter + " " in text:
+            # Without a quote a row is its line split at the delimiter, so a cell starts with
+            # the blank: prose, refused below whatever the parse gives (most text with commas).
             continue
         try:
             rows = list(csv.reader(lines, delimiter=delimiter, strict=True))
