@@ -156,8 +156,12 @@ def _other_led(text: str) -> list[int]:
 # A chain of digits, each joined to the next by nothing, a blank or a hyphen: where every card
 # number lies (`\d(?:[ -]?\d){12,18}`), found whole: at least 13 digits ahead, then read as
 # runs of digits (a tight loop in `re`, not one group repeat per digit) joined by one blank or
-# hyphen each.
-_CHAIN = re.compile(r"[0-9](?=(?:[ -]?[0-9]){12})[0-9]*+(?:[ -][0-9]++)*+")
+# hyphen each. A chain starts at a digit after neither a digit nor a digit and one joiner
+# (checked behind it): the digits inside a chain, where the look-ahead would fail again, are
+# passed over at the cost of a comparison.
+_CHAIN = re.compile(
+    r"[0-9](?<![0-9][0-9])(?<![0-9][ -][0-9])(?=(?:[ -]?[0-9]){12})[0-9]*+(?:[ -][0-9]++)*+"
+)
 _DIGITS_TO_D = bytes.maketrans(b"0123456789", b"dddddddddd")
 _AFTER_BLANK = re.compile(b"S")
 _JOINED = bytes.maketrans(b"dSH", b"\x00\x01\x01")
