@@ -178,7 +178,7 @@ def street_pattern(suffixes: frozenset[str]) -> str:
 
 # Gates (search.py): necessary conditions for each detector to match, so most detectors skip
 # most strings. Word gates hold a detector's leading word as the name scanner splits it.
-_MONTH_WORDS = frozenset(
+MONTH_WORDS = frozenset(
     _w(
         "jan january feb february mar march apr april may jun june jul july aug august sep sept "
         "september oct october nov november dec december"
@@ -231,9 +231,9 @@ GATES: dict[str, Gate] = {
     "iso": _DIGIT,
     "ssn": _DIGIT,
     "num": _DIGIT,
-    "mdy": Gate(digit=True, words=_MONTH_WORDS),
-    "dmy": Gate(digit=True, words=_MONTH_WORDS),
-    "mon": Gate(digit=True, words=_MONTH_WORDS),
+    "mdy": Gate(digit=True, words=MONTH_WORDS),
+    "dmy": Gate(digit=True, words=MONTH_WORDS),
+    "mon": Gate(digit=True, words=MONTH_WORDS),
     "age": Gate(digit=True, words=frozenset(("age", "aged"))),
     "agen": _DIGIT,
     "ipv4": Gate(digit=True, needles=(".",)),
