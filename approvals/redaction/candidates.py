@@ -163,6 +163,9 @@ _CHAIN = re.compile(
     r"[0-9](?<![0-9][0-9])(?<![0-9][ -][0-9])(?=(?:[ -]?[0-9]){12})[0-9]*+(?:[ -][0-9]++)*+"
 )
 _DIGITS_TO_D = bytes.maketrans(b"0123456789", b"dddddddddd")
+# Every byte but an ASCII digit (other characters are UTF-8 bytes of 0x80 and up): deleted, what
+# is left counts the digits, and a text of fewer than 13 has no card chain to look for.
+_NOT_DIGIT_BYTES = bytes(b for b in range(256) if not 48 <= b <= 57)
 _AFTER_BLANK = re.compile(b"S")
 _JOINED = bytes.maketrans(b"dSH", b"\x00\x01\x01")
 _VALUE = bytes.maketrans(b"0123456789", bytes(range(10)))
@@ -185,6 +188,8 @@ def cards(text: str, tried: frozenset[int] = frozenset()) -> tuple[list[int], li
     """
     live: list[int] = []
     dead: list[int] = []
+    if len(text.encode("utf-8", "surrogatepass").translate(None, _NOT_DIGIT_BYTES)) < _CARD_MIN:
+        return live, dead
     for chain in _CHAIN.finditer(text):
         first, end = chain.span()
         raw = chain.group().encode("ascii")
