@@ -124,6 +124,16 @@ _OTHER_LED = re.compile(
     """,
     re.VERBOSE,
 )
+# `_OTHER_LED` without its letter branch: led by `(` or `+` alone, so `re` skips to them in C.
+_PAREN_PLUS_LED = re.compile(
+    r"""
+    [(+](?:
+        (?<=\()(?<![\w+].)(?=[2-9]\d\d\)[ .-]?[2-9]\d\d)                       # phone: (617)
+      | (?<=\+)(?<![\w+].)(?=[1-9])                                           # phonep
+    )
+    """,
+    re.VERBOSE,
+)
 # ASCII letters as "a", digits as "d", every other byte as a blank: `_other_led` looks for the
 # `iban`/`dea` start (two letters, two digits) in it with `bytes.find`.
 _LETTERS_DIGITS = bytes(
@@ -135,22 +145,21 @@ _LETTERS_DIGITS = bytes(
 def _other_led(text: str) -> list[int]:
     """`_OTHER_LED`'s starts, in order. Its first class holds every letter, so its scan enters
     the pattern at most characters of prose; on ASCII text (where `\\d` is `[0-9]`) it is
-    matched only where a branch can start: two letters then two digits, `(` or `+`."""
+    matched only where its letter branch can start (two letters then two digits), its other
+    branches by `_PAREN_PLUS_LED`, which `re` runs from `(` to `+` in C."""
     if not text.isascii():
         return [m.start() for m in _OTHER_LED.finditer(text)]
     starts: list[int] = []
     classes = text.encode("ascii").translate(_LETTERS_DIGITS)
     i = classes.find(b"aadd")
     while i >= 0:
-        starts.append(i)
-        i = classes.find(b"aadd", i + 1)
-    for char in "(+":
-        i = text.find(char)
-        while i >= 0:
+        if _OTHER_LED.match(text, i) is not None:
             starts.append(i)
-            i = text.find(char, i + 1)
-    starts.sort()
-    return [i for i in starts if _OTHER_LED.match(text, i) is not None]
+        i = classes.find(b"aadd", i + 1)
+    if "(" in text or "+" in text:
+        starts += [m.start() for m in _PAREN_PLUS_LED.finditer(text)]
+        starts.sort()
+    return starts
 
 
 # A chain of digits, each joined to the next by nothing, a blank or a hyphen: where every card
