@@ -62,6 +62,8 @@ _RESIDENCE = re.compile(
 # an abbreviation of up to four characters: `P.G. Otterweg 38`, `ul. Długa 5`).
 _STREET_HEAD = re.compile(r"(?:(?:[^\s?!;:.]+|[^\s?!;:]{1,4})[ \t]+){0,5}")
 RESIDENCE_WORDS = frozenset(_words("lives lived living resides resided residing staying address"))
+# The words a `_RESIDENCE` match starts with (`cue_matches`).
+_RESIDENCE_STARTS = RESIDENCE_WORDS | frozenset(_words("home street mailing postal residential"))
 _HOUSE_NUMBER = re.compile(r"(?<![\w.:/-])\d{1,5}[A-Za-z]?(?![\w:/]|[.,]\d)")
 _SENTENCE_END = re.compile(r"\.[ \t]+(?=[A-Z])|\.$")
 _STREET_MAX = 80
@@ -73,7 +75,7 @@ _TOWN_AFTER = re.compile(
 def residence(text: str, places: frozenset[str]) -> list[Span]:
     """The address after a residence cue: a street with a house number, then a town."""
     out: list[Span] = []
-    for cue in _RESIDENCE.finditer(text):
+    for cue in cue_matches(_RESIDENCE, text, _RESIDENCE_STARTS):
         start = cue.end()
         limit = min(len(text), start + _STREET_MAX)
         end = limit
@@ -317,6 +319,18 @@ def _starts_after(text: str, kinds: str) -> list[int] | None:
             if not text[i - 1 : i] or text[i - 1] not in " \t":
                 break
     return sorted(starts)
+
+
+def cue_matches(
+    pattern: re.Pattern[str], text: str, cues: frozenset[str]
+) -> Iterator[re.Match[str]]:
+    """What `pattern.finditer(text)` yields, for a pattern (case-blind) whose every match
+    starts with a whole word of `cues`: on ASCII text it is tried only where one of them is
+    (`names.ascii_hits`, a `str.find` per word). Led by `\\b` under IGNORECASE, the pattern gives
+    `re` no prefix to skip to, and its scan tried every position of the text."""
+    if not text.isascii():
+        return pattern.finditer(text)
+    return _matches(pattern, text, [start for start, _ in ascii_hits(text.lower(), cues)])
 
 
 def _matches(

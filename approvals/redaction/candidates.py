@@ -124,12 +124,57 @@ _OTHER_LED = re.compile(
     """,
     re.VERBOSE,
 )
+# `_OTHER_LED` without its letter branch: led by `(` or `+` alone, so `re` skips to them in C.
+_PAREN_PLUS_LED = re.compile(
+    r"""
+    [(+](?:
+        (?<=\()(?<![\w+].)(?=[2-9]\d\d\)[ .-]?[2-9]\d\d)                       # phone: (617)
+      | (?<=\+)(?<![\w+].)(?=[1-9])                                           # phonep
+    )
+    """,
+    re.VERBOSE,
+)
+# ASCII letters as "a", digits as "d", every other byte as a blank: `_other_led` looks for the
+# `iban`/`dea` start (two letters, two digits) in it with `bytes.find`.
+_LETTERS_DIGITS = bytes(
+    97 if chr(c).isascii() and chr(c).isalpha() else 100 if 48 <= c <= 57 else 32
+    for c in range(256)
+)
+
+
+def _other_led(text: str) -> list[int]:
+    """`_OTHER_LED`'s starts, in order. Its first class holds every letter, so its scan enters
+    the pattern at most characters of prose; on ASCII text (where `\\d` is `[0-9]`) it is
+    matched only where its letter branch can start (two letters then two digits), its other
+    branches by `_PAREN_PLUS_LED`, which `re` runs from `(` to `+` in C."""
+    if not text.isascii():
+        return [m.start() for m in _OTHER_LED.finditer(text)]
+    starts: list[int] = []
+    classes = text.encode("ascii").translate(_LETTERS_DIGITS)
+    i = classes.find(b"aadd")
+    while i >= 0:
+        if _OTHER_LED.match(text, i) is not None:
+            starts.append(i)
+        i = classes.find(b"aadd", i + 1)
+    if "(" in text or "+" in text:
+        starts += [m.start() for m in _PAREN_PLUS_LED.finditer(text)]
+        starts.sort()
+    return starts
+
+
 # A chain of digits, each joined to the next by nothing, a blank or a hyphen: where every card
 # number lies (`\d(?:[ -]?\d){12,18}`), found whole: at least 13 digits ahead, then read as
 # runs of digits (a tight loop in `re`, not one group repeat per digit) joined by one blank or
-# hyphen each.
-_CHAIN = re.compile(r"[0-9](?=(?:[ -]?[0-9]){12})[0-9]*+(?:[ -][0-9]++)*+")
+# hyphen each. A chain starts at a digit after neither a digit nor a digit and one joiner
+# (checked behind it): the digits inside a chain, where the look-ahead would fail again, are
+# passed over at the cost of a comparison.
+_CHAIN = re.compile(
+    r"[0-9](?<![0-9][0-9])(?<![0-9][ -][0-9])(?=(?:[ -]?[0-9]){12})[0-9]*+(?:[ -][0-9]++)*+"
+)
 _DIGITS_TO_D = bytes.maketrans(b"0123456789", b"dddddddddd")
+# Every byte but an ASCII digit (other characters are UTF-8 bytes of 0x80 and up): deleted, what
+# is left counts the digits, and a text of fewer than 13 has no card chain to look for.
+_NOT_DIGIT_BYTES = bytes(b for b in range(256) if not 48 <= b <= 57)
 _AFTER_BLANK = re.compile(b"S")
 _JOINED = bytes.maketrans(b"dSH", b"\x00\x01\x01")
 _VALUE = bytes.maketrans(b"0123456789", bytes(range(10)))
@@ -152,6 +197,8 @@ def cards(text: str, tried: frozenset[int] = frozenset()) -> tuple[list[int], li
     """
     live: list[int] = []
     dead: list[int] = []
+    if len(text.encode("utf-8", "surrogatepass").translate(None, _NOT_DIGIT_BYTES)) < _CARD_MIN:
+        return live, dead
     for chain in _CHAIN.finditer(text):
         first, end = chain.span()
         raw = chain.group().encode("ascii")
@@ -200,7 +247,7 @@ def numeric_split(text: str, _found: Features) -> tuple[list[int], frozenset[int
     a later detector's hit there is skipped (see `search.Doomed`)."""
     others = [m.start() for m in _DIGIT_LED.finditer(text)]
     if not text.isdigit():
-        led = [m.start() for m in _OTHER_LED.finditer(text)]
+        led = _other_led(text)
         if led:
             others = sorted(others + led)
     live, dead = cards(text, frozenset(others))

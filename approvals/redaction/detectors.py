@@ -21,6 +21,7 @@ from approvals.redaction.patterns import (
     GATES,
     KV_OPERATOR,
     MONTH_NUMBER,
+    MONTH_WORDS,
     PARTS,
     US_STATES,
     street_pattern,
@@ -98,7 +99,12 @@ _NUMERIC = frozenset(
 
 
 def _entries(parts: list[tuple[str, str]]) -> list[tuple[tuple[Member, ...], Gate, Finder | None]]:
-    finders: dict[str, Finder] = {"ctx": word_starts(CONTEXT_WORDS), "kv": key_starts}
+    # `mdy` and `mon` start at a month word (led by `\b`, case-blind: `re` has no prefix for
+    # them), so they are tried where one is, as `ctx` is at its context words.
+    months = word_starts(MONTH_WORDS)
+    finders: dict[str, Finder] = {
+        "ctx": word_starts(CONTEXT_WORDS), "kv": key_starts, "mdy": months, "mon": months
+    }  # fmt: skip
     numeric = tuple(part for part in parts if part[0] in _NUMERIC)
     entries: list[tuple[tuple[Member, ...], Gate, Finder | None]] = [
         (numeric, Gate(digit=True), None)

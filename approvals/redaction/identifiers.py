@@ -14,11 +14,23 @@ from approvals.redaction.vocabulary import QUANTITY_WORDS
 from approvals.redaction.vocabulary import w as _words
 
 # Tokens with four digits or more: fewer are never an identifier here (`E11`, `v2`, `x86`).
-_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?=(?:[A-Za-z]*[0-9]){4})[A-Za-z0-9]+")
+# `_tokens` finds them from their digits (`_FOUR_DIGITS`, led by a digit: `re` skips to digits)
+# and reads the letters around; `(?<![A-Za-z0-9])(?=(?:[A-Za-z]*[0-9]){4})[A-Za-z0-9]+`,
+# led by a look-behind, tried every position of the text.
+_FOUR_DIGITS = re.compile(r"[0-9](?:[A-Za-z]*+[0-9]){3}")
+_TOKEN_REST = re.compile(r"[A-Za-z0-9]*+")
+_LETTERS_RUN = re.compile(r"[A-Za-z]*+")
 _UUID = re.compile(
     r"(?<![0-9A-Fa-f-])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
     r"(?![0-9A-Fa-f-])"
 )
+# Hex digits as "h", `-` as itself, every other byte (of UTF-8: other characters too) as a
+# blank: a UUID needs `_UUID_SHAPE` in it (a substring search), and `_UUID`, led by a
+# look-behind, tries every position of text with four hyphens (dates, ranges, slugs).
+_HEX_BYTES = bytes(
+    104 if chr(c) in "0123456789abcdefABCDEF" else 45 if c == 45 else 32 for c in range(256)
+)
+_UUID_SHAPE = b"-".join(b"h" * n for n in (8, 4, 4, 4, 12))
 # An operational key just before a UUID keeps it: `request_id=…`, `"trace_id": "…"`.
 _OP_KEY = re.compile(
     r"(?i:\b(?:(?:request|trace|span|correlation|run|job|build|session|message|event"
@@ -54,21 +66,44 @@ def identifiers(text: str, found: Sequence[Span] = ()) -> list[Span]:
     """
     out: list[Span] = []
     claimed = {(s.start, s.end) for s in found if s.type}
-    uuids = [m.span() for m in _UUID.finditer(text)] if text.count("-") >= 4 else []
+    uuids = (
+        [m.span() for m in _UUID.finditer(text)]
+        if text.count("-") >= 4
+        and _UUID_SHAPE in text.encode("utf-8", "surrogatepass").translate(_HEX_BYTES)
+        else []
+    )
     for start, end in uuids:
         if _OP_KEY.search(text[max(0, start - 40) : start]) is None:
             out.append(Span(start, end, "ID", "identifier-shape"))
         else:
             out.append(Span(start, end, "", "operational-id"))
-    for m in _TOKEN.finditer(text):
-        start, end = m.span()
+    for start, end in _tokens(text):
         if uuids and any(a <= start < b for a, b in uuids):
             continue
-        if claimed and (start, end) in claimed and m.group().isdigit():
+        token = text[start:end]
+        if claimed and (start, end) in claimed and token.isdigit():
             continue
-        span = _identifier(text, start, end, m.group())
+        span = _identifier(text, start, end, token)
         if span is not None:
             out.append(span)
+    return out
+
+
+def _tokens(text: str) -> list[tuple[int, int]]:
+    """The runs of ASCII letters and digits that hold four digits or more, in order. The first
+    four digits of such a run start at its first digit, which the search meets before any
+    other of the run's (letters only before it); the run is then read back over its letters
+    (on the reversed text, so a long run costs one match) and on to its end."""
+    out: list[tuple[int, int]] = []
+    backwards = ""
+    size, pos = len(text), 0
+    while (m := _FOUR_DIGITS.search(text, pos)) is not None:
+        first = m.start()
+        if not backwards:
+            backwards = text[::-1]
+        letters = _LETTERS_RUN.match(backwards, size - first)
+        pos = _TOKEN_REST.match(text, m.end()).end()  # type: ignore[union-attr]
+        out.append((first - (letters.end() - (size - first)), pos))  # type: ignore[union-attr]
     return out
 
 

@@ -25,13 +25,15 @@ _EPONYM = re.compile(
     + _EPONYM_HEADS
     + r")\b|\bRoux-en-Y\b"
 )
-_COMPANY = re.compile(
-    r"\b(?:[A-Z][\w'’.&-]{0,40}[ \t]+(?:&[ \t]+|and[ \t]+)?){1,3}"
-    r"(?:LLC|L\.L\.C\.|Inc\b\.?|Incorporated|Corp\b\.?|Corporation|Ltd\b\.?|Limited|GmbH|AG|SA|"
+_SUFFIXES = (
+    r"LLC|L\.L\.C\.|Inc\b\.?|Incorporated|Corp\b\.?|Corporation|Ltd\b\.?|Limited|GmbH|AG|SA|"
     r"S\.A\.|PLC|plc|LLP|LP|Co\b\.|Company|Group|Holdings|Partners|Associates|Pharmaceuticals"
     r"|Laboratories|Labs|Bank|Insurance|Foundation|Clinic|Hospital|Healthcare|Sons|Brothers"
     r"|Bros\b\.?|International|Worldwide|Technologies|Pharma|Therapeutics|Diagnostics"
-    r"|Biosciences)\b"
+    r"|Biosciences"
+)
+_COMPANY = re.compile(
+    r"\b(?:[A-Z][\w'’.&-]{0,40}[ \t]+(?:&[ \t]+|and[ \t]+)?){1,3}(?:" + _SUFFIXES + r")\b"
 )
 # Head nouns of trading names without a legal suffix (`Olympic Sports`, `Wickes Furniture`,
 # `X-Tech`): what kind of shop, trade or firm it is. Kept unless the words before the noun are
@@ -76,6 +78,32 @@ _TRADE_WORDS = frozenset(re.findall(r"[a-zé]+", _TRADES.lower())) - {"in"}  # `
 PROTECT_WORDS = _EPONYM_WORDS | _COMPANY_WORDS | _TRADE_WORDS
 
 
+def _by_first_word(alternatives: str) -> dict[str, tuple[str, ...]]:
+    """Each alternative of a pattern's suffix as the text must hold it, verbatim (`Inc\\b\\.?`:
+    `Inc`), by its first letter run in lower case: a whole run of the text where it matches."""
+    found: dict[str, list[str]] = {}
+    for source in alternatives.split("|"):
+        literal = source.replace(r"\b", "").replace(r"\.?", "").replace("\\", "")
+        found.setdefault(LETTERS.findall(literal)[0].lower(), []).append(literal)
+    return {word: tuple(literals) for word, literals in found.items()}
+
+
+_COMPANY_LITERALS = _by_first_word(_SUFFIXES)
+_TRADE_LITERALS = _by_first_word(_TRADES)
+_COMPANY_FIRST = frozenset(_COMPANY_LITERALS)
+_TRADE_FIRST = frozenset(_TRADE_LITERALS)
+
+
+def _written(
+    text: str, words: frozenset[str], first: frozenset[str], literals: dict[str, tuple[str, ...]]
+) -> bool:
+    """Whether `text` holds one of a pattern's suffixes as written (those whose first word is
+    among `words`, its lower-cased letter runs), without which the pattern cannot match. The
+    words alone pass on any `a`, `s` or `Care`; the patterns, led by `\\b`, give `re` no prefix
+    to skip to and are tried at every position."""
+    return any(literal in text for word in words & first for literal in literals[word])
+
+
 def protected(
     text: str, words: frozenset[str], first: frozenset[str], last: frozenset[str]
 ) -> list[Span]:
@@ -83,9 +111,14 @@ def protected(
     out: list[Span] = []
     if not words.isdisjoint(_EPONYM_WORDS):
         out += [Span(m.start(), m.end(), "", "eponym") for m in _EPONYM.finditer(text)]
-    if not words.isdisjoint(_COMPANY_WORDS):
+    if not words.isdisjoint(_COMPANY_WORDS) and _written(
+        text, words, _COMPANY_FIRST, _COMPANY_LITERALS
+    ):
         out += [Span(m.start(), m.end(), "", "company") for m in _COMPANY.finditer(text)]
-    for m in _TRADE.finditer(text) if not words.isdisjoint(_TRADE_WORDS) else ():
+    trades = not words.isdisjoint(_TRADE_WORDS) and _written(
+        text, words, _TRADE_FIRST, _TRADE_LITERALS
+    )
+    for m in _TRADE.finditer(text) if trades else ():
         head = [w.lower() for w in LETTERS.findall(m["head"])]
         person = any(a in first and b in last for a, b in pairwise(head))
         if not person:

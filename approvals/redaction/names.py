@@ -441,11 +441,42 @@ def recurring(
 
     if len(texts) <= _FIND_WORDS:
         found = words()
+        if found and text.isascii() and len(found) <= _FIND_WORDS:
+            return _uncovered_copies(text, spans, found)
         runs = uncovered_runs(text, spans) if found else []
     else:
         runs = uncovered_runs(text, spans)
         found = words({text[start:end] for start, end in runs}) if runs else set()
     return [(start, end) for start, end in runs if text[start:end] in found]
+
+
+def _uncovered_copies(text: str, spans: list[Span], found: set[str]) -> list[tuple[int, int]]:
+    """The letter runs of ASCII `text` written as one of `found` (words of ASCII letters) that
+    lie inside none of `spans`, in text order: `uncovered_runs` kept to those words, each found
+    with `str.find` (as `ascii_hits`: a copy inside a longer run is jumped past) instead of
+    reading every run of the text in Python."""
+    hits: list[tuple[int, int]] = []
+    size = len(text)
+    for word in found:
+        i = text.find(word)
+        while i >= 0:
+            j = i + len(word)
+            if (i == 0 or not text[i - 1].isalpha()) and (j == size or not text[j].isalpha()):
+                hits.append((i, j))
+            i = text.find(word, j)
+    if not hits:
+        return []
+    hits.sort()
+    bounds = sorted([(span.start, span.end) for span in spans])
+    out: list[tuple[int, int]] = []
+    i, count, reach = 0, len(bounds), -1
+    for start, end in hits:
+        while i < count and bounds[i][0] <= start:
+            reach = max(reach, bounds[i][1])
+            i += 1
+        if end > reach:
+            out.append((start, end))
+    return out
 
 
 def uncovered_runs(text: str, spans: list[Span]) -> list[tuple[int, int]]:

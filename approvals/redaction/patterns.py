@@ -178,7 +178,7 @@ def street_pattern(suffixes: frozenset[str]) -> str:
 
 # Gates (search.py): necessary conditions for each detector to match, so most detectors skip
 # most strings. Word gates hold a detector's leading word as the name scanner splits it.
-_MONTH_WORDS = frozenset(
+MONTH_WORDS = frozenset(
     _w(
         "jan january feb february mar march apr april may jun june jul july aug august sep sept "
         "september oct october nov november dec december"
@@ -186,19 +186,54 @@ _MONTH_WORDS = frozenset(
 )
 CONTEXT_WORDS = frozenset(re.match(r"[a-z]+", w).group() for w in CONTEXT_TYPES)  # type: ignore[union-attr]
 _DIGIT = Gate(digit=True)
+
+
+def _classes(groups: dict[str, str]) -> bytes:
+    """A `bytes.translate` table: each listed character to its group's letter, other bytes to a
+    blank (other characters are several bytes of UTF-8, none of them listed)."""
+    table = bytearray(b" " * 256)
+    for letter, chars in groups.items():
+        for char in chars:
+            table[ord(char)] = ord(letter)
+    return bytes(table)
+
+
+_HEX = "0123456789abcdefABCDEF"
+_VIN_TABLE = _classes({"v": "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"})  # `vin`'s class
+_MAC_TABLE = _classes({"h": _HEX, ":": ":", "-": "-"})
+_CSZ_TAIL = re.compile(r",[ \t]*[A-Z]{2}[ \t]+\d{5}")  # led by a literal: `re` skips to commas
+
+
+def _vin_run(text: str) -> bool:
+    """Seventeen VIN characters in a row, without which `vin` cannot match: its first class
+    holds every capital and digit, so its scan enters the pattern at each of them."""
+    return b"v" * 17 in text.encode("utf-8", "surrogatepass").translate(_VIN_TABLE)
+
+
+def _mac_shape(text: str) -> bool:
+    """Six hex pairs joined by `:` or by `-`, which `mac` needs (its class: every hex digit)."""
+    shape = text.encode("utf-8", "surrogatepass").translate(_MAC_TABLE)
+    return b"hh:hh:hh:hh:hh:hh" in shape or b"hh-hh-hh-hh-hh-hh" in shape
+
+
+def _csz_tail(text: str) -> bool:
+    """`, ST 12345`, which `csz` needs after its town (its class: every capital)."""
+    return _CSZ_TAIL.search(text) is not None
+
+
 GATES: dict[str, Gate] = {
     "ph": Gate(needles=("[",)),
     "img": Gate(needles=("data:image/", "/9j/", "ivborw0kggo")),
     "email": Gate(needles=("@",)),
     "url": Gate(needles=("://", "www.")),
     # MAC: the same separator five times (`(?P=msep)` repeats the first one four times).
-    "mac": Gate(counts=((":", 5), ("-", 5))),
+    "mac": Gate(counts=((":", 5), ("-", 5)), shape=_mac_shape),
     "iso": _DIGIT,
     "ssn": _DIGIT,
     "num": _DIGIT,
-    "mdy": Gate(digit=True, words=_MONTH_WORDS),
-    "dmy": Gate(digit=True, words=_MONTH_WORDS),
-    "mon": Gate(digit=True, words=_MONTH_WORDS),
+    "mdy": Gate(digit=True, words=MONTH_WORDS),
+    "dmy": Gate(digit=True, words=MONTH_WORDS),
+    "mon": Gate(digit=True, words=MONTH_WORDS),
     "age": Gate(digit=True, words=frozenset(("age", "aged"))),
     "agen": _DIGIT,
     "ipv4": Gate(digit=True, needles=(".",)),
@@ -211,10 +246,10 @@ GATES: dict[str, Gate] = {
     "dea": _DIGIT,
     # A VIN without a digit fails its check (`vin_ok`), and every detector after `vin` needs a
     # digit too, so on a digit-free string its rejected hits could shadow nothing: skip it.
-    "vin": _DIGIT,
+    "vin": Gate(digit=True, shape=_vin_run),
     "phone": _DIGIT,
     "phonep": Gate(digit=True, needles=("+",)),
     "pobox": Gate(digit=True, words=frozenset(("box",))),
     "street": _DIGIT,
-    "csz": Gate(digit=True, needles=(",",)),
+    "csz": Gate(digit=True, needles=(",",), shape=_csz_tail),
 }

@@ -55,12 +55,15 @@ def runs_lowered_in(text: str, lowered: frozenset[str]) -> list[tuple[int, int]]
 class Gate:
     """When a detector may match: `digit` (a digit somewhere) and, if any are given, one of
     `needles` in the lower-cased string, one of `words` among its lower-cased letter runs, or
-    one of `counts`: a character occurring at least n times (`(":", 2)` for IPv6)."""
+    one of `counts`: a character occurring at least n times (`(":", 2)` for IPv6). Then, if
+    given, `shape`: a check of the string itself (a run of the characters a VIN needs...), run
+    on each string the rest allows, for patterns that `re` cannot skip through quickly."""
 
     digit: bool = False
     needles: tuple[str, ...] = ()
     words: frozenset[str] = frozenset()
     counts: tuple[tuple[str, int], ...] = ()
+    shape: Callable[[str], bool] | None = None
 
 
 ALWAYS = Gate()
@@ -136,8 +139,11 @@ Split = Callable[[str, list[int], dict[str, str | None]], tuple[list[int], froze
 # the hit to be rejected whatever follows (a card number failing its check), with the detector
 # whose hit that is: a splitter stands for both the finder and the split.
 Splitter = Callable[[str, Features], tuple[list[int], frozenset[int], str]]
-_Entry = tuple[re.Pattern[str], "Finder | None", "Split | None", int, "Splitter | None"]
-# int: the entry's first priority
+_Entry = tuple[
+    re.Pattern[str], "Finder | None", "Split | None", int, "Splitter | None", "Shape | None"
+]
+# int: the entry's first priority; Shape: `Gate.shape`
+Shape = Callable[[str], bool]
 # Per split entry: its priority, its doomed starts and its pattern (see `MultiSearch.next`).
 Doomed = list[tuple[int, frozenset[int], re.Pattern[str]]]
 # A detector's next match (its start and priority first, the sort key), its pattern, and its
@@ -178,8 +184,8 @@ class MultiSearch:
             splits.get(members[0][0]) if len(members) == 1 else None for members, _, _ in entries
         ]
         self._detectors: tuple[_Entry, ...] = tuple(
-            (p, f, split, self._priority[members[0][0]], splitters.get(members[0][0]))
-            for (p, _, f), split, (members, _, _) in zip(table, split_of, entries, strict=True)
+            (p, f, split, self._priority[members[0][0]], splitters.get(members[0][0]), g.shape)
+            for (p, g, f), split, (members, _, _) in zip(table, split_of, entries, strict=True)
         )
         self._gates = tuple(g for _, g, _ in table)
         self._needles = tuple(sorted({n for _, g, _ in table for n in g.needles}))
@@ -230,7 +236,9 @@ class MultiSearch:
         pending: Pending = []
         doomed: Doomed = []
         priority = self._priority
-        for pattern, finder, split, rank, splitter in self._allowed(found):
+        for pattern, finder, split, rank, splitter, shape in self._allowed(found):
+            if shape is not None and not shape(text):
+                continue  # its pattern cannot match here: as if it were not in the table
             if not found.gated or (finder is None and splitter is None):
                 m = pattern.search(text)
                 starts = None

@@ -11,7 +11,7 @@ a list says:
   vocabulary) nor shaped like a drug or procedure is taken as a name or place (`Cinzia`,
   `Hamanová`, `Иван`); a number next to it is part of the address (`Sömmeringstr. 78`);
 - loose phones (`555.010.9999`, `449 8068`) and ZIP codes after a state (`Boston MA 02108`,
-  `Springfield, Illinois 62704`, `02139-4307`);
+  `Springfield, Illinois 62704`, `02139-4307`): digit_shapes.py;
 - protected (kept) spans: hashes (32/40/64 hex), company names with a legal suffix (`Williams
   LLC`), eponyms before a medical head noun (`Nissen fundoplication`, `Sjogren syndrome`).
 """
@@ -22,21 +22,14 @@ import re
 from collections.abc import Sequence
 from operator import itemgetter
 
-from approvals.redaction import validators as v
 from approvals.redaction.addresses import (
-    ADDRESS_LINE,
-    ADDRESS_LINE_WIDE,
     FUNCTION_WORDS,
-    PLACE_PART,
-    PLACE_PARTICLE,
     POSTAL_BEFORE,
-    RESIDENCE_WORDS,
     STREET_TYPES,
-    residence,
-    street_start,
     streets,
 )
 from approvals.redaction.detectors import Span
+from approvals.redaction.digit_shapes import phones_and_zips
 from approvals.redaction.identifiers import identifiers
 from approvals.redaction.kept import PROTECT_WORDS, companies_joined, protected
 from approvals.redaction.names import (
@@ -45,8 +38,6 @@ from approvals.redaction.names import (
     committed_faker_words,
     recurring,
 )
-from approvals.redaction.patterns import US_STATES
-from approvals.redaction.placeholders import zip3
 from approvals.redaction.search import runs_lowered_in
 from approvals.redaction.vocabulary import english_words, places, safe_words
 from approvals.redaction.vocabulary import w as _words
@@ -72,71 +63,7 @@ _MEDICAL_SUFFIXES = (
     "penia", "megaly", "sone", "olone", "prazole", "dipine", "parin", "xaban", "gatran",
     "thiazide", "semide", "etine", "aline", "triptan", "profen", "amine", "idine", "tidine",
 )  # fmt: skip
-_STATE_NAMES = (
-    "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia"
-    "|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland"
-    "|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada"
-    "|New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|Ohio|Oklahoma"
-    "|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|Utah"
-    "|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming"
-)
-# Read backwards from a ZIP code: `[City[,]] State[,] ` just before it.
-_STATE_BEFORE = re.compile(
-    r"(?:(?P<city>\b[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2}),?[ \t]+)?"
-    r"(?P<st>\b[A-Z]{2}|" + _STATE_NAMES + r"),?[ \t]+$"
-)
-_ZIP_AT = re.compile(r"(?<![\d-])\d{5}(?:-\d{4})?(?![\d-])")
-_FIVE_DIGITS = re.compile(r"\d{5}")  # its gate: a third of the cost of its lookbehind scan
-_STATE_WINDOW = 48
-_CLUSTER = re.compile(r"\(?\d[\d ()./-]{5,}\d")
-_TWO_DIGITS = re.compile(r"\d\d")
-_PHONE_CUES = frozenset(_words("tel phone call fax mobile cell desk office ph"))
-_UNIT_WORDS = frozenset(_words("apt apartment suite ste unit flat"))
-_AGE_WORDS = frozenset(_words("turn turned turns turning age aged"))
-# A comma then a postal code: digits, or a British/Irish outward code (`, DL11 4HB`).
-_COMMA_DIGIT = re.compile(r",[ \t]*(?:\d|[A-Z]{1,2}\d)")
-_ZIP4 = re.compile(r"(?<![\w.-])\d{5}-\d{4}(?![\w-])")
-# Each shape ends where the number ends (`(?![ .-]\d)`): `020 7946 0958` is one number, not
-# `020 7946` (NANP-like) and a stray `0958`.
-_LOOSE_PHONE = re.compile(
-    r"(?<![\w.+-])(?:\(?\d{3}\)?[ .-]?)?\d{3}[ .-]\d{4}(?![\w-]|\.\d|[ .]\d)"
-    r"|(?<![\w.+-])\d{2,4}(?:[ .-]\d{2,4}){2,4}(?![\w-]|\.\d)"
-    # national shapes (ITU-T E.164 national significant numbers after a trunk prefix):
-    # `(21) 6323-7224`, `(02) 5550 1234`, `0372-6705730`, `07700 900123`, `030/90182033`,
-    # `098765 43210`, `23 577413`
-    r"|(?<![\w.+-])(?:\(\d{2,4}\)[ -]?|0\d{2,5}[ /-]|\d{2,4}[ -])\d{3,8}(?:[ -]\d{3,4})?"
-    r"(?![\w-]|\.\d|[ .]\d)"
-)
-# Secondary address units, a line holding only a postal code, a house-number line, age cues.
-_UNIT = re.compile(r"\b(?:Apt|Apartment|Suite|Ste|Unit|Flat)\b\.?[ \t]*#?[ \t]*\d{1,5}[A-Za-z]?\b")
-_POSTAL_LINE = re.compile(
-    r"(?m)^[ \t>?]*(?P<z>\d{4,5}|\d{3,4}[ -]\d{2,4}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2})[ \t]*$"
-)
-_HOUSE_LINE = re.compile(
-    r"(?m)^[ \t>?]*(?P<a>\d{1,5}[A-Za-z]?[ \t]+[A-ZÀ-Þ][\w'’.-]{0,40}(?:[ \t]+[\w'’.-]{1,40}){0,5})"
-    r"[ \t]*$"
-)
-# A postal code after a country (`Portugal 2890-219`, `New Zealand 3200`, `Cyprus (Greek) 8520`,
-# `Poland 03-930`; three digits only where the line ends: `Iceland 680`).
-_AFTER_COUNTRY = re.compile(
-    r"\b(?P<c>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)(?:[ \t]++\([A-Z][a-z]+\))?[ \t]++"
-    r"(?P<z>\d{4,5}|\d{3,4}-\d{3}|\d{2}-\d{3}|\d{3}(?=[ \t]*(?:$|[|\n]))"
-    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]\d[A-Z]\d)(?![\w-])",
-    re.MULTILINE,
-)
-# A postal code after its own name: `my zip code is 2040`, `postcode: DL11 4HB`.
-_ZIP_CUE = re.compile(
-    r"(?i:\b(?:zip|postal|post)[ \t]*+code|\bpostcode|\bzip)(?:[ \t]++is)?[ \t]*+[:#=]?[ \t]*+"
-    r"(?P<z>\d{3,5}(?:-\d{3,4})?|\d{2}-\d{3}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}"
-    r"|[A-Z]\d[A-Z][ \t]\d[A-Z]\d)(?![\w-])"
-)
-_ZIP_WORDS = frozenset(_words("zip postal post postcode"))
-_AGE_CUE = re.compile(r"(?i:\b(?:turn(?:ed|s|ing)?|age[ \t]+of|aged?)[ \t]+)(?P<n>\d{2,3})\b(?!\+)")
-_INITIAL_NAME = re.compile(r"\b[A-ZÀ-Þ][^\W\d_]+[ \t]+[A-Z]\.[ \t]+[A-ZÀ-Þ][^\W\d_]+")
-_CUE_PHONE = re.compile(
-    r"(?i:\b(?:tel|phone|call|fax|mobile|cell|desk|office|ph)\b\.?:?[ \t]*(?:me[ \t]+)?"
-    r"(?:at|on)?[ \t]*)(?P<num>\+?\(?\d[\d ().-]{4,18}\d)"
-)
+_INITIAL_NAME = re.compile(r"[A-ZÀ-Þ](?<=\b.)[^\W\d_]+[ \t]+[A-Z]\.[ \t]+[A-ZÀ-Þ][^\W\d_]+")
 _LOWER_NAME_VERB = re.compile(
     r"\b(?P<w>[a-z]{2,})[ \t]+(?:called|calls|phoned|said|says|states|stated|reports|reported"
     r"|asked|emailed|texted|wrote|agreed|complains|complained|denies|denied|left|came"
@@ -181,7 +108,8 @@ class ShapeScanner:
     """Holds the shared immutable vocabularies; no per-call state."""
 
     __slots__ = (
-        "_first", "_last", "_listed", "_places", "_safe", "_stop", "_word_first", "_word_last",
+        "_first", "_last", "_listed", "_listed_or_safe", "_places", "_safe", "_stop",
+        "_word_first", "_word_last",
     )  # fmt: skip
 
     def __init__(self, tables: NameTables) -> None:
@@ -194,6 +122,9 @@ class ShapeScanner:
         self._safe = safe_words(countries)
         # Listed names are the name scanner's (names.py); stop words are never a name alone.
         self._listed = tables.first | tables.last | tables.stop
+        # Their union, so a string's words are looked up once (~40 000 words, ~2 MB): the two
+        # sets subtracted in turn cost three passes and as many new sets per string.
+        self._listed_or_safe = self._listed | self._safe
         self._stop = tables.stop
 
     def spans(
@@ -206,10 +137,10 @@ class ShapeScanner:
             found += companies_joined(text, self._first)
         if digit:
             found += identifiers(text, found_before)
-            found += self._phones_and_zips(text, words)
+            found += phones_and_zips(text, words, self._places)
         # web2 (210 000 words) is read on first need, after the small sets: a one-document
         # `approvals redact` of listed names and safe words never pays for it.
-        unknown = words.difference(self._safe, self._listed)
+        unknown = words.difference(self._listed_or_safe)
         if unknown:
             unknown = unknown.difference(english_words())
         if unknown:
@@ -236,8 +167,10 @@ class ShapeScanner:
             found += [Span(m.start(), m.end(), "NAME", "name-initial")
                       for m in _INITIAL_NAME.finditer(text)]  # fmt: skip
         if (
-            not words.isdisjoint(_CONTEXT_WORDS) or ":" in text or "!" in text or "?" in text
-        ) and not (words.isdisjoint(self._first) and words.isdisjoint(self._word_first)):
+            (not words.isdisjoint(_CONTEXT_WORDS) or ":" in text or "!" in text or "?" in text)
+            and not (words.isdisjoint(self._first) and words.isdisjoint(self._word_first))
+            and _person_context_possible(text, words)
+        ):
             found += self._person_context(text)
         if not words.isdisjoint(STREET_TYPES):
             found += streets(text, self._safe, words)
@@ -278,102 +211,6 @@ class ShapeScanner:
             if (word in self._first or word in self._word_first) and word not in _NOT_FIRST:
                 out.append(Span(m.start(group), m.end(group), "NAME", "name-context"))
         return out
-
-    # --- phones and ZIP codes ------------------------------------------------------------------
-
-    def _phones_and_zips(self, text: str, words: frozenset[str]) -> list[Span]:
-        out: list[Span] = []
-        phone: dict[str, bool] = {}  # a shape's verdict, for the copies of it (`12 12 12 12 12`)
-        for cluster in _CLUSTER.finditer(text):
-            # Phones need seven digits: only runs of digits and separators that long are read,
-            # and only those with two digits in a row, which every shape has (`1 1 1 …` none).
-            start, end = max(0, cluster.start() - 1), cluster.end() + 1
-            if _TWO_DIGITS.search(text, start, end) is None:
-                continue
-            for m in _LOOSE_PHONE.finditer(text, start, end):
-                shape = m.group()
-                ok = phone.get(shape)
-                if ok is None:
-                    count = len(v.digits_of(shape))
-                    ok = phone[shape] = 7 <= count <= 15 and not _date_like(shape)
-                if ok:
-                    out.append(Span(m.start(), m.end(), "PHONE", "phone-shape"))
-        for m in _CUE_PHONE.finditer(text) if not words.isdisjoint(_PHONE_CUES) else ():
-            count = len(v.digits_of(m["num"]))
-            if 5 <= count <= 15 and not _date_like(m["num"]):
-                out.append(Span(m.start("num"), m.end("num"), "PHONE", "phone-shape"))
-        zip4 = False  # every ZIP+4 (`_ZIP4`) is also a 10-character `_ZIP_AT` match
-        for z in _ZIP_AT.finditer(text) if _FIVE_DIGITS.search(text) else ():
-            zip4 = zip4 or len(z.group()) == 10
-            head = text[max(0, z.start() - 5) : z.start()]
-            if head[-1:] == " " and head[-3:-1].isupper() and head[:2] in (", ", ","):
-                continue  # `…, MA 02108`: the `csz` detector's own shape, found there
-            window = max(0, z.start() - _STATE_WINDOW)
-            st = _STATE_BEFORE.search(text, window, z.start())
-            if st is None or (len(st["st"]) == 2 and st["st"] not in US_STATES and not st["city"]):
-                continue  # `Vila Real VR 50000`: a region code after a town counts too
-            if (
-                st["city"]
-                and st["st"] in US_STATES
-                and "," in text[st.end("city") : st.start("st")]
-            ):
-                continue  # `Boston, MA 02108`: the `csz` detector's own shape
-            if st["city"] is not None and st["city"] not in _NOT_CITY:
-                out.append(Span(st.start("city"), st.end("city"), "ADDRESS", "address-shape"))
-            out.append(Span(z.start(), z.end(), "ZIP", "address-shape", keep=zip3(z.group())))
-        for m in ADDRESS_LINE_WIDE.finditer(text) if _COMMA_DIGIT.search(text) else ():
-            city_end = self._place_end(m["city"])
-            if not city_end:
-                continue
-            start = street_start(text, m.start("street"), m.end("street"))
-            if any(c.isdigit() for c in text[start : m.end("street")]):
-                out.append(Span(start, m.end("street"), "ADDRESS", "address-shape"))
-            out.append(Span(m.start("zip"), m.end("zip"), "ZIP", "address-shape"))
-            city = m.start("city")
-            out.append(Span(city, city + city_end, "ADDRESS", "address-shape"))
-        for m in ADDRESS_LINE.finditer(text) if _COMMA_DIGIT.search(text) else ():
-            start = street_start(text, m.start("street"), m.end("street"))
-            if any(c.isdigit() for c in text[start : m.end("street")]):
-                out.append(Span(start, m.end("street"), "ADDRESS", "address-shape"))
-            out.append(Span(m.start("zip"), m.end("zip"), "ZIP", "address-shape"))
-            out.append(Span(m.start("city"), m.end("city"), "ADDRESS", "address-shape"))
-        if not words.isdisjoint(RESIDENCE_WORDS):
-            out += residence(text, self._places)
-        for m in _UNIT.finditer(text) if not words.isdisjoint(_UNIT_WORDS) else ():
-            out.append(Span(m.start(), m.end(), "ADDRESS", "address-shape"))
-        if "\n" in text:
-            for m in _POSTAL_LINE.finditer(text):
-                out.append(Span(m.start("z"), m.end("z"), "ZIP", "address-shape"))
-            for m in _HOUSE_LINE.finditer(text):
-                out.append(Span(m.start("a"), m.end("a"), "ADDRESS", "address-shape"))
-        for m in _AFTER_COUNTRY.finditer(text) if not words.isdisjoint(self._places) else ():
-            if m["c"].lower() in self._places or m["c"].split()[-1].lower() in self._places:
-                out.append(Span(m.start("z"), m.end("z"), "ZIP", "address-shape"))
-        for m in _ZIP_CUE.finditer(text) if not words.isdisjoint(_ZIP_WORDS) else ():
-            us = len(m["z"]) in (5, 10) and m["z"][:5].isdigit()  # Safe Harbor keeps 3 of 5
-            keep = zip3(m["z"]) if us else ""
-            out.append(Span(m.start("z"), m.end("z"), "ZIP", "address-shape", keep=keep))
-        for m in _AGE_CUE.finditer(text) if not words.isdisjoint(_AGE_WORDS) else ():
-            if 89 < int(m["n"]) <= 125:
-                out.append(Span(m.start("n"), m.end("n"), "AGE", "age-shape", literal="90+"))
-        for m in _ZIP4.finditer(text) if zip4 else ():
-            out.append(Span(m.start(), m.end(), "ZIP", "address-shape", keep=zip3(m.group())))
-        return out
-
-    def _place_end(self, city: str) -> int:
-        """Where a town read after a postal code ends: its words start with a capital (or are of
-        a script without case), a country after it is not part of it (`Tallinn Estonia`)."""
-        end = 0
-        for m in PLACE_PART.finditer(city):
-            word = m.group()
-            if m.start() and word.lower() in self._places:
-                break
-            if not (word[0].isupper() or _caseless(word)):
-                if m.start() == 0 or not PLACE_PARTICLE.fullmatch(city, end, m.start()):
-                    break
-                continue  # a particle: part of the town only when a capitalised word follows
-            end = m.end()
-        return end
 
     # --- names and places beyond the lists -----------------------------------------------------
 
@@ -549,13 +386,34 @@ _PERSON_CONTEXT = re.compile(
     r"|,[ \t]*(?P<d>[A-Z][a-z]+)[ \t]*[!?]"
 )
 _CONTEXT_WORDS = frozenset((*re.findall(r"[a-z]+", _KIN), *re.findall(r"[a-z]+", _SPEECH)))
+# The words `_PERSON_CONTEXT`'s kinship and speech branches end with, each a whole letter run.
+_KIN_OR_SPEECH = frozenset(
+    (*_KIN.replace("fianc[eé]e?", "fiance|fiancé|fiancee|fiancée").split("|"), *_SPEECH.split("|"))
+)
+
+
+def _person_context_possible(text: str, words: frozenset[str]) -> bool:
+    """Whether one of `_PERSON_CONTEXT`'s branches can match, from what each must hold: a colon
+    and a quotation mark (a speaker's label), a kinship or speech word, a `!` or `?`. The
+    pattern has no prefix to skip to (every position is tried), and the older gate passes on
+    any colon (times, `Patient:`) or stray letter run (`e` of `e.patient_id`)."""
+    return (
+        "!" in text
+        or "?" in text
+        or not words.isdisjoint(_KIN_OR_SPEECH)
+        or (":" in text and ('"' in text or "\u201c" in text))
+    )
+
+
 _VERBS = frozenset(
     _words(
         "called calls phoned said says states stated reports reported asked emailed texted wrote "
         "agreed complains complained denies denied left came was"
     )
 )
-_PAIR = re.compile(r"\b(?=(?P<a>[A-Z][a-z]+)[ \t]+(?P<b>[A-Z][a-z]+)\b)")
+# The first word is read, not looked ahead at (no pair starts inside it, where `\b` fails):
+# led by a capital, the pattern lets `re` skip to capitals.
+_PAIR = re.compile(r"(?P<a>[A-Z](?<=\b.)[a-z]+)(?=[ \t]+(?P<b>[A-Z][a-z]+)\b)")
 # A number after a pair makes it a place (`Georgia Georgia 000`); so does our placeholder for
 # one, or redacting the output again would read the pair as a name (idempotence).
 _DIGIT_AFTER = re.compile(r"[ \t]*,?[ \t]*(?:\d|\[(?!NAME-)[A-Z][A-Z0-9_]*-\d)")
@@ -574,7 +432,6 @@ _PARTICLES = frozenset(
         "zu am an bei ob pri na nad pod u y e i en sur sous"
     )
 )
-_NOT_CITY = frozenset(_words("The In At On From To Near Of Dear Hi Mail"))
 _COMMON_LOWER = frozenset(
     _words(
         "the she he it they we you who which that this one someone nobody everyone patient nurse "
@@ -582,11 +439,3 @@ _COMMON_LOWER = frozenset(
         "clinic team manager caller user customer"
     )
 )
-
-
-_DATE_SEPARATOR = re.compile(r"[ .-]")
-
-
-def _date_like(value: str) -> bool:
-    parts = _DATE_SEPARATOR.split(value.strip("()"))
-    return len(parts) == 3 and len(parts[0]) == 4 and parts[0][:2] in ("19", "20")

@@ -103,6 +103,13 @@ _DECODED_PAIRS = re.compile(r"[^\s=&?#]+=[^=&]*(?:&[^\s=&?#]+=[^=&]*)+")
 _PERCENT_TOKEN = re.compile(r"(?<![^\s\"'<>])[^\s\"'<>]*%[0-9A-Fa-f]{2}[^\s\"'<>]*")
 _B64_WHOLE = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{20,}={0,2}(?![A-Za-z0-9+/=_-])")
+# `_B64`'s run characters as "b", every other byte (of UTF-8: other characters too) as a blank:
+# a blob needs twenty "b" in a row, found by a substring search. `_B64` itself has no prefix
+# `re` can skip to, so it tries every position of every string of twenty characters or more.
+_B64_BYTES = bytes(
+    98 if chr(c).isascii() and (chr(c).isalnum() or chr(c) in "+/_-") else 32 for c in range(256)
+)
+_B64_RUN = b"b" * 20
 _URL_SAFE = "[]:-._~"
 _URL_DELIMITERS = "[]:-._~/?#@!$&'()*+,;=%"
 _CSV_DELIMITERS = (",", "\t", ";")
@@ -145,7 +152,7 @@ def embedded(text: str, path: str, host: Host, call: Any) -> str:
         text = _PERCENT_TOKEN.sub(lambda m: _percent(m.group(), path, host, call), text)
     if "?" in text and "=" in text:
         text = _QUERY.sub(lambda m: "?" + _query(m["q"], path, host, call), text)
-    if len(text) >= 20:
+    if len(text) >= 20 and _B64_RUN in text.encode("utf-8", "surrogatepass").translate(_B64_BYTES):
         text = _B64.sub(lambda m: _blob(m.group(), path, host, call) or m.group(), text)
     return text
 
@@ -284,8 +291,13 @@ def _csv(text: str) -> tuple[list[list[str]], str] | None:
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         return None
+    unquoted = '"' not in text
     for delimiter in _CSV_DELIMITERS:
         if delimiter not in lines[0]:
+            continue
+        if unquoted and delimiter != "\t" and delimiter + " " in text:
+            # Without a quote a row is its line split at the delimiter, so a cell starts with
+            # the blank: prose, refused below whatever the parse gives (most text with commas).
             continue
         try:
             rows = list(csv.reader(lines, delimiter=delimiter, strict=True))
