@@ -264,12 +264,20 @@ def _before_kinds(text: str, words: frozenset[str]) -> str:
 
 
 def _starts_before(text: str, kinds: str) -> list[int] | None:
-    """Where `_street_before(kinds)` can start on ASCII text: at a kind (a whole word) or at
+    """Where `_street_before(kinds)` can start: at a kind (a whole word) or at
     the house number before it (`12a, rue`: digits, a letter, a comma, blanks). None: any
     position (other text, or kinds so frequent that one search of the text is faster)."""
-    if not kinds or not text.isascii():
-        return [] if not kinds else None
-    found = ascii_hits(text.lower(), frozenset(kinds.split("|")))
+    if not kinds:
+        return []
+    lower = text.lower()
+    if not text.isascii() and (
+        len(lower) != len(text) or any(map(text.__contains__, _FOLDS)) or _GREEK.search(text)
+    ):
+        # Where lower case moved a character (`İ`), or a kind may match more than its lower
+        # case (`ſ` as `s`, `ς` as `σ`): search the whole text. Elsewhere (`é`, `李`) a kind
+        # written in any case is its lower case, found whole as on ASCII text.
+        return None
+    found = ascii_hits(lower, frozenset(kinds.split("|")))
     if len(found) * _SPARSE > len(text):
         return None
     starts: list[int] = []
