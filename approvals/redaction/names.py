@@ -467,16 +467,7 @@ def _uncovered_copies(text: str, spans: list[Span], found: set[str]) -> list[tup
     if not hits:
         return []
     hits.sort()
-    bounds = sorted([(span.start, span.end) for span in spans])
-    out: list[tuple[int, int]] = []
-    i, count, reach = 0, len(bounds), -1
-    for start, end in hits:
-        while i < count and bounds[i][0] <= start:
-            reach = max(reach, bounds[i][1])
-            i += 1
-        if end > reach:
-            out.append((start, end))
-    return out
+    return _outside(spans, hits)
 
 
 def uncovered_runs(text: str, spans: list[Span]) -> list[tuple[int, int]]:
@@ -486,10 +477,16 @@ def uncovered_runs(text: str, spans: list[Span]) -> list[tuple[int, int]]:
     but the time; in a text of names nearly every run lies inside a run found, and when none
     is left the words that carry over need not be read at all."""
     pattern = _ASCII_RUNS if text.isascii() else LETTERS
+    return _outside(spans, map(_SPAN, pattern.finditer(text)))
+
+
+def _outside(spans: list[Span], runs: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The `runs` (in text order) that end past every span starting at or before them: one
+    sweep over both, sorted."""
     bounds = sorted([(span.start, span.end) for span in spans])
     out: list[tuple[int, int]] = []
     i, count, reach = 0, len(bounds), -1
-    for start, end in map(_SPAN, pattern.finditer(text)):
+    for start, end in runs:
         # `reach`: the furthest end of the spans starting at or before this run.
         while i < count and bounds[i][0] <= start:
             reach = max(reach, bounds[i][1])
