@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import itertools
 import re
+import string
 from collections.abc import Iterable
 
-from approvals.redaction.search import Features, Finder
+from approvals.redaction.search import Features, Finder, byte_classes, classes_of
 
 
 def word_starts(words: Iterable[str]) -> Finder:
@@ -136,10 +137,7 @@ _PAREN_PLUS_LED = re.compile(
 )
 # ASCII letters as "a", digits as "d", every other byte as a blank: `_other_led` looks for the
 # `iban`/`dea` start (two letters, two digits) in it with `bytes.find`.
-_LETTERS_DIGITS = bytes(
-    97 if chr(c).isascii() and chr(c).isalpha() else 100 if 48 <= c <= 57 else 32
-    for c in range(256)
-)
+_LETTERS_DIGITS = byte_classes({"a": string.ascii_letters, "d": string.digits})
 
 
 def _other_led(text: str) -> list[int]:
@@ -150,7 +148,7 @@ def _other_led(text: str) -> list[int]:
     if not text.isascii():
         return [m.start() for m in _OTHER_LED.finditer(text)]
     starts: list[int] = []
-    classes = text.encode("ascii").translate(_LETTERS_DIGITS)
+    classes = classes_of(text, _LETTERS_DIGITS)
     i = classes.find(b"aadd")
     while i >= 0:
         if _OTHER_LED.match(text, i) is not None:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from approvals.redaction import validators as v
 from approvals.redaction.detectors import Span
+from approvals.redaction.search import byte_classes, classes_of
 from approvals.redaction.vocabulary import QUANTITY_WORDS
 from approvals.redaction.vocabulary import w as _words
 
@@ -27,9 +28,7 @@ _UUID = re.compile(
 # Hex digits as "h", `-` as itself, every other byte (of UTF-8: other characters too) as a
 # blank: a UUID needs `_UUID_SHAPE` in it (a substring search), and `_UUID`, led by a
 # look-behind, tries every position of text with four hyphens (dates, ranges, slugs).
-_HEX_BYTES = bytes(
-    104 if chr(c) in "0123456789abcdefABCDEF" else 45 if c == 45 else 32 for c in range(256)
-)
+_HEX_BYTES = byte_classes({"h": "0123456789abcdefABCDEF", "-": "-"})
 _UUID_SHAPE = b"-".join(b"h" * n for n in (8, 4, 4, 4, 12))
 # An operational key just before a UUID keeps it: `request_id=…`, `"trace_id": "…"`.
 _OP_KEY = re.compile(
@@ -68,8 +67,7 @@ def identifiers(text: str, found: Sequence[Span] = ()) -> list[Span]:
     claimed = {(s.start, s.end) for s in found if s.type}
     uuids = (
         [m.span() for m in _UUID.finditer(text)]
-        if text.count("-") >= 4
-        and _UUID_SHAPE in text.encode("utf-8", "surrogatepass").translate(_HEX_BYTES)
+        if text.count("-") >= 4 and _UUID_SHAPE in classes_of(text, _HEX_BYTES)
         else []
     )
     for start, end in uuids:

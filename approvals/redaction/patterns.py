@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from approvals.redaction.search import Gate
+from approvals.redaction.search import Gate, byte_classes, classes_of
 
 
 def _w(words: str) -> tuple[str, ...]:
@@ -187,32 +187,21 @@ MONTH_WORDS = frozenset(
 CONTEXT_WORDS = frozenset(re.match(r"[a-z]+", w).group() for w in CONTEXT_TYPES)  # type: ignore[union-attr]
 _DIGIT = Gate(digit=True)
 
-
-def _classes(groups: dict[str, str]) -> bytes:
-    """A `bytes.translate` table: each listed character to its group's letter, other bytes to a
-    blank (other characters are several bytes of UTF-8, none of them listed)."""
-    table = bytearray(b" " * 256)
-    for letter, chars in groups.items():
-        for char in chars:
-            table[ord(char)] = ord(letter)
-    return bytes(table)
-
-
 _HEX = "0123456789abcdefABCDEF"
-_VIN_TABLE = _classes({"v": "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"})  # `vin`'s class
-_MAC_TABLE = _classes({"h": _HEX, ":": ":", "-": "-"})
+_VIN_TABLE = byte_classes({"v": "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"})  # `vin`'s class
+_MAC_TABLE = byte_classes({"h": _HEX, ":": ":", "-": "-"})
 _CSZ_TAIL = re.compile(r",[ \t]*[A-Z]{2}[ \t]+\d{5}")  # led by a literal: `re` skips to commas
 
 
 def _vin_run(text: str) -> bool:
     """Seventeen VIN characters in a row, without which `vin` cannot match: its first class
     holds every capital and digit, so its scan enters the pattern at each of them."""
-    return b"v" * 17 in text.encode("utf-8", "surrogatepass").translate(_VIN_TABLE)
+    return b"v" * 17 in classes_of(text, _VIN_TABLE)
 
 
 def _mac_shape(text: str) -> bool:
     """Six hex pairs joined by `:` or by `-`, which `mac` needs (its class: every hex digit)."""
-    shape = text.encode("utf-8", "surrogatepass").translate(_MAC_TABLE)
+    shape = classes_of(text, _MAC_TABLE)
     return b"hh:hh:hh:hh:hh:hh" in shape or b"hh-hh-hh-hh-hh-hh" in shape
 
 

@@ -93,6 +93,23 @@ _ASCII_BYTES = bytes(range(128))
 _ANY_DIGIT = re.compile(r"\d")
 
 
+def byte_classes(groups: dict[str, str]) -> bytes:
+    """A `bytes.translate` table: each listed ASCII character to its group's letter, every other
+    byte to a blank (a character outside ASCII is UTF-8 bytes of 0x80 and up, none listed), so
+    that a shape a pattern needs (seventeen VIN characters in a row) is one substring search in
+    C, where the pattern, led by a class or a look-behind, would be tried at every position."""
+    table = bytearray(b" " * 256)
+    for letter, chars in groups.items():
+        for char in chars:
+            table[ord(char)] = ord(letter)
+    return bytes(table)
+
+
+def classes_of(text: str, table: bytes) -> bytes:
+    """`text`'s UTF-8 bytes through a `byte_classes` table."""
+    return text.encode("utf-8", "surrogatepass").translate(table)
+
+
 def _ascii_digits_only(text: str) -> bool:
     """No digit of another script in `text` (non-ASCII text). The digits are looked for among
     the non-ASCII characters only, cut out in C (UTF-8 without its ASCII bytes): a character

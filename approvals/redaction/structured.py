@@ -22,10 +22,12 @@ import csv
 import io
 import json
 import re
+import string
 import urllib.parse
 from typing import Any, Protocol
 
 from approvals.redaction.placeholders import PLACEHOLDER
+from approvals.redaction.search import byte_classes, classes_of
 
 
 class Host(Protocol):
@@ -106,9 +108,7 @@ _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{20,}={0,2}(?![A-Za-z0-9
 # `_B64`'s run characters as "b", every other byte (of UTF-8: other characters too) as a blank:
 # a blob needs twenty "b" in a row, found by a substring search. `_B64` itself has no prefix
 # `re` can skip to, so it tries every position of every string of twenty characters or more.
-_B64_BYTES = bytes(
-    98 if chr(c).isascii() and (chr(c).isalnum() or chr(c) in "+/_-") else 32 for c in range(256)
-)
+_B64_BYTES = byte_classes({"b": string.ascii_letters + string.digits + "+/_-"})
 _B64_RUN = b"b" * 20
 _URL_SAFE = "[]:-._~"
 _URL_DELIMITERS = "[]:-._~/?#@!$&'()*+,;=%"
@@ -152,7 +152,7 @@ def embedded(text: str, path: str, host: Host, call: Any) -> str:
         text = _PERCENT_TOKEN.sub(lambda m: _percent(m.group(), path, host, call), text)
     if "?" in text and "=" in text:
         text = _QUERY.sub(lambda m: "?" + _query(m["q"], path, host, call), text)
-    if len(text) >= 20 and _B64_RUN in text.encode("utf-8", "surrogatepass").translate(_B64_BYTES):
+    if len(text) >= 20 and _B64_RUN in classes_of(text, _B64_BYTES):
         text = _B64.sub(lambda m: _blob(m.group(), path, host, call) or m.group(), text)
     return text
 
