@@ -121,11 +121,14 @@ def create_engine(
     # Bound parameters are request values (PHI): never in an exception's text, so never in
     # a traceback or log line, nor in echo output.
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
-    if not url.startswith("sqlite"):
+    on_sqlite = url.startswith("sqlite")
+    if on_sqlite:
+        kwargs["pool_reset_on_return"] = None  # kit.sqlite resets only an open transaction
+    else:
         kwargs["connect_args"] = {"options": f"-c lock_timeout={lock_ms}"}
     if not pool:
         kwargs["poolclass"] = NullPool
-    elif url.startswith("sqlite"):
+    elif on_sqlite:
         # One connection: every SQLite transaction takes the single write lock up front
         # (BEGIN IMMEDIATE, kit.sqlite), so a second connection adds no concurrency, only a worse
         # queue. Waiters on SQLite's busy handler sleep in growing steps (up to 100 ms) and
@@ -140,10 +143,8 @@ def create_engine(
             max_overflow=limits.pool_overflow,
             pool_timeout=limits.pool_timeout_seconds,
         )
-    if url.startswith("sqlite"):
-        kwargs["pool_reset_on_return"] = None  # kit.sqlite resets only an open transaction
     engine = create_async_engine(url, **kwargs)
-    if pool and not url.startswith("sqlite"):
+    if pool and not on_sqlite:
         _ping_after_idle(engine)
     if engine.dialect.name == "postgresql":
         # An INSERT of several rows (audit events, outbox rows) as one multi-row VALUES
