@@ -62,14 +62,44 @@ def _already(action: ActionRequest) -> AlreadyDecided:
     )
 
 
-async def redact_in_thread(
+# Text up to this many characters is redacted on the event loop: at the slowest text per KB
+# (docs/redaction.md "Time", about 1 ms per KB) that holds the loop no longer than a
+# request's own work, while the thread hop it saves costs more than redacting a typical
+# request (a few hundred characters, tens of microseconds). Longer text goes to a thread.
+INLINE_REDACTION_CHARS = 1024
+
+
+def redaction_fits_on_loop(value: Any, budget: int = INLINE_REDACTION_CHARS) -> bool:
+    """Whether the strings in `value` (keys included) total at most `budget` characters;
+    stops counting as soon as they do not."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            budget -= len(item)
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+        else:
+            budget -= 8  # a number, boolean or null: a few characters of text at most
+        if budget < 0:
+            return False
+    return True
+
+
+async def redact_document(
     deps: ActionsDeps, policy: LoadedPolicy, document: dict[str, Any]
 ) -> Redacted:
-    """Redact in a worker thread, never on the event loop: redaction is CPU work that grows
-    with the text (up to about 0.2 s for 100 KB of dense digits, docs/redaction.md "Time"), and
-    on the loop it would hold every other request of this process that long. Raises
-    RedactionError like `Redactor.redact`."""
-    return await asyncio.to_thread(lambda: deps.redactor_for(policy).redact(document))
+    """Redact without holding the event loop: redaction is CPU work that grows with the text
+    (up to about 0.1 s for 100 KB of the slowest text), and on the loop it would hold every
+    other request of this process that long, so longer documents go to a worker thread.
+    Raises RedactionError like `Redactor.redact`."""
+    redactor = deps.redactor_for(policy)
+    if redaction_fits_on_loop(document):
+        return redactor.redact(document)
+    return await asyncio.to_thread(redactor.redact, document)
 
 
 async def _redact_reason(deps: ActionsDeps, reason: str | None) -> str | None:
@@ -79,7 +109,7 @@ async def _redact_reason(deps: ActionsDeps, reason: str | None) -> str | None:
     if unstorable(reason):  # the API refuses it at parse time; chat and form paths end here
         raise InvalidRequest(UNSTORABLE)
     try:
-        redacted = await redact_in_thread(deps, deps.policies.current(), {"reason": reason.strip()})
+        redacted = await redact_document(deps, deps.policies.current(), {"reason": reason.strip()})
         value = redacted.value
     except RedactionError as exc:
         raise RedactionFailed(f"the reason cannot be redacted safely: {exc}") from None

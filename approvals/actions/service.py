@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from approvals import metrics
 from approvals.actions import followup, repository
-from approvals.actions.decisions import cancel, decide, expire_due, redact_in_thread
+from approvals.actions.decisions import cancel, decide, expire_due, redact_document
 from approvals.actions.facts import request_facts
 from approvals.actions.models import ActionRequest
 from approvals.actions.ports import ActionsDeps, IssuedRelease
@@ -75,7 +75,7 @@ async def submit(
     risk, requester, on_behalf_of = facts.risk, facts.requester, facts.on_behalf_of
     decision = policy.evaluate(facts)
     try:
-        redacted = await redact_in_thread(
+        redacted = await redact_document(
             deps,
             policy,
             {

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from approvals.actions import service as actions_service
-from approvals.actions.decisions import redact_in_thread
+from approvals.actions.decisions import redact_document
 from approvals.actions.schemas import ActionRead, CallbackRead, Execution
 from approvals.api.deps import RuntimeDep
 from approvals.api.responses import WITH_BODY, errors
@@ -69,7 +69,7 @@ async def executed(
     detail = None
     if body.detail:
         policy = runtime.policies.current()
-        redacted = await redact_in_thread(runtime, policy, {"detail": body.detail})
+        redacted = await redact_document(runtime, policy, {"detail": body.detail})
         detail = str(redacted.value["detail"])
     await release_service.mark_executed(
         runtime,
