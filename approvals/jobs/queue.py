@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import structlog
@@ -19,15 +20,32 @@ from rq.serializers import JSONSerializer
 log = structlog.get_logger(__name__)
 
 JobRunner = Callable[[str], Awaitable[None]]
-# (outbox row kind, outbox row id, attempt)
-Job = tuple[str, str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """Outbox rows one queued job runs, in order: the rows one commit wrote for the same queue
+    (a pending submit's card and requester notice: one job, not two), or one claimed row.
+    Each row still succeeds, fails and is retried on its own (`jobs.tasks.run`)."""
+
+    kinds: tuple[str, ...]
+    outbox_ids: tuple[str, ...]
+    attempt: int
+
+    @classmethod
+    def single(cls, kind: str, outbox_id: str, attempt: int) -> Job:
+        return cls((kind,), (outbox_id,), attempt)
+
+    @property
+    def queue(self) -> str:
+        return queue_of(self.kinds[0])
 
 
 class JobQueue(Protocol):
     async def enqueue(self, kind: str, outbox_id: str, attempt: int = 1) -> None: ...
 
     async def enqueue_many(self, jobs: Sequence[Job]) -> None:
-        """`enqueue` for each job, in order; one hand-over for all (the relay's batch)."""
+        """Each job, in order; one hand-over for all (the relay's batch)."""
 
     async def ping(self) -> None:
         """Raise if the queue cannot take jobs now (readiness)."""
@@ -44,14 +62,18 @@ class InProcessQueue:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def enqueue(self, kind: str, outbox_id: str, attempt: int = 1) -> None:
-        del attempt  # in-process jobs need no de-duplication id
-        task = asyncio.create_task(self._run(kind, outbox_id), name=f"job:{kind}:{outbox_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        await self.enqueue_many([Job.single(kind, outbox_id, attempt)])
 
     async def enqueue_many(self, jobs: Sequence[Job]) -> None:
-        for kind, outbox_id, attempt in jobs:
-            await self.enqueue(kind, outbox_id, attempt)
+        """A task per row (in-process jobs need no de-duplication id): rows run concurrently
+        on this loop, as separate jobs would on separate workers."""
+        for job in jobs:
+            for kind, outbox_id in zip(job.kinds, job.outbox_ids, strict=True):
+                task = asyncio.create_task(
+                    self._run(kind, outbox_id), name=f"job:{kind}:{outbox_id}"
+                )
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     async def _run(self, kind: str, outbox_id: str) -> None:
         try:
@@ -87,15 +109,32 @@ QUEUES = ("release", "cards", "callbacks", "maintenance")  # a worker's order of
 JOB_FUNCTION = "approvals.jobs.worker.run_outbox"
 
 
-def priority(kind: str) -> int:
-    """Lower first: the position of the kind's queue in `QUEUES`."""
-    return QUEUES.index(QUEUE_OF_KIND.get(kind, "maintenance"))
+def queue_of(kind: str) -> str:
+    return QUEUE_OF_KIND.get(kind, "maintenance")
+
+
+def priority(job: Job) -> int:
+    """Lower first: the position of the job's queue in `QUEUES`."""
+    return QUEUES.index(job.queue)
+
+
+def batched(rows: Sequence[tuple[str, str]], attempt: int) -> list[Job]:
+    """One job per queue for rows (kind, outbox id) written together, in their order."""
+    by_queue: dict[str, list[tuple[str, str]]] = {}
+    for kind, outbox_id in rows:
+        by_queue.setdefault(queue_of(kind), []).append((kind, outbox_id))
+    return [
+        Job(tuple(kind for kind, _ in same), tuple(i for _, i in same), attempt)
+        for same in by_queue.values()
+    ]
 
 
 class RQQueue:
-    """Enqueues outbox ids on RQ. Job ids are deterministic per lease (`outbox-<id>-<attempt>`,
-    attempt 0 for the writer's own hand-over, 1 and on for the relay's claims), so one lease is
-    one job; a job that runs twice finds its row done and does nothing."""
+    """Enqueues outbox ids on RQ. Job ids are deterministic per lease (`outbox-<id>-<attempt>`
+    after the job's first row; attempt 0 for the writer's own hand-over, 1 and on for the
+    relay's claims), so one lease is one job; a job that runs twice finds its rows done and
+    does nothing. RQ's own bookkeeping costs about 0.1 ms of CPU per job in the enqueuing
+    process, so the rows of one commit share a job per queue."""
 
     def __init__(self, redis_url: str) -> None:
         self._redis = Redis.from_url(redis_url)
@@ -104,7 +143,7 @@ class RQQueue:
         }
 
     async def enqueue(self, kind: str, outbox_id: str, attempt: int = 1) -> None:
-        await self.enqueue_many([(kind, outbox_id, attempt)])
+        await self.enqueue_many([Job.single(kind, outbox_id, attempt)])
 
     async def enqueue_many(self, jobs: Sequence[Job]) -> None:
         """One worker-thread hop (RQ's client is blocking) and one Redis round trip (a
@@ -115,15 +154,15 @@ class RQQueue:
 
     def _enqueue_all(self, jobs: Sequence[Job]) -> None:
         by_queue: dict[str, list[EnqueueData]] = {}
-        for kind, outbox_id, attempt in jobs:
-            by_queue.setdefault(QUEUE_OF_KIND.get(kind, "maintenance"), []).append(
+        for job in jobs:
+            by_queue.setdefault(job.queue, []).append(
                 Queue.prepare_data(
                     JOB_FUNCTION,
-                    args=(outbox_id,),
-                    job_id=f"outbox-{outbox_id}-{attempt}",
+                    args=job.outbox_ids,
+                    job_id=f"outbox-{job.outbox_ids[0]}-{job.attempt}",
                     result_ttl=3600,
                     failure_ttl=7 * 86400,
-                    description=kind,
+                    description=", ".join(job.kinds),
                 )
             )
         with self._redis.pipeline() as pipe:

@@ -9,7 +9,7 @@ import contextlib
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from approvals.jobs.queue import Job, JobQueue, priority
+from approvals.jobs.queue import Job, JobQueue, batched, priority
 from approvals.kit.db import transaction
 from approvals.outbox import service as outbox
 from approvals.outbox.handover import ATTEMPT, Handover
@@ -26,7 +26,9 @@ async def relay_once(
     while True:
         async with transaction(db) as session:
             claimed = await outbox.claim_due(session, limit=batch, lease_seconds=lease_seconds)
-        await enqueue_in_order(queue, [(item.kind, item.id, item.attempts) for item in claimed])
+        await enqueue_in_order(
+            queue, [Job.single(item.kind, item.id, item.attempts) for item in claimed]
+        )
         total += len(claimed)
         if len(claimed) < batch:
             return total
@@ -34,16 +36,18 @@ async def relay_once(
 
 async def hand_over(handover: Handover, queue: JobQueue) -> int:
     """Enqueue the rows this process committed since the last call (they are leased to it:
-    a failed enqueue is retried by the reconciler's claim when the lease lapses)."""
-    ready = handover.take()
-    await enqueue_in_order(queue, [(row.kind, row.id, ATTEMPT) for row in ready])
-    return len(ready)
+    a failed enqueue is retried by the reconciler's claim when the lease lapses). Each commit's
+    rows for one queue go as one job."""
+    commits = handover.take()
+    jobs = [job for rows in commits for job in batched([(r.kind, r.id) for r in rows], ATTEMPT)]
+    await enqueue_in_order(queue, jobs)
+    return sum(len(rows) for rows in commits)
 
 
 async def enqueue_in_order(queue: JobQueue, jobs: list[Job]) -> None:
     """Highest-priority queue first: a decision's release is not queued behind its card
     update and notice."""
-    await queue.enqueue_many(sorted(jobs, key=lambda job: priority(job[0])))
+    await queue.enqueue_many(sorted(jobs, key=priority))
 
 
 class Relay:

@@ -125,9 +125,12 @@ def close_job_host() -> None:
             log.warning("worker.runtime_close_failed", error=type(exc).__name__)
 
 
-def run_outbox(outbox_id: str) -> None:
-    """RQ entry point: run one outbox row's job (idempotent; safe to run twice)."""
-    job_host().run(outbox_id)
+def run_outbox(*outbox_ids: str) -> None:
+    """RQ entry point: run outbox rows' jobs in order (idempotent; safe to run twice). A row
+    that fails is recorded and retried on its own; the rows after it still run."""
+    host = job_host()
+    for outbox_id in outbox_ids:
+        host.run(outbox_id)
 
 
 def _reconcile_forever(settings: Settings, stop: threading.Event) -> None:

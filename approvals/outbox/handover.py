@@ -39,12 +39,14 @@ class Handover:
 
     def __init__(self, lease_seconds: int) -> None:
         self.lease_seconds = lease_seconds
-        self._ready: list[Written] = []
+        self._ready: list[list[Written]] = []
 
     def add(self, rows: list[Written]) -> None:
-        self._ready.extend(rows)
+        """One commit's rows (they may share a job)."""
+        self._ready.append(rows)
 
-    def take(self) -> list[Written]:
+    def take(self) -> list[list[Written]]:
+        """The rows of each commit since the last call, by commit."""
         ready, self._ready = self._ready, []
         return ready
 
