@@ -356,9 +356,13 @@ class TestRedactionOffTheLoop:
         # Two notes of digits one space apart: among the slowest text to redact per KB.
         context = {"a": "1 " * 45_000, "b": "2 " * 45_000}
         policy = runtime.policies.current()
-        start = time.perf_counter()
-        runtime.redactor_for(policy).redact({"context": context})
-        redaction = time.perf_counter() - start
+
+        def redaction_seconds() -> float:
+            start = time.perf_counter()
+            runtime.redactor_for(policy).redact({"context": context})
+            return time.perf_counter() - start
+
+        before = redaction_seconds()
 
         gaps: list[float] = []
 
@@ -376,6 +380,8 @@ class TestRedactionOffTheLoop:
         finally:
             ticker.cancel()
         assert created["redaction"]["summary"]
+        # Timed again after: on a machine whose load changes meanwhile, the slower figure.
+        redaction = max(before, redaction_seconds())
         # On the loop, one tick would wait for the whole redaction; in a worker thread the
         # loop gets the interpreter back every switch interval (5 ms).
         assert max(gaps) < redaction / 2, (max(gaps), redaction)
