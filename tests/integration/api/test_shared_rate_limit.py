@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
+from approvals.api.ratelimit import SharedRateLimiter
 from approvals.app import create_app
 from approvals.clients import service as clients_service
 from approvals.clients.schemas import Scope
@@ -66,3 +69,25 @@ async def test_with_redis_away_each_replica_keeps_its_own_budget(
         (api,) = await _replicas(stack, database_url, tmp_path, closed, 1)
         codes = [(await api.submit()).status_code for _ in range(3)]
     assert codes == [201, 201, 429]
+
+
+async def test_replicas_taking_a_few_tokens_per_trip_pass_the_budget_exactly() -> None:
+    with private_redis() as redis_url:
+        # A burst of 100 and almost no refill during the test: exactly 100 may pass.
+        replicas = [SharedRateLimiter(redis_url, per_minute=1, burst=100) for _ in range(3)]
+        try:
+            assert replicas[0].tokens_per_trip == 5
+            passed = 0
+            for _ in range(60):  # 180 submits of one key, concurrently across the replicas
+                waits = await asyncio.gather(*(r.retry_after("etl") for r in replicas))
+                passed += sum(1 for wait in waits if wait == 0)
+                refused = [wait for wait in waits if wait > 0]
+                assert all(wait > 1 for wait in refused), "Retry-After: a token is a minute away"
+            trips = redis.Redis.from_url(redis_url).info("commandstats")["cmdstat_evalsha"]
+        finally:
+            for replica in replicas:
+                await replica.close()
+    assert passed == 100
+    # One trip per 5 tokens while they last, then one per refused submit.
+    # (failed_calls: each replica's first try, before the script was loaded into Redis)
+    assert trips["calls"] - trips["failed_calls"] == 100 / 5 + (180 - 100)
