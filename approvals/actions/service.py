@@ -31,7 +31,7 @@ from approvals.audit import service as audit_service
 from approvals.audit.service import NewEvent
 from approvals.clients.models import Client
 from approvals.errors import IdempotencyConflict, InvalidRequest, NotFound, RedactionFailed
-from approvals.kit.bulk import insert_added
+from approvals.kit.bulk import as_rows, built, insert_added
 from approvals.kit.canonical import digest
 from approvals.kit.clock import utc_now
 from approvals.kit.db import transaction
@@ -102,7 +102,8 @@ async def submit(
     )
     status = _INITIAL_STATUS[decision.outcome]
     action_id = new_id()
-    action = ActionRequest(
+    action = built(
+        ActionRequest,
         id=action_id,
         status=status.value,
         client_id=client.id,
@@ -179,7 +180,6 @@ async def submit(
     issued: IssuedRelease | None = None
     try:
         async with transaction(deps.db) as session:
-            session.add(action)
             if _releases_at_intake(status, decision):
                 # Minted now, in this transaction, so the 201 carries it; the release job
                 # then only finishes the state and delivers the callback with this token.
@@ -188,7 +188,9 @@ async def submit(
             if status is not Status.PENDING:
                 events.append(_decided_event(status, decision, action_id, issued))
             # Every row in one round trip; a concurrent twin with the same key fails here.
-            await insert_added(session, (audit_service.AUDIT_EVENTS, audit_service.rows(events)))
+            await insert_added(
+                session, as_rows(action), (audit_service.AUDIT_EVENTS, audit_service.rows(events))
+            )
     except IntegrityError:
         if idempotency_key:
             replay = await _replay(deps, client.id, idempotency_key, body_digest)

@@ -17,17 +17,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, MetaData, Table, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import Mapper, configure_mappers
+from sqlalchemy.orm.instrumentation import ClassManager
 
 from approvals.kit import sqlite
 from approvals.kit.canonical import canonical_json
 
 Rows = tuple[Table, Sequence[Mapping[str, Any]]]
+_T = TypeVar("_T")
 # (table, its columns in this order), for each table written
 _Shape = tuple[tuple[Table, tuple[str, ...]], ...]
 
@@ -66,22 +68,55 @@ async def insert_added(session: AsyncSession, *extra: Rows) -> None:
         )
 
 
+def built(cls: type[_T], **values: Any) -> _T:
+    """An instance of the mapped class `cls` holding `values`, made without the ORM's
+    per-attribute set events: 2 µs where `cls(**values)` took 55 µs for a request's 40
+    columns, a few percent of a submit. For a row that is inserted with `as_rows` and then
+    only read: the instance is in no session and records no change history."""
+    instance: _T = _manager(cls).new_instance()
+    vars(instance).update(values)  # the instance's state dict, where attribute reads look
+    return instance
+
+
+_MANAGERS: dict[type[Any], ClassManager[Any]] = {}
+
+
+def _manager(cls: type[Any]) -> ClassManager[Any]:
+    """The class's instrumentation, once its mappers are configured (constructing an instance
+    the usual way would configure them; reading an attribute needs it)."""
+    manager = _MANAGERS.get(cls)
+    if manager is None:
+        configure_mappers()
+        manager = _MANAGERS[cls] = inspect(cls).class_manager
+    return manager
+
+
+def as_rows(*instances: object) -> Rows:
+    """`insert_added`'s extra rows for instances of one mapped class (made by `built`), with
+    Python-side column defaults applied as for added objects."""
+    table, plan = _plan(inspect(type(instances[0])))
+    return table, [_row(plan, vars(instance)) for instance in instances]
+
+
 def _rows_of_added(session: AsyncSession) -> dict[Table, list[dict[str, Any]]]:
     """Rows of the pending objects, by table, with Python-side column defaults applied."""
     groups: dict[Table, list[dict[str, Any]]] = {}
     for obj in list(session.new):
         state = inspect(obj)
         table, plan = _plan(state.mapper)
-        values = state.dict
-        row: dict[str, Any] = {}
-        for column, key, default in plan:
-            if key in values:
-                row[column] = values[key]
-            elif default is not None:
-                row[column] = default.arg if default.is_scalar else default.arg(None)
-        groups.setdefault(table, []).append(row)
+        groups.setdefault(table, []).append(_row(plan, state.dict))
         session.expunge(obj)
     return groups
+
+
+def _row(plan: tuple[tuple[str, str, Any], ...], values: Mapping[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for column, key, default in plan:
+        if key in values:
+            row[column] = values[key]
+        elif default is not None:
+            row[column] = default.arg if default.is_scalar else default.arg(None)
+    return row
 
 
 @lru_cache(maxsize=256)
