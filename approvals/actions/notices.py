@@ -17,6 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from approvals.actions.models import RequesterNotice
+from approvals.kit.bulk import built
 from approvals.kit.clock import utc_now
 from approvals.kit.identity import identity_key
 from approvals.kit.ids import new_id
@@ -63,7 +64,8 @@ def owe(session: AsyncSession, action_id: str, event: str) -> None:
     notice_id = new_id()
     now = utc_now()
     session.add(
-        RequesterNotice(
+        built(  # no per-attribute events: every decided request writes one
+            RequesterNotice,
             id=notice_id,
             action_id=action_id,
             event=event,

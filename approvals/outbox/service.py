@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from approvals.kit.bulk import built
 from approvals.kit.clock import utc_now
 from approvals.kit.db import is_postgres
 from approvals.kit.ids import new_id
@@ -58,7 +59,8 @@ def add(
         held_for_seconds = queue_now.lease_seconds
         handover.remember(session, handover.Written(message_id, kind))
     session.add(
-        OutboxMessage(
+        built(  # no per-attribute events: every state change writes these rows
+            OutboxMessage,
             id=message_id,
             kind=kind,
             target_id=target_id,
