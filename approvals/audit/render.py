@@ -162,14 +162,15 @@ class PdfUnavailable(RuntimeError):
 
 def to_pdf(html: str) -> bytes:
     """WeasyPrint when installed; otherwise headless Chromium's print-to-PDF."""
+    # WeasyPrint logs each step ("Step 4 - Creating formatting structure") and fontTools each
+    # subset table at INFO: noise in a server's log and on the CLI's terminal. Quieted before
+    # the import, which parses WeasyPrint's own stylesheets and logs those steps too.
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         from weasyprint import HTML  # type: ignore[import-untyped]  # optional, heavy
     except (ImportError, OSError):  # OSError: WeasyPrint installed but pango libs missing
         return _chromium_pdf(html)
-    # WeasyPrint logs each step ("Step 4 - Creating formatting structure") and fontTools each
-    # subset table at INFO: noise in a server's log and on the CLI's terminal.
-    for name in _CHATTY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
     with _RENDERING:  # one shared font configuration (Pango's font map is not thread-safe)
         pdf: bytes = HTML(string=html).render(font_config=_font_config()).write_pdf()
     return pdf
