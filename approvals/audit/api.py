@@ -28,6 +28,7 @@ from approvals.errors import InvalidRequest
 from approvals.kit.clock import utc_now
 
 DEFAULT_REPORT_DAYS = 30
+CHECKPOINT_STOP_GRACE_SECONDS = 10.0
 
 
 @asynccontextmanager
@@ -37,21 +38,30 @@ async def _checkpoint_writer(app: FastAPI) -> AsyncIterator[None]:
     if not configured:
         yield
         return
+    stop = asyncio.Event()
     task = asyncio.create_task(
         checkpoints.run_periodically(
             runtime.db,
             configured,
             checkpoints.signer_for(runtime.settings.data_dir),
             runtime.settings.audit_checkpoint_interval_seconds,
+            stop,
         ),
         name="audit-checkpoints",
     )
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # Stopped between checkpoints, not cancelled inside a database call: a cancelled call
+        # leaves its connection in an unknown state, and SQLAlchemy invalidates it; on
+        # SQLite that connection could keep the write lock while the app's Runtime lives on.
+        stop.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), CHECKPOINT_STOP_GRACE_SECONDS)
+        except TimeoutError:  # a sink that hangs: give up on this checkpoint
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 router = APIRouter(lifespan=_checkpoint_writer)

@@ -9,6 +9,7 @@ append-only file, S3 objects); verification reads all of them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,13 +134,16 @@ async def run_periodically(
     sinks: Sequence[Sink],
     signer: signing.Signer,
     interval: float,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Write a checkpoint every `interval` seconds when the head moved; never raises.
+    """Write a checkpoint every `interval` seconds when the head moved, until `stop` is set
+    (checked between checkpoints, never inside one); never raises.
 
     A sink that failed is written again at the next interval (all sinks then get it).
     """
     last: Written | None = None
-    while True:
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
         try:
             async with db() as session:
                 moved = last is None or (await audit_service.head(session)).last_seq != last.seq
@@ -148,7 +152,8 @@ async def run_periodically(
                 log.info("audit.checkpoint_written", seq=last.seq, pending=last.pending_events)
         except Exception as exc:  # a full disk, S3 or a database blip must not stop the service
             log.warning("audit.checkpoint_failed", error=type(exc).__name__)
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
 
 
 def signer_for(data_dir: Path) -> signing.Signer:

@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import PoolResetState
 from sqlalchemy.util import await_
 
+_BEGIN_UNSURE = "approvals.sqlite.begin_interrupted"
+
 
 def serialise_writers(engine: AsyncEngine, busy_ms: int) -> None:
     """Every transaction starts with BEGIN IMMEDIATE, in one hop.
@@ -44,17 +46,30 @@ def serialise_writers(engine: AsyncEngine, busy_ms: int) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        driver: Any = connection.connection.driver_connection
+        pooled = connection.connection
+        driver: Any = pooled.driver_connection
         try:
             await_(driver.execute("BEGIN IMMEDIATE"))
         except sqlite3.Error as error:
             raise _wrapped("BEGIN IMMEDIATE", error) from error
+        except BaseException:
+            # Interrupted while waiting (the task was cancelled): the BEGIN may still run on
+            # the driver's thread after this, so whether a transaction is open cannot be read
+            # yet. The reset rolls back in any case, queued behind it.
+            pooled.info[_BEGIN_UNSURE] = True
+            raise
 
     @event.listens_for(engine.sync_engine, "reset")
-    def _reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+    def _reset(dbapi_connection: Any, record: Any, state: PoolResetState) -> None:
         # A session that committed or rolled back left no transaction: nothing to undo, and
-        # no hop. One that did not (an error between statements) is rolled back here.
-        if not state.terminate_only and dbapi_connection.driver_connection.in_transaction:
+        # no hop. One that did not (an error between statements) is rolled back here, and so
+        # is one whose BEGIN was interrupted: without it the connection went back to the pool
+        # holding the write lock, and the next transaction failed ("cannot start a
+        # transaction within a transaction") while every other process waited on the lock.
+        unsure = record.info.pop(_BEGIN_UNSURE, False)
+        if state.terminate_only:
+            return
+        if unsure or dbapi_connection.driver_connection.in_transaction:
             dbapi_connection.rollback()
 
 
