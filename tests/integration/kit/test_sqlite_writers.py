@@ -10,11 +10,12 @@ its lock timeout (503) while later ones went through; the p99 at 16 connections 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from approvals.kit.db import DatabaseLimits, create_engine, transaction
 from approvals.kit.sqlite import insert_many
@@ -90,3 +91,41 @@ async def test_a_connection_returned_inside_a_transaction_is_rolled_back(
         assert count == 0
     finally:
         await engine.dispose()
+
+
+async def test_a_transaction_cancelled_while_waiting_for_the_lock_leaves_none_behind(
+    sqlite_url: str,
+) -> None:
+    engine = create_engine(
+        sqlite_url, limits=DatabaseLimits(lock_timeout_seconds=5.0, pool_timeout_seconds=2.0)
+    )
+    db = async_sessionmaker(engine, expire_on_commit=False)
+    path = sqlite_url.removeprefix("sqlite:///")
+    other = sqlite3.connect(path, isolation_level=None)  # another process's writer, say
+    try:
+        async with transaction(db) as session:
+            await session.execute(text("CREATE TABLE cancel_probe (n INTEGER)"))
+        other.execute("BEGIN IMMEDIATE")  # holds the write lock
+        waiting = asyncio.create_task(_insert(db, 1))
+        await asyncio.sleep(0.3)  # its BEGIN IMMEDIATE now waits on the driver's thread
+        waiting.cancel()  # a shutdown, a timeout
+        # The lock is freed while the cancelled task unwinds: the abandoned BEGIN runs then.
+        asyncio.get_running_loop().call_later(0.1, other.rollback)
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await asyncio.sleep(0.2)
+        async with asyncio.timeout(5):
+            await _insert(db, 2)  # this process's next transaction
+        other.execute("BEGIN IMMEDIATE")  # and another writer's: no lock was left held
+        other.rollback()
+        async with db() as session:
+            rows = (await session.execute(text("SELECT n FROM cancel_probe"))).scalars().all()
+    finally:
+        other.close()
+        await engine.dispose()
+    assert rows == [2]
+
+
+async def _insert(db: async_sessionmaker[AsyncSession], n: int) -> None:
+    async with transaction(db) as session:
+        await session.execute(text("INSERT INTO cancel_probe VALUES (:n)"), {"n": n})
