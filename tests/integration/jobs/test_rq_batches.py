@@ -3,10 +3,8 @@ own: real Redis, a real `approvals worker --burst`, the loopback Slack Web API d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -18,7 +16,7 @@ from approvals.outbox.models import OutboxMessage
 from approvals.runtime import Runtime
 from tests.e2e.service_world import SUBMITTER, running_service
 from tests.fakes.slack_api import FakeSlackApi
-from tests.integration.jobs.worker_processes import start_worker
+from tests.integration.jobs.worker_processes import private_redis, start_worker
 from tests.integration.slack.slack_harness import BOT_TOKEN, CHANNEL_ID, SIGNING_SECRET, TEAM_ID
 
 POLICY = """
@@ -32,14 +30,6 @@ defaults:
 """
 
 
-@pytest.fixture
-def shared_redis() -> Iterator[str]:
-    url = "redis://127.0.0.1:6379/13"
-    redis.Redis.from_url(url).flushdb()
-    yield url
-    redis.Redis.from_url(url).flushdb()
-
-
 async def _rows(runtime: Runtime, action_id: str) -> dict[str, OutboxMessage]:
     async with runtime.db() as session:
         found = (await session.execute(select(OutboxMessage))).scalars()
@@ -50,14 +40,14 @@ async def _rows(runtime: Runtime, action_id: str) -> dict[str, OutboxMessage]:
 
 
 async def test_a_pending_submits_card_and_notice_are_one_job_and_end_separately(
-    postgres_url: str, tmp_path: Path, shared_redis: str
+    postgres_url: str, tmp_path: Path
 ) -> None:
     settings = {
         "slack_bot_token": BOT_TOKEN,
         "slack_signing_secret": SIGNING_SECRET,
         "slack_channel": CHANNEL_ID,
     }
-    with FakeSlackApi(team_id=TEAM_ID) as slack:
+    with FakeSlackApi(team_id=TEAM_ID) as slack, private_redis() as redis_url:
         slack.add_user("U0ALICE", "alice@example.org")
         slack.fail_posts_to(CHANNEL_ID, times=100)  # the card cannot be posted for now
         async with running_service(
@@ -65,14 +55,14 @@ async def test_a_pending_submits_card_and_notice_are_one_job_and_end_separately(
             tmp_path,
             policy=POLICY,
             people=[SUBMITTER, ("bob", [Scope.REVIEW], "bob@example.org")],
-            redis_url=shared_redis,
+            redis_url=redis_url,
             slack_api_url=slack.base_url,
             **settings,
         ) as (runtime, api):
             created = await api.create()
             assert created["status"] == "pending"
             rows = await _rows(runtime, created["id"])
-            connection = redis.Redis.from_url(shared_redis)
+            connection = redis.Redis.from_url(redis_url)
             (job_id,) = [i.decode() for i in connection.lrange("rq:queue:cards", 0, -1)]
             job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
             assert job.args == [rows["cards.post"].id, rows["notify.requester"].id]
@@ -81,7 +71,7 @@ async def test_a_pending_submits_card_and_notice_are_one_job_and_end_separately(
             env = {f"APPROVALS_{k.upper()}": str(v) for k, v in settings.items()}
             env |= {
                 "APPROVALS_DATABASE_URL": postgres_url,
-                "APPROVALS_REDIS_URL": shared_redis,
+                "APPROVALS_REDIS_URL": redis_url,
                 "APPROVALS_DATA_DIR": str(runtime.settings.data_dir),
                 "APPROVALS_POLICY_FILE": str(runtime.settings.policy_file),
                 "APPROVALS_SLACK_API_URL": slack.base_url,
