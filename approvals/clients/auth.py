@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from approvals.api.deps import RuntimeDep
+from approvals.api.deps import get_runtime
 from approvals.clients import service as clients_service
 from approvals.clients.models import Client
 from approvals.clients.schemas import Scope
@@ -21,16 +21,18 @@ from approvals.errors import Forbidden, Unauthorized
 _bearer = HTTPBearer(auto_error=False, description="An API key from `approvals clients create`.")
 
 
-async def current_client(
-    request: Request,
-    runtime: RuntimeDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Client:
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def current_client(request: Request, credentials: Credentials) -> Client:
+    """The key's client. Reads the Runtime from the app itself rather than through another
+    dependency: each level of dependencies FastAPI solves costs every request."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized(
             "send `Authorization: Bearer <api key>`; create a key with "
             "`approvals clients create NAME --scopes submit`"
         )
+    runtime = await get_runtime(request)
     client = await clients_service.authenticate(
         runtime.db, credentials.credentials, cache_seconds=runtime.settings.key_cache_seconds
     )
@@ -46,7 +48,8 @@ def has_scope(client: Client, scope: Scope) -> bool:
 
 
 def require(scope: Scope) -> Callable[..., Awaitable[Client]]:
-    async def dependency(client: Annotated[Client, Depends(current_client)]) -> Client:
+    async def dependency(request: Request, credentials: Credentials) -> Client:
+        client = await current_client(request, credentials)  # a call, not one more level
         if not has_scope(client, scope):
             raise Forbidden(f"this key lacks the {scope.value!r} scope")
         return client
