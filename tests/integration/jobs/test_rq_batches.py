@@ -42,21 +42,22 @@ async def _rows(runtime: Runtime, action_id: str) -> dict[str, OutboxMessage]:
 async def test_a_pending_submits_card_and_notice_are_one_job_and_end_separately(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    settings = {
-        "slack_bot_token": BOT_TOKEN,
-        "slack_signing_secret": SIGNING_SECRET,
-        "slack_channel": CHANNEL_ID,
-    }
     with FakeSlackApi(team_id=TEAM_ID) as slack, private_redis() as redis_url:
         slack.add_user("U0ALICE", "alice@example.org")
         slack.fail_posts_to(CHANNEL_ID, times=100)  # the card cannot be posted for now
+        # The service's and the worker's Slack and Redis settings, from one place.
+        settings = {
+            "slack_bot_token": BOT_TOKEN,
+            "slack_signing_secret": SIGNING_SECRET,
+            "slack_channel": CHANNEL_ID,
+            "slack_api_url": slack.base_url,
+            "redis_url": redis_url,
+        }
         async with running_service(
             postgres_url,
             tmp_path,
             policy=POLICY,
             people=[SUBMITTER, ("bob", [Scope.REVIEW], "bob@example.org")],
-            redis_url=redis_url,
-            slack_api_url=slack.base_url,
             **settings,
         ) as (runtime, api):
             created = await api.create()
@@ -71,10 +72,8 @@ async def test_a_pending_submits_card_and_notice_are_one_job_and_end_separately(
             env = {f"APPROVALS_{k.upper()}": str(v) for k, v in settings.items()}
             env |= {
                 "APPROVALS_DATABASE_URL": postgres_url,
-                "APPROVALS_REDIS_URL": redis_url,
                 "APPROVALS_DATA_DIR": str(runtime.settings.data_dir),
                 "APPROVALS_POLICY_FILE": str(runtime.settings.policy_file),
-                "APPROVALS_SLACK_API_URL": slack.base_url,
             }
             log = tmp_path / "worker.log"
             worker = start_worker(env, cwd=tmp_path, log=log, burst=True)
