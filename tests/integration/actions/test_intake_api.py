@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from pathlib import Path
 
@@ -353,35 +354,57 @@ class TestRedactionOffTheLoop:
     async def test_the_event_loop_keeps_running_while_a_large_request_is_redacted(
         self, api: ApiClient, runtime: Runtime
     ) -> None:
-        # Two notes of digits one space apart: among the slowest text to redact per KB.
-        context = {"a": "1 " * 45_000, "b": "2 " * 45_000}
-        policy = runtime.policies.current()
+        def context(n: int) -> dict[str, str | int]:
+            """Two notes of digits one space apart: among the slowest text to redact per KB.
+            Numbered, so that no try is an identical repeat of an earlier one."""
+            return {"a": "1 " * 45_000, "b": "2 " * 45_000, "try": n}
 
-        def redaction_seconds() -> float:
+        redactor = runtime.redactor_for(runtime.policies.current())
+        redactor.redact({"context": context(9)})  # its first call builds tables
+
+        def redaction_seconds(n: int) -> float:
             start = time.perf_counter()
-            runtime.redactor_for(policy).redact({"context": context})
+            redactor.redact({"context": context(n)})
             return time.perf_counter() - start
 
-        before = redaction_seconds()
+        async def longest_stall_during_a_submit(n: int) -> float:
+            gaps: list[float] = []
+            ticking = asyncio.Event()
 
-        gaps: list[float] = []
+            async def tick() -> None:
+                last = time.perf_counter()
+                ticking.set()
+                while True:
+                    await asyncio.sleep(0.001)
+                    now = time.perf_counter()
+                    gaps.append(now - last)
+                    last = now
 
-        async def tick() -> None:
-            last = time.perf_counter()
-            while True:
-                await asyncio.sleep(0.001)
-                now = time.perf_counter()
-                gaps.append(now - last)
-                last = now
+            ticker = asyncio.create_task(tick())
+            # Running before the submit starts: the submit can reach its redaction without
+            # once giving the loop back, and a stall before the first tick is not seen.
+            await ticking.wait()
+            try:
+                created = await api.create(context=context(n))
+            finally:
+                ticker.cancel()
+            assert created["redaction"]["summary"]
+            return max(gaps)
 
-        ticker = asyncio.create_task(tick())
+        # On the loop, one tick waits at least the whole redaction, in every try: the
+        # quickest timing of it is the yardstick. In a worker thread the loop gets the
+        # interpreter back every switch interval (5 ms), but a busy shared machine (other
+        # test workers, the VM's host) can still stall one try, so the best of three counts;
+        # the collector is paused, as its full pass in a large test process alone can take
+        # 100 ms.
+        redaction = min(redaction_seconds(n) for n in (2, 3, 4))
+        stalls: list[float] = []
+        gc.disable()
         try:
-            created = await api.create(context=context)
+            for n in (5, 6, 7):
+                stalls.append(await longest_stall_during_a_submit(n))
+                if stalls[-1] < redaction / 2:
+                    break
         finally:
-            ticker.cancel()
-        assert created["redaction"]["summary"]
-        # Timed again after: on a machine whose load changes meanwhile, the slower figure.
-        redaction = max(before, redaction_seconds())
-        # On the loop, one tick would wait for the whole redaction; in a worker thread the
-        # loop gets the interpreter back every switch interval (5 ms).
-        assert max(gaps) < redaction / 2, (max(gaps), redaction)
+            gc.enable()
+        assert min(stalls) < redaction / 2, (stalls, redaction)
