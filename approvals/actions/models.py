@@ -19,8 +19,8 @@ class ActionRequest(Base):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    status: Mapped[str] = mapped_column(String(20), index=True)
-    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # indexed with expires_at
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))  # leads a unique key
     submitted_by: Mapped[str] = mapped_column(String(320))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     body_digest: Mapped[str] = mapped_column(String(80))
@@ -80,7 +80,7 @@ class Vote(Base):
     __table_args__ = (UniqueConstraint("action_id", "approver"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    action_id: Mapped[str] = mapped_column(ForeignKey("action_requests.id"), index=True)
+    action_id: Mapped[str] = mapped_column(ForeignKey("action_requests.id"))  # leads a unique key
     approver: Mapped[str] = mapped_column(String(320))
     verdict: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -101,7 +101,7 @@ class CardMessage(Base):
     __table_args__ = (UniqueConstraint("action_id", "platform", "channel_id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    action_id: Mapped[str] = mapped_column(ForeignKey("action_requests.id"), index=True)
+    action_id: Mapped[str] = mapped_column(ForeignKey("action_requests.id"))  # leads a unique key
     platform: Mapped[str] = mapped_column(String(20))
     channel_id: Mapped[str] = mapped_column(String(200))
     message_id: Mapped[str] = mapped_column(String(200))
@@ -121,7 +121,7 @@ class RequesterNotice(Base):
     __table_args__ = (UniqueConstraint("action_id", "event"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    action_id: Mapped[str] = mapped_column(ForeignKey("action_requests.id"), index=True)
+    action_id: Mapped[str] = mapped_column(ForeignKey("action_requests.id"))  # leads a unique key
     event: Mapped[str] = mapped_column(String(20))  # posted | approved | denied | ...
     state: Mapped[str] = mapped_column(String(20))  # pending | sent | skipped
     sent_to: Mapped[list[str]] = mapped_column(JSONType)

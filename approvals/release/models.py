@@ -33,7 +33,7 @@ class CallbackDelivery(Base):
     __table_args__ = (UniqueConstraint("action_id", "event"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    action_id: Mapped[str] = mapped_column(ForeignKey("action_requests.id"), index=True)
+    action_id: Mapped[str] = mapped_column(ForeignKey("action_requests.id"))  # leads a unique key
     event: Mapped[str] = mapped_column(String(40))
     state: Mapped[str] = mapped_column(String(20))  # pending | delivered | dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
