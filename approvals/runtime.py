@@ -6,7 +6,6 @@ The API server, the worker and each CLI command build one; nothing is created at
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -33,6 +32,7 @@ from approvals.kit.changes import ChangeFeed, feed_for
 from approvals.kit.clock import utc_now
 from approvals.kit.db import DatabaseLimits, create_engine, session_factory
 from approvals.kit.http import Guard
+from approvals.kit.loops import finish
 from approvals.kit.private_files import load_or_create_secret, private_dir
 from approvals.kit.secretbox import SecretBox
 from approvals.outbox.handover import HANDOVER, Handover
@@ -140,6 +140,7 @@ class Runtime:
         )
         self.relay = Relay(self.handover, self.queue)
         self._background: list[asyncio.Task[None]] = []
+        self._stop_background = asyncio.Event()
         # Web single sign-on, when configured; its provider metadata is fetched on first use.
         self.sso: SingleSignOn | None = SingleSignOn(settings) if settings.oidc_enabled else None
 
@@ -210,22 +211,25 @@ class Runtime:
                     self.queue,
                     interval=self.settings.reconcile_interval_seconds,
                     lease_seconds=self.settings.job_lease_seconds,
+                    stop=self._stop_background,
                 ),
                 name="reconciler",
             )
         )
         self._background.append(
             asyncio.create_task(
-                sequencer.run_forever(self.db, self.settings.audit_seal_interval_seconds),
+                sequencer.run_forever(
+                    self.db, self.settings.audit_seal_interval_seconds, self._stop_background
+                ),
                 name="audit-sequencer",
             )
         )
 
     async def close(self) -> None:
-        for task in self._background:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Stop the loops between rounds (docs/operations.md, "Stopping"): the sequencer seals
+        what was committed, then the relay hands over what the last rounds wrote."""
+        self._stop_background.set()
+        await finish(self._background)
         await self.relay.stop()
         await self.changes.close()
         await self.submit_limiter.close()

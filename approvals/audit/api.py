@@ -7,7 +7,6 @@ APPROVALS_AUDIT_CHECKPOINT_PATH or _URL is set and only in the serving process).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -26,9 +25,9 @@ from approvals.clients.auth import Auditor
 from approvals.config import Settings
 from approvals.errors import InvalidRequest
 from approvals.kit.clock import utc_now
+from approvals.kit.loops import finish
 
 DEFAULT_REPORT_DAYS = 30
-CHECKPOINT_STOP_GRACE_SECONDS = 10.0
 
 
 @asynccontextmanager
@@ -55,13 +54,9 @@ async def _checkpoint_writer(app: FastAPI) -> AsyncIterator[None]:
         # Stopped between checkpoints, not cancelled inside a database call: a cancelled call
         # leaves its connection in an unknown state, and SQLAlchemy invalidates it; on
         # SQLite that connection could keep the write lock while the app's Runtime lives on.
+        # A sink that hangs past the grace period loses that checkpoint (kit/loops.py).
         stop.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), CHECKPOINT_STOP_GRACE_SECONDS)
-        except TimeoutError:  # a sink that hangs: give up on this checkpoint
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await finish([task])
 
 
 router = APIRouter(lifespan=_checkpoint_writer)

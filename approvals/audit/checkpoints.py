@@ -9,7 +9,6 @@ append-only file, S3 objects); verification reads all of them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from approvals.audit import service as audit_service
 from approvals.audit.sinks import FileSink, Line, Sink, SinkUnavailable
 from approvals.kit.canonical import canonical_json
 from approvals.kit.clock import utc_now
+from approvals.kit.loops import pause
 
 FORMAT = "approvals.audit.head/1"
 
@@ -152,8 +152,7 @@ async def run_periodically(
                 log.info("audit.checkpoint_written", seq=last.seq, pending=last.pending_events)
         except Exception as exc:  # a full disk, S3 or a database blip must not stop the service
             log.warning("audit.checkpoint_failed", error=type(exc).__name__)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
+        await pause(stop, interval)
 
 
 def signer_for(data_dir: Path) -> signing.Signer:

@@ -31,6 +31,7 @@ from approvals.audit.models import AuditEvent, AuditHead
 from approvals.audit.service import AUDIT_EVENTS
 from approvals.kit.clock import utc_now
 from approvals.kit.db import is_postgres, transaction
+from approvals.kit.loops import pause
 
 # pg advisory lock key: "approvals audit sequencer", any stable 64-bit value of our own.
 ADVISORY_KEY = 0x61_70_70_72_6F_76_61_6C
@@ -114,17 +115,26 @@ async def seal_all(db: async_sessionmaker[AsyncSession]) -> int:
             return total
 
 
-async def run_forever(db: async_sessionmaker[AsyncSession], interval: float) -> None:
+async def run_forever(
+    db: async_sessionmaker[AsyncSession], interval: float, stop: asyncio.Event | None = None
+) -> None:
     """Seal whatever was committed, every `interval` seconds (at once again after a full
-    batch); never raises. The lag is how long an event waited: `interval` plus the batch."""
+    batch); never raises. The lag is how long an event waited: `interval` plus the batch.
+
+    Once `stop` is set it seals what was committed by then and returns, so a process that
+    stops cleanly leaves no event of its own waiting for another sequencer."""
+    stop = stop or asyncio.Event()
     while True:
+        stopping = stop.is_set()
         started = time.perf_counter()
         try:
             done = await seal_batch(db)
         except Exception as exc:  # a database blip: the next round seals it
             # The gauge keeps its last value: a lag that stops moving is worth a look.
             log.warning("audit.seal_failed", error=type(exc).__name__)
-            await asyncio.sleep(interval)
+            if stopping:
+                return
+            await pause(stop, interval)
             continue
         if done.events:
             metrics.audit_events_sealed.inc(done.events)
@@ -139,4 +149,6 @@ async def run_forever(db: async_sessionmaker[AsyncSession], interval: float) -> 
         else:  # nothing waited, or another process sealed it (and reports its own lag)
             metrics.audit_seal_lag.set(0.0)
         if done.events < BATCH:
-            await asyncio.sleep(interval)
+            if stopping:
+                return
+            await pause(stop, interval)

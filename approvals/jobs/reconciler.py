@@ -13,6 +13,7 @@ from approvals.actions import decisions, reminders
 from approvals.actions.ports import ActionsDeps
 from approvals.jobs.queue import JobQueue
 from approvals.jobs.relay import relay_once
+from approvals.kit.loops import pause
 
 log = structlog.get_logger(__name__)
 
@@ -26,13 +27,20 @@ async def tick(deps: ActionsDeps, queue: JobQueue, *, lease_seconds: int) -> tup
 
 
 async def run_forever(
-    deps: ActionsDeps, queue: JobQueue, *, interval: float, lease_seconds: int
+    deps: ActionsDeps,
+    queue: JobQueue,
+    *,
+    interval: float,
+    lease_seconds: int,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    while True:
+    """Tick every `interval` seconds until `stop` is set (between ticks, never inside one)."""
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
         try:
             expired, relayed = await tick(deps, queue, lease_seconds=lease_seconds)
             if expired or relayed:
                 log.info("reconciler.tick", expired=expired, relayed=relayed)
         except Exception:  # the database may be briefly away; the next tick retries
             log.exception("reconciler.failed")
-        await asyncio.sleep(interval)
+        await pause(stop, interval)

@@ -4,13 +4,13 @@ list, no database work), and on every reconciler tick the due ones (a claim)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from approvals.jobs.queue import Job, JobQueue, batched, priority
 from approvals.kit.db import transaction
+from approvals.kit.loops import finish
 from approvals.outbox import service as outbox
 from approvals.outbox.handover import ATTEMPT, Handover
 
@@ -58,6 +58,7 @@ class Relay:
         self._handover, self._queue = handover, queue
         self._wanted = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     @property
     def running(self) -> bool:
@@ -70,16 +71,22 @@ class Relay:
         self._task = asyncio.create_task(self._loop(), name="outbox-relay")
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             await self._wanted.wait()
             self._wanted.clear()
-            try:
-                await hand_over(self._handover, self._queue)
-            except Exception:  # queue briefly away: the reconciler's claim retries
-                log.exception("relay.failed")
+            await self._hand_over()
+        await self._hand_over()  # rows committed while the last one was on its way
+
+    async def _hand_over(self) -> None:
+        try:
+            await hand_over(self._handover, self._queue)
+        except Exception:  # queue briefly away: the reconciler's claim retries
+            log.exception("relay.failed")
 
     async def stop(self) -> None:
+        """Hand over what was committed before the stop, then end: those rows reach the
+        queue now rather than when their lease lapses and the reconciler re-offers them."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True
+            self._wanted.set()
+            await finish([self._task])

@@ -35,6 +35,7 @@ from approvals.config import Settings, load_settings
 from approvals.jobs import reconciler
 from approvals.jobs.health_server import serve_health
 from approvals.jobs.queue import QUEUES
+from approvals.kit.loops import finish
 from approvals.policy.loader import PolicyStore
 from approvals.runtime import Policies, Runtime
 
@@ -145,8 +146,9 @@ def _reconcile_forever(settings: Settings, stop: threading.Event) -> None:
                 serve_health(runtime, settings.host, settings.worker_health_port), name="health"
             )
         # Any worker may be the one that seals (elected per batch): see audit/sequencer.py.
+        stop_sealing = asyncio.Event()
         sealer = asyncio.create_task(
-            sequencer.run_forever(runtime.db, settings.audit_seal_interval_seconds),
+            sequencer.run_forever(runtime.db, settings.audit_seal_interval_seconds, stop_sealing),
             name="audit-sequencer",
         )
         try:
@@ -159,9 +161,8 @@ def _reconcile_forever(settings: Settings, stop: threading.Event) -> None:
                     log.warning("reconciler.failed", error=type(exc).__name__)
                 await asyncio.sleep(settings.reconcile_interval_seconds)
         finally:
-            sealer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sealer
+            stop_sealing.set()
+            await finish([sealer])
             if probes is not None:
                 probes.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
