@@ -118,7 +118,9 @@ class Runtime:
         self.handover = Handover(settings.job_lease_seconds)
         reach = notices.Reach(
             posts_cards=lambda: bool(self._channels),
-            notice_skip_reason=lambda: notify.why_nobody_is_told(self.policies, self._channels),
+            notice_skip_reason=lambda: notify.why_nobody_is_told(
+                self.policies, self._messages_people
+            ),
         )
         self._db = session_factory(
             self.engine,
@@ -135,6 +137,7 @@ class Runtime:
         self.changes: ChangeFeed = feed_for(settings.redis_url, self.engine)
         self.platforms = build_platforms(settings, CoreReview(self, settings.base_url), self._db)
         self._channels: dict[str, Channel] = self.platforms.channels
+        self._messages_people = notify.messages_people(self._channels)
         self.queue: JobQueue = (
             RQQueue(settings.redis_url) if settings.redis_url else InProcessQueue(self.run_job)
         )

@@ -26,13 +26,20 @@ from approvals.outbox.service import RetryLater
 log = structlog.get_logger(__name__)
 
 
-def why_nobody_is_told(policies: PolicySource, channels: Mapping[str, Channel]) -> str | None:
+def messages_people(channels: Mapping[str, Channel]) -> bool:
+    """Whether an enabled platform sends direct messages. A Runtime asks once: an isinstance
+    check against a Protocol walks the protocol's attributes each time (tens of µs), and a
+    submit asks on every state change."""
+    return any(isinstance(channel, NotifiesPeople) for channel in channels.values())
+
+
+def why_nobody_is_told(policies: PolicySource, can_message: bool) -> str | None:
     """Why no requester can be told anything right now, or None when they can: the rule this
     job applies, and the one a state change applies to settle a notice at once
-    (`notices.Reach`)."""
+    (`notices.Reach`). `can_message` is `messages_people` of the enabled platforms."""
     if not policies.current().document.defaults.notify_requester:
         return "policy: off"
-    if not any(isinstance(channel, NotifiesPeople) for channel in channels.values()):
+    if not can_message:
         return "no platform sends direct messages"
     return None
 
@@ -40,7 +47,7 @@ def why_nobody_is_told(policies: PolicySource, channels: Mapping[str, Channel]) 
 async def notify_requester(
     deps: ActionsDeps, settings: Settings, channels: Mapping[str, Channel], notice_id: str
 ) -> None:
-    why_not = why_nobody_is_told(deps.policies, channels)
+    why_not = why_nobody_is_told(deps.policies, messages_people(channels))
     if why_not is not None:
         # Nothing to send: one transaction, no read first (finish() leaves an ended row be).
         async with transaction(deps.db) as session:
