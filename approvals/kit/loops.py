@@ -28,9 +28,10 @@ async def pause(stop: asyncio.Event, seconds: float) -> None:
 async def finish(tasks: Iterable[asyncio.Task[Any]], grace: float = STOP_GRACE_SECONDS) -> None:
     """Wait up to `grace` seconds for loops already told to stop; cancel the ones still in a
     round then. Never raises: the loops log their own failures."""
+    tasks = list(tasks)
     running = [task for task in tasks if not task.done()]
     if running:
         _, late = await asyncio.wait(running, timeout=grace)
         for task in late:
             task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.gather(*tasks, return_exceptions=True)  # each outcome read, none logged
