@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
-from typer.testing import CliRunner
 
-from approvals.cli import app as cli
 from tests.e2e.web.conftest import PEOPLE, LiveServer
 from tests.e2e.web.test_browser_review import _go
 from tests.live_service import serving
 from tests.policies import dba_oncall_policy
+
+ROOT = Path(__file__).resolve().parents[3]
 
 pytestmark = pytest.mark.timeout(120)
 POLICY = dba_oncall_policy("web", rules=[("exports-passkey", "*.export", "passkey")])
@@ -67,13 +70,26 @@ def _wait_for_notice(browser: WebDriver, text: str) -> None:
     )
 
 
-def _admin(folder: Path, *args: str) -> object:
-    env = {
+def _admin(folder: Path, *args: str) -> Any:
+    """`approvals reviewers passkeys … --json` as an administrator runs it: its own process.
+    In this one, the live server's log lines (its thread logs to stdout) could land in the
+    command's captured output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPROVALS_")}
+    env |= {
         "APPROVALS_DATABASE_URL": f"sqlite:///{folder / 'approvals.db'}",
         "APPROVALS_DATA_DIR": str(folder),
+        "PYTHONPATH": str(ROOT),
     }
-    result = CliRunner().invoke(cli, ["reviewers", "passkeys", *args, "--json"], env=env)
-    assert result.exit_code == 0, result.stderr or result.stdout
+    result = subprocess.run(
+        [sys.executable, "-m", "approvals", "reviewers", "passkeys", *args, "--json"],
+        env=env,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr or result.stdout
     return json.loads(result.stdout)
 
 
@@ -104,7 +120,7 @@ class TestPasskeyStepUp:
         _wait_for_notice(browser, "Passkey registered.")
         assert "laptop" in browser.find_element(By.ID, "passkeys").text
         browser.save_screenshot(str(shots / "passkey-2-registered.png"))
-        (listed,) = _admin(folder, "list")  # type: ignore[misc]
+        (listed,) = _admin(folder, "list")
         assert (listed["identity"], listed["name"]) == ("bob@example.org", "laptop")
 
         browser.get(f"{server.url}/ui/actions/{created['id']}")
@@ -163,7 +179,7 @@ class TestPasskeyStepUp:
         authenticator: None,
     ) -> None:
         server, folder = passkey_server
-        before = {row["id"] for row in _admin(folder, "list", "--identity", "bob@example.org")}  # type: ignore[attr-defined]
+        before = {row["id"] for row in _admin(folder, "list", "--identity", "bob@example.org")}
         for key_id in before:
             _admin(folder, "revoke", key_id, "--operator", "security@example.org")
         assert _admin(folder, "list", "--identity", "bob@example.org") == []
