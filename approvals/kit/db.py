@@ -124,6 +124,7 @@ def create_engine(
     on_sqlite = url.startswith("sqlite")
     if on_sqlite:
         kwargs["pool_reset_on_return"] = None  # kit.sqlite resets only an open transaction
+        kwargs["module"] = sqlite.one_hop_driver()
     else:
         kwargs["connect_args"] = {"options": f"-c lock_timeout={lock_ms}"}
     if not pool:

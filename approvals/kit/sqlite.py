@@ -6,17 +6,24 @@ close) and one more when a connection goes back to the pool (a rollback, even af
 commit). A submit took 14. Each hop inside a transaction waits its turn on the event loop,
 behind the other requests' work, while the transaction holds SQLite's only write lock, so at
 16 connections the hops, not the SQL, set how many transactions per second the database
-carries. Here BEGIN and each bulk INSERT are one hop, and a connection is rolled back on
-return only if a transaction is still open: a submit takes 5 (docs/benchmarks.md).
+carries. Here BEGIN, each bulk INSERT and each other statement (`OneHopCursor`: execute,
+fetch and close together) are one hop, and a connection is rolled back on return only if a
+transaction is still open: a submit takes 5 (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+import collections
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import event, exc
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
+    AsyncAdapt_aiosqlite_dbapi,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import PoolResetState
@@ -86,3 +93,93 @@ async def insert_many(connection: AsyncConnection, sql: str, rows: Sequence[Sequ
 
 def _wrapped(sql: str, error: sqlite3.Error) -> BaseException:
     return exc.DBAPIError.instance(sql, None, error, sqlite3.Error, hide_parameters=True)
+
+
+class _Ran:
+    """What one statement left behind, read on the driver's thread in the statement's own hop:
+    SQLAlchemy's cursor adapter reads these attributes after `execute`."""
+
+    __slots__ = ("arraysize", "description", "lastrowid", "rowcount", "rows")
+
+    def __init__(
+        self, description: Any = None, rowcount: int = -1, lastrowid: Any = None, rows: Any = ()
+    ) -> None:
+        self.description, self.rowcount, self.lastrowid = description, rowcount, lastrowid
+        self.rows, self.arraysize = rows, 1
+
+    async def __aenter__(self) -> _Ran:
+        return self
+
+    async def close(self) -> None:
+        """Nothing to close: the driver's cursor was closed in the hop that used it."""
+
+
+def _run_one(connection: sqlite3.Connection, sql: str, parameters: Any) -> _Ran:
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql) if parameters is None else cursor.execute(sql, parameters)
+        description = cursor.description
+        rows = cursor.fetchall() if description else ()
+        return _Ran(description, cursor.rowcount, cursor.lastrowid, rows)
+    finally:
+        cursor.close()
+
+
+def _run_many(connection: sqlite3.Connection, sql: str, rows: Any) -> _Ran:
+    cursor = connection.cursor()
+    try:
+        cursor.executemany(sql, rows)
+        return _Ran(None, cursor.rowcount, cursor.lastrowid)
+    finally:
+        cursor.close()
+
+
+class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
+    """SQLAlchemy's aiosqlite cursor in one hop per statement instead of four (new cursor,
+    execute, fetch, close): the statement, its rows and the cursor's close run as one call on
+    the driver's thread (aiosqlite's `Connection._execute`, which its own methods use). A
+    release job's seven statements took about 60 hops (docs/benchmarks.md)."""
+
+    __slots__ = ()
+
+    def _make_new_cursor(self, connection: Any) -> Any:  # noqa: ARG002 (no hop: no cursor yet)
+        return _Ran()
+
+    def _aenter_cursor(self, cursor: Any) -> Any:
+        return cursor
+
+    async def _execute_async(self, operation: Any, parameters: Any) -> Any:
+        driver: Any = self._connection
+        async with self._adapt_connection._execute_mutex:
+            ran = await driver._execute(_run_one, driver._conn, operation, parameters)
+        self._cursor = ran
+        if ran.description:
+            self._rows = collections.deque(ran.rows)
+        return ran
+
+    async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
+        driver: Any = self._connection
+        async with self._adapt_connection._execute_mutex:
+            ran = await driver._execute(_run_many, driver._conn, operation, seq_of_parameters)
+        self._cursor = ran
+        return ran
+
+
+class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
+    __slots__ = ()
+    _cursor_cls = OneHopCursor
+
+
+class OneHopDriver(AsyncAdapt_aiosqlite_dbapi):
+    """The aiosqlite DBAPI adapter whose connections make `OneHopCursor`s: passed to
+    `create_async_engine(module=...)`."""
+
+    def connect(self, *arg: Any, **kw: Any) -> _OneHopConnection:
+        adapted = super().connect(*arg, **kw)
+        return _OneHopConnection(self, adapted._connection)
+
+
+def one_hop_driver() -> OneHopDriver:
+    import aiosqlite
+
+    return OneHopDriver(aiosqlite, sqlite3)
