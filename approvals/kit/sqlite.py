@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 from sqlalchemy import event, exc
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -148,21 +148,21 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     def _aenter_cursor(self, cursor: Any) -> Any:
         return cursor
 
-    async def _execute_async(self, operation: Any, parameters: Any) -> Any:
+    async def _one_hop(self, run: Callable[..., _Ran], operation: Any, arguments: Any) -> _Ran:
         driver: Any = self._connection
         async with self._adapt_connection._execute_mutex:
-            ran = await driver._execute(_run_one, driver._conn, operation, parameters)
-        self._cursor = ran
+            ran: _Ran = await driver._execute(run, driver._conn, operation, arguments)
+        self._cursor = cast(Any, ran)  # it has every attribute SQLAlchemy reads after execute
+        return ran
+
+    async def _execute_async(self, operation: Any, parameters: Any) -> Any:
+        ran = await self._one_hop(_run_one, operation, parameters)
         if ran.description:
             self._rows = collections.deque(ran.rows)
         return ran
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
-        driver: Any = self._connection
-        async with self._adapt_connection._execute_mutex:
-            ran = await driver._execute(_run_many, driver._conn, operation, seq_of_parameters)
-        self._cursor = ran
-        return ran
+        return await self._one_hop(_run_many, operation, seq_of_parameters)
 
 
 class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
