@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
@@ -26,15 +25,9 @@ from approvals.clients.schemas import Scope
 from approvals.runtime import Runtime
 from tests.builders import action_body
 from tests.fakes.otlp_collector import OtlpCollector
-from tests.integration.jobs.worker_processes import ROOT, free_port, start_redis
+from tests.integration.jobs.worker_processes import approvals_env, free_port, start_redis
 
 TRACE = "trace-7f3a90c1"
-
-
-def _env(settings: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPROVALS_")}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    return {**env, **settings}
 
 
 @contextmanager
@@ -44,7 +37,7 @@ def _process(
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "approvals", *args],
-            env=_env(settings),
+            env=approvals_env(settings),
             cwd=log.parent,
             stdout=subprocess.DEVNULL,
             stderr=out,

@@ -9,7 +9,6 @@ may be lost: each request has its requested, policy, decision and follow-up even
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from approvals.runtime import Runtime
 from tests.builders import action_body
 from tests.conftest import _empty, make_settings
 from tests.integration.jobs.worker_processes import (
+    approvals_env,
     free_port,
     kill,
     private_redis,
@@ -36,7 +36,6 @@ from tests.integration.jobs.worker_processes import (
 
 pytestmark = pytest.mark.postgres
 
-ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = 30
 DECISIONS = {"approved", "denied"}
 
@@ -56,9 +55,7 @@ def _settings(database_url: str, redis_url: str, data_dir: Path) -> dict[str, st
 
 
 def _serve(settings: dict[str, str], port: int, cwd: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPROVALS_")}
-    env["PYTHONPATH"] = str(ROOT)
-    env.update(settings)
+    env = approvals_env(settings)
     with log.open("ab") as out:
         return subprocess.Popen(
             [

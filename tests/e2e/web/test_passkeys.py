@@ -23,10 +23,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.e2e.web.conftest import PEOPLE, LiveServer
 from tests.e2e.web.test_browser_review import _go
+from tests.integration.jobs.worker_processes import approvals_env
 from tests.live_service import serving
 from tests.policies import dba_oncall_policy
-
-ROOT = Path(__file__).resolve().parents[3]
 
 pytestmark = pytest.mark.timeout(120)
 POLICY = dba_oncall_policy("web", rules=[("exports-passkey", "*.export", "passkey")])
@@ -74,12 +73,12 @@ def _admin(folder: Path, *args: str) -> Any:
     """`approvals reviewers passkeys … --json` as an administrator runs it: its own process.
     In this one, the live server's log lines (its thread logs to stdout) could land in the
     command's captured output."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPROVALS_")}
-    env |= {
-        "APPROVALS_DATABASE_URL": f"sqlite:///{folder / 'approvals.db'}",
-        "APPROVALS_DATA_DIR": str(folder),
-        "PYTHONPATH": str(ROOT),
-    }
+    env = approvals_env(
+        {
+            "APPROVALS_DATABASE_URL": f"sqlite:///{folder / 'approvals.db'}",
+            "APPROVALS_DATA_DIR": str(folder),
+        }
+    )
     result = subprocess.run(
         [sys.executable, "-m", "approvals", "reviewers", "passkeys", *args, "--json"],
         env=env,

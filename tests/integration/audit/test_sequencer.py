@@ -7,7 +7,6 @@ the middle of a batch's UPDATE and gets SIGKILL; another sequencer takes over.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -25,8 +24,7 @@ from approvals.audit.service import NewEvent
 from approvals.kit.db import transaction
 from approvals.runtime import Runtime
 from tests.builders import ApiClient
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.integration.jobs.worker_processes import approvals_env
 
 
 async def _status(runtime: Runtime) -> audit_service.ChainStatus:
@@ -124,11 +122,11 @@ async def test_a_sequencer_killed_mid_batch_is_taken_over_and_the_chain_is_whole
                 session,
                 [NewEvent("vote", f"r{n}@example.org", None, {"n": n}) for n in range(total)],
             )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("APPROVALS_")}
-        env.update(
-            PYTHONPATH=str(ROOT),
-            APPROVALS_DATABASE_URL=postgres_url,
-            APPROVALS_DATA_DIR=str(tmp_path / "data"),
+        env = approvals_env(
+            {
+                "APPROVALS_DATABASE_URL": postgres_url,
+                "APPROVALS_DATA_DIR": str(tmp_path / "data"),
+            }
         )
         process = subprocess.Popen(
             [sys.executable, "-m", "approvals", "audit", "verify"],

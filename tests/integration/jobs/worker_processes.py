@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -28,6 +28,15 @@ from tests.builders import ApiClient
 from tests.fakes.callback_receiver import CallbackReceiver
 
 ROOT = Path(__file__).resolve().parents[3]  # this checkout, not whichever one pip installed
+
+
+def approvals_env(settings: Mapping[str, str]) -> dict[str, str]:
+    """The environment of an `approvals` process a test starts: this one's without any
+    APPROVALS_* setting (a developer's shell may hold some), this checkout importable, and
+    exactly the test's `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPROVALS_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    return {**env, **settings}
 
 
 def free_port() -> int:
@@ -68,9 +77,7 @@ def start_worker(
     settings: dict[str, str], *, cwd: Path, log: Path, burst: bool = False
 ) -> subprocess.Popen[bytes]:
     """`python -m approvals worker` with exactly `settings` as its APPROVALS_* environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPROVALS_")}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    env.update(settings)
+    env = approvals_env(settings)
     args = [sys.executable, "-m", "approvals", "worker", *(["--burst"] if burst else [])]
     with log.open("ab") as out:
         return subprocess.Popen(
