@@ -9,7 +9,6 @@ from __future__ import annotations
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 import structlog
@@ -51,6 +50,10 @@ class TaskContext(ActionsDeps, Protocol):
 
 
 Handler = Callable[[TaskContext, str], Awaitable[None]]
+"""Does the work of one outbox row, given the row's `target_id`; the runner marks it done."""
+Settling = Callable[[TaskContext, str, str], Awaitable[None]]
+"""Like a Handler, and also given the row's id: it marks the row done in its own transaction,
+so a job whose work is one transaction costs one (the release job, on every approval)."""
 
 
 class CopiesPending(Exception):
@@ -183,7 +186,7 @@ async def escalate(ctx: TaskContext, action_id: str) -> None:
     await _post_copies(ctx, action_id, lambda found: found.escalate_to)
 
 
-async def release(ctx: TaskContext, action_id: str) -> None:
+async def release(ctx: TaskContext, action_id: str, outbox_id: str) -> None:
     async def deliver(callback_job: str) -> None:
         # The callback is the work this release owes next, and this worker is already here:
         # deliver it now rather than after a second queue hop. `run` records the outcome on
@@ -191,7 +194,7 @@ async def release(ctx: TaskContext, action_id: str) -> None:
         # delivery id, and a crash here is re-offered when the row's lease lapses.
         await run(ctx, callback_job)
 
-    await release_service.release(ctx, action_id, deliver=deliver)
+    await release_service.release(ctx, action_id, deliver=deliver, done=outbox_id)
 
 
 async def deliver_callback(ctx: TaskContext, delivery_id: str) -> None:
@@ -202,8 +205,8 @@ async def notify_requester(ctx: TaskContext, notice_id: str) -> None:
     await notify.notify_requester(ctx, ctx.settings, ctx.channels, notice_id)
 
 
+SETTLING: dict[str, Settling] = {"release": release}
 HANDLERS: dict[str, Handler] = {
-    "release": release,
     "callbacks.deliver": deliver_callback,
     "cards.post": post_cards,
     "cards.update": update_cards,
@@ -221,30 +224,30 @@ async def run(ctx: TaskContext, outbox_id: str) -> None:
     """Run one outbox row's job; failures are recorded and retried with backoff."""
     db: async_sessionmaker[AsyncSession] = ctx.db
     async with db() as session:
-        row = await outbox.get(session, outbox_id)
-        if row is None or row.done_at is not None:
-            return
-        kind, target, attempts, created = row.kind, row.target_id, row.attempts, row.created_at
-        request_id, traceparent = row.request_id, row.traceparent
+        row = await outbox.unfinished(session, outbox_id)
+    if row is None:
+        return
     with (
-        tracing.bound_request_id(request_id),
-        telemetry.job_span(kind, outbox_id, traceparent),
+        tracing.bound_request_id(row.request_id),
+        telemetry.job_span(row.kind, outbox_id, row.traceparent),
     ):
-        await _run_handler(ctx, outbox_id, kind, target, attempts, created)
+        await _run_handler(ctx, row)
 
 
-async def _run_handler(
-    ctx: TaskContext, outbox_id: str, kind: str, target: str, attempts: int, created: datetime
-) -> None:
+async def _run_handler(ctx: TaskContext, row: outbox.Unfinished) -> None:
     db: async_sessionmaker[AsyncSession] = ctx.db
-    handler = HANDLERS.get(kind)
-    if handler is None:
+    outbox_id, kind, attempts = row.id, row.kind, row.attempts
+    handler, settling = HANDLERS.get(kind), SETTLING.get(kind)
+    if handler is None and settling is None:
         log.error("job.unknown_kind", kind=kind, outbox_id=outbox_id)
         return
     started = time.perf_counter()
     try:
         with metrics.job_duration.labels(kind=kind).time():
-            await handler(ctx, target)
+            if settling is not None:
+                await settling(ctx, row.target_id, outbox_id)
+            elif handler is not None:
+                await handler(ctx, row.target_id)
     except RetryLater as later:
         metrics.jobs.labels(kind=kind, result="retry").inc()
         async with transaction(db) as session:
@@ -266,10 +269,11 @@ async def _run_handler(
                 session, outbox_id, error=type(exc).__name__, retry_in_seconds=_backoff(attempts)
             )
         return
-    async with transaction(db) as session:
-        await outbox.mark_done(session, outbox_id)
+    if settling is None:
+        async with transaction(db) as session:
+            await outbox.mark_done(session, outbox_id)
     metrics.jobs.labels(kind=kind, result="done").inc()
-    metrics.job_latency.labels(kind=kind).observe((utc_now() - created).total_seconds())
+    metrics.job_latency.labels(kind=kind).observe((utc_now() - row.created_at).total_seconds())
     log.info(
         "job.done",
         kind=kind,

@@ -59,7 +59,11 @@ DeliverHeld = Callable[[str], Coroutine[Any, Any, None]]
 
 
 async def release(
-    deps: ReleaseDeps, action_id: str, *, deliver: DeliverHeld | None = None
+    deps: ReleaseDeps,
+    action_id: str,
+    *,
+    deliver: DeliverHeld | None = None,
+    done: str | None = None,
 ) -> str | None:
     """Move a decided request to released (token minted) or rejected. Returns the new status,
     or None when there was nothing to do (already done by an earlier run).
@@ -67,38 +71,17 @@ async def release(
     `deliver`: runs the callback's outbox row (by id) right after `committed()` (which wakes
     waiters and relays the other rows), instead of leaving it to a second queue hop. The row
     is written leased to this run for `job_lease_seconds`, so no other worker is offered it
-    meanwhile unless this process dies."""
+    meanwhile unless this process dies.
+    `done`: the outbox row of the job running this, marked done in the same transaction, so
+    a release costs the job one transaction, not two (also when there is nothing to do)."""
     held = deps.settings.job_lease_seconds if deliver is not None else None
     async with transaction(deps.db) as session:
-        action = await repository.get(session, action_id, lock=True)
-        if action is None:
-            return None
-        current = Status(action.status)
-        now = utc_now()
-        if current in (Status.APPROVED, Status.AUTO_APPROVED):
-            # Auto-approved: intake stored the token the requester holds already (rows from
-            # before intake minted get theirs now). A person's approval is minted here.
-            auto = current is Status.AUTO_APPROVED
-            token = await session.get(ReleaseToken, action_id) if auto else None
-            if token is None:
-                votes = await repository.votes(session, action_id)
-                approvers = sorted(v.approver for v in votes if v.verdict == "approve")
-                token = issue(
-                    deps, session, action, approvers or [action.decided_by or "policy"], now
-                )
-                await session.flush()
-            callback_job = await _finish_release(session, action, token, "system:worker", now, held)
-            target = Status.RELEASED
-        elif current in _REJECTED_FROM:
-            await repository.transition(session, action_id, expected=current, to=Status.REJECTED)
-            target = Status.REJECTED
-            callback_job = _owe_callback(session, action_id, action.callback_url, target, now, held)
-            await audit_service.append(
-                session,
-                [NewEvent(target.value, "system:worker", action_id, {"from": current.value})],
-            )
-        else:
-            return None  # released, rejected or executed already: a duplicate run
+        settled = await _settle(deps, session, action_id, held)
+        if done is not None:
+            await outbox.mark_done(session, done)
+    if settled is None:
+        return None
+    target, callback_job = settled
     log.info(
         "action.released" if target is Status.RELEASED else "action.rejected", action_id=action_id
     )
@@ -106,6 +89,41 @@ async def release(
     if deliver is not None and callback_job is not None:
         await deliver(callback_job)
     return target.value
+
+
+async def _settle(
+    deps: ReleaseDeps, session: AsyncSession, action_id: str, held: int | None
+) -> tuple[Status, str | None] | None:
+    """The release's writes, in the caller's transaction: the new status and the callback's
+    outbox id (if one is owed), or None when there is nothing (left) to do."""
+    action = await repository.get(session, action_id, lock=True)
+    if action is None:
+        return None
+    current = Status(action.status)
+    now = utc_now()
+    if current in (Status.APPROVED, Status.AUTO_APPROVED):
+        # Auto-approved: intake stored the token the requester holds already (rows from
+        # before intake minted get theirs now). A person's approval is minted here.
+        auto = current is Status.AUTO_APPROVED
+        token = await session.get(ReleaseToken, action_id) if auto else None
+        if token is None:
+            votes = await repository.votes(session, action_id)
+            approvers = sorted(v.approver for v in votes if v.verdict == "approve")
+            token = issue(deps, session, action, approvers or [action.decided_by or "policy"], now)
+            await session.flush()
+        callback_job = await _finish_release(session, action, token, "system:worker", now, held)
+        return Status.RELEASED, callback_job
+    if current in _REJECTED_FROM:
+        await repository.transition(session, action_id, expected=current, to=Status.REJECTED)
+        callback_job = _owe_callback(
+            session, action_id, action.callback_url, Status.REJECTED, now, held
+        )
+        await audit_service.append(
+            session,
+            [NewEvent(Status.REJECTED.value, "system:worker", action_id, {"from": current.value})],
+        )
+        return Status.REJECTED, callback_job
+    return None  # released, rejected or executed already: a duplicate run
 
 
 def issue(
