@@ -125,7 +125,7 @@ class Unfinished:
 
 _TABLE = OutboxMessage.metadata.tables[OutboxMessage.__tablename__]
 # Plain Core on the table, not the mapped class: every job runs these two, and an ORM-enabled
-# statement costs a bulk-persistence pass (about half a CPU millisecond on SQLite) for nothing.
+# statement costs a bulk-persistence pass (0.2-0.3 CPU ms on SQLite) for nothing.
 _UNFINISHED = select(
     _TABLE.c.kind,
     _TABLE.c.target_id,
