@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
 
 import structlog
@@ -51,9 +52,11 @@ class TaskContext(ActionsDeps, Protocol):
 
 Handler = Callable[[TaskContext, str], Awaitable[None]]
 """Does the work of one outbox row, given the row's `target_id`; the runner marks it done."""
-Settling = Callable[[TaskContext, str, str], Awaitable[None]]
-"""Like a Handler, and also given the row's id: it marks the row done in its own transaction,
-so a job whose work is one transaction costs one (the release job, on every approval)."""
+AfterCommit = Callable[[], Awaitable[None]]
+Settling = Callable[[TaskContext, AsyncSession, str], Awaitable[AfterCommit | None]]
+"""A job whose work is one transaction writes in the runner's: the one that loaded its outbox
+row and marks it done, so the release job on every approval costs one transaction, not three.
+What it returns runs after the commit (waking waiters, delivering the callback it owes)."""
 
 
 class CopiesPending(Exception):
@@ -186,7 +189,12 @@ async def escalate(ctx: TaskContext, action_id: str) -> None:
     await _post_copies(ctx, action_id, lambda found: found.escalate_to)
 
 
-async def release(ctx: TaskContext, action_id: str, outbox_id: str) -> None:
+async def release(ctx: TaskContext, session: AsyncSession, action_id: str) -> AfterCommit | None:
+    held = ctx.settings.job_lease_seconds
+    settled = await release_service.settle(ctx, session, action_id, held_for_seconds=held)
+    if settled is None:
+        return None
+
     async def deliver(callback_job: str) -> None:
         # The callback is the work this release owes next, and this worker is already here:
         # deliver it now rather than after a second queue hop. `run` records the outcome on
@@ -194,7 +202,10 @@ async def release(ctx: TaskContext, action_id: str, outbox_id: str) -> None:
         # delivery id, and a crash here is re-offered when the row's lease lapses.
         await run(ctx, callback_job)
 
-    await release_service.release(ctx, action_id, deliver=deliver, done=outbox_id)
+    async def announce() -> None:
+        await release_service.announce(ctx, settled, deliver=deliver)
+
+    return announce
 
 
 async def deliver_callback(ctx: TaskContext, delivery_id: str) -> None:
@@ -225,58 +236,87 @@ async def run(ctx: TaskContext, outbox_id: str) -> None:
     db: async_sessionmaker[AsyncSession] = ctx.db
     async with db() as session:
         row = await outbox.unfinished(session, outbox_id)
-    if row is None:
-        return
-    with (
-        tracing.bound_request_id(row.request_id),
-        telemetry.job_span(row.kind, outbox_id, row.traceparent),
-    ):
+        if row is None:
+            return
+        settling = SETTLING.get(row.kind)
+        if settling is not None:
+            with _job_scope(row):
+                await _settle(ctx, session, row, settling)
+            return
+    with _job_scope(row):
         await _run_handler(ctx, row)
 
 
+@contextmanager
+def _job_scope(row: outbox.Unfinished) -> Iterator[None]:
+    """The job's logs carry the writing request's id; its span continues that request's."""
+    with (
+        tracing.bound_request_id(row.request_id),
+        telemetry.job_span(row.kind, row.id, row.traceparent),
+    ):
+        yield
+
+
+async def _settle(
+    ctx: TaskContext, session: AsyncSession, row: outbox.Unfinished, settling: Settling
+) -> None:
+    started = time.perf_counter()
+    try:
+        with metrics.job_duration.labels(kind=row.kind).time():
+            after = await settling(ctx, session, row.target_id)
+            await outbox.mark_done(session, row.id)
+            await session.commit()
+    except Exception as exc:
+        await session.rollback()
+        await _failed(ctx, row, exc)
+        return
+    _done(row, started)
+    if after is not None:
+        await after()
+
+
 async def _run_handler(ctx: TaskContext, row: outbox.Unfinished) -> None:
-    db: async_sessionmaker[AsyncSession] = ctx.db
-    outbox_id, kind, attempts = row.id, row.kind, row.attempts
-    handler, settling = HANDLERS.get(kind), SETTLING.get(kind)
-    if handler is None and settling is None:
-        log.error("job.unknown_kind", kind=kind, outbox_id=outbox_id)
+    handler = HANDLERS.get(row.kind)
+    if handler is None:
+        log.error("job.unknown_kind", kind=row.kind, outbox_id=row.id)
         return
     started = time.perf_counter()
     try:
-        with metrics.job_duration.labels(kind=kind).time():
-            if settling is not None:
-                await settling(ctx, row.target_id, outbox_id)
-            elif handler is not None:
-                await handler(ctx, row.target_id)
-    except RetryLater as later:
-        metrics.jobs.labels(kind=kind, result="retry").inc()
-        async with transaction(db) as session:
-            await outbox.mark_failed(
-                session, outbox_id, error=later.reason, retry_in_seconds=later.seconds
-            )
-        return
+        with metrics.job_duration.labels(kind=row.kind).time():
+            await handler(ctx, row.target_id)
     except Exception as exc:
-        metrics.jobs.labels(kind=kind, result="retry").inc()
+        await _failed(ctx, row, exc)
+        return
+    async with transaction(ctx.db) as session:
+        await outbox.mark_done(session, row.id)
+    _done(row, started)
+
+
+async def _failed(ctx: TaskContext, row: outbox.Unfinished, exc: Exception) -> None:
+    """Record the failure on the row: the relay offers it again after the backoff, or when a
+    RetryLater asked (e.g. a receiver's Retry-After)."""
+    metrics.jobs.labels(kind=row.kind, result="retry").inc()
+    if isinstance(exc, RetryLater):
+        error, seconds = exc.reason, exc.seconds
+    else:
         log.warning(
             "job.failed",
-            kind=kind,
-            outbox_id=outbox_id,
-            attempts=attempts,
+            kind=row.kind,
+            outbox_id=row.id,
+            attempts=row.attempts,
             error=type(exc).__name__,
         )
-        async with transaction(db) as session:
-            await outbox.mark_failed(
-                session, outbox_id, error=type(exc).__name__, retry_in_seconds=_backoff(attempts)
-            )
-        return
-    if settling is None:
-        async with transaction(db) as session:
-            await outbox.mark_done(session, outbox_id)
-    metrics.jobs.labels(kind=kind, result="done").inc()
-    metrics.job_latency.labels(kind=kind).observe((utc_now() - row.created_at).total_seconds())
+        error, seconds = type(exc).__name__, _backoff(row.attempts)
+    async with transaction(ctx.db) as session:
+        await outbox.mark_failed(session, row.id, error=error, retry_in_seconds=seconds)
+
+
+def _done(row: outbox.Unfinished, started: float) -> None:
+    metrics.jobs.labels(kind=row.kind, result="done").inc()
+    metrics.job_latency.labels(kind=row.kind).observe((utc_now() - row.created_at).total_seconds())
     log.info(
         "job.done",
-        kind=kind,
-        outbox_id=outbox_id,
+        kind=row.kind,
+        outbox_id=row.id,
         duration_ms=round((time.perf_counter() - started) * 1000, 2),
     )

@@ -3,11 +3,12 @@
 One token per request: `issue` mints it and adds its row (primary key: the request). A request
 policy auto-approves gets it in the submit's own transaction (through the actions port
 `issue_release`), so the 201 carries it; every other approved request gets it here. The
-release job locks the request row, mints the token unless intake already stored one, moves the
-status and writes the callback delivery in one transaction: a second run finds the status
-already moved and does nothing. Given `deliver`, the delivery's outbox row is written leased
-to this run, which delivers it right after the commit (one queue hop fewer); the row stays the
-retry path if that attempt fails or its process dies.
+release job (`settle`, in the job's own transaction, which also loads and finishes its outbox
+row) locks the request row, mints the token unless intake already stored one, moves the status
+and writes the callback delivery: a second run finds the status already moved and does
+nothing. The delivery's outbox row is written leased to the job, which delivers it right after
+the commit (`announce`: one queue hop fewer); the row stays the retry path if that attempt
+fails or its process dies.
 """
 
 from __future__ import annotations
@@ -58,44 +59,25 @@ class ReleaseDeps(ActionsDeps, Signing, Protocol): ...
 DeliverHeld = Callable[[str], Coroutine[Any, Any, None]]
 
 
-async def release(
-    deps: ReleaseDeps,
-    action_id: str,
-    *,
-    deliver: DeliverHeld | None = None,
-    done: str | None = None,
-) -> str | None:
-    """Move a decided request to released (token minted) or rejected. Returns the new status,
-    or None when there was nothing to do (already done by an earlier run).
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What a release wrote: the request's new status, and the callback owed (its outbox id)."""
 
-    `deliver`: runs the callback's outbox row (by id) right after `committed()` (which wakes
-    waiters and relays the other rows), instead of leaving it to a second queue hop. The row
-    is written leased to this run for `job_lease_seconds`, so no other worker is offered it
-    meanwhile unless this process dies.
-    `done`: the outbox row of the job running this, marked done in the same transaction, so
-    a release costs the job one transaction, not two (also when there is nothing to do)."""
-    held = deps.settings.job_lease_seconds if deliver is not None else None
-    async with transaction(deps.db) as session:
-        settled = await _settle(deps, session, action_id, held)
-        if done is not None:
-            await outbox.mark_done(session, done)
-    if settled is None:
-        return None
-    target, callback_job = settled
-    log.info(
-        "action.released" if target is Status.RELEASED else "action.rejected", action_id=action_id
-    )
-    await deps.committed(action_id)
-    if deliver is not None and callback_job is not None:
-        await deliver(callback_job)
-    return target.value
+    action_id: str
+    status: Status
+    callback_job: str | None
 
 
-async def _settle(
-    deps: ReleaseDeps, session: AsyncSession, action_id: str, held: int | None
-) -> tuple[Status, str | None] | None:
-    """The release's writes, in the caller's transaction: the new status and the callback's
-    outbox id (if one is owed), or None when there is nothing (left) to do."""
+async def settle(
+    deps: ReleaseDeps, session: AsyncSession, action_id: str, *, held_for_seconds: int | None
+) -> Settled | None:
+    """Move a decided request to released (token minted) or rejected, in the caller's
+    transaction (the release job's, which also loads and finishes its outbox row in it: one
+    transaction per release). None: nothing (left) to do, an earlier run did it.
+
+    `held_for_seconds`: the callback's outbox row is written leased to this run, which
+    delivers it right after the commit (`announce`), instead of leaving it to a second queue
+    hop; no other worker is offered it meanwhile unless this process dies."""
     action = await repository.get(session, action_id, lock=True)
     if action is None:
         return None
@@ -111,19 +93,31 @@ async def _settle(
             approvers = sorted(v.approver for v in votes if v.verdict == "approve")
             token = issue(deps, session, action, approvers or [action.decided_by or "policy"], now)
             await session.flush()
-        callback_job = await _finish_release(session, action, token, "system:worker", now, held)
-        return Status.RELEASED, callback_job
+        callback_job = await _finish_release(
+            session, action, token, "system:worker", now, held_for_seconds
+        )
+        return Settled(action_id, Status.RELEASED, callback_job)
     if current in _REJECTED_FROM:
         await repository.transition(session, action_id, expected=current, to=Status.REJECTED)
         callback_job = _owe_callback(
-            session, action_id, action.callback_url, Status.REJECTED, now, held
+            session, action_id, action.callback_url, Status.REJECTED, now, held_for_seconds
         )
         await audit_service.append(
             session,
             [NewEvent(Status.REJECTED.value, "system:worker", action_id, {"from": current.value})],
         )
-        return Status.REJECTED, callback_job
+        return Settled(action_id, Status.REJECTED, callback_job)
     return None  # released, rejected or executed already: a duplicate run
+
+
+async def announce(deps: ReleaseDeps, settled: Settled, *, deliver: DeliverHeld) -> None:
+    """After the release's commit: wake waiters, relay the other rows it wrote (`committed`),
+    then deliver the callback it owes."""
+    released = settled.status is Status.RELEASED
+    log.info("action.released" if released else "action.rejected", action_id=settled.action_id)
+    await deps.committed(settled.action_id)
+    if settled.callback_job is not None:
+        await deliver(settled.callback_job)
 
 
 def issue(
