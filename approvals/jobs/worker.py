@@ -145,24 +145,27 @@ def _reconcile_forever(settings: Settings, stop: threading.Event) -> None:
             probes = asyncio.create_task(
                 serve_health(runtime, settings.host, settings.worker_health_port), name="health"
             )
+        # The worker's main thread (RQ's loop) sets `stop`; the loops here wait on an asyncio
+        # event, set when it is, so they end between rounds, as the serve process's do.
+        stopping = asyncio.Event()
+        watcher = asyncio.create_task(_set_when(stop, stopping), name="stop-watcher")
         # Any worker may be the one that seals (elected per batch): see audit/sequencer.py.
-        stop_sealing = asyncio.Event()
         sealer = asyncio.create_task(
-            sequencer.run_forever(runtime.db, settings.audit_seal_interval_seconds, stop_sealing),
+            sequencer.run_forever(runtime.db, settings.audit_seal_interval_seconds, stopping),
             name="audit-sequencer",
         )
         try:
-            while not stop.is_set():
-                try:
-                    await reconciler.tick(
-                        runtime, runtime.queue, lease_seconds=settings.job_lease_seconds
-                    )
-                except Exception as exc:
-                    log.warning("reconciler.failed", error=type(exc).__name__)
-                await asyncio.sleep(settings.reconcile_interval_seconds)
+            await reconciler.run_forever(
+                runtime,
+                runtime.queue,
+                interval=settings.reconcile_interval_seconds,
+                lease_seconds=settings.job_lease_seconds,
+                stop=stopping,
+            )
         finally:
-            stop_sealing.set()
+            stopping.set()
             await finish([sealer])
+            watcher.cancel()  # its thread ends when `stop` is set, which the caller does
             if probes is not None:
                 probes.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -170,6 +173,11 @@ def _reconcile_forever(settings: Settings, stop: threading.Event) -> None:
             await runtime.close()
 
     asyncio.run(go())
+
+
+async def _set_when(signal: threading.Event, event: asyncio.Event) -> None:
+    await asyncio.to_thread(signal.wait)
+    event.set()
 
 
 class _Worker(SimpleWorker):
