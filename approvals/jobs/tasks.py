@@ -271,7 +271,7 @@ async def _settle(
         await _failed(ctx, row, exc)
         return
     _done(row, started)
-    if after is not None:
+    if after is not None:  # the commit gave the connection back: no transaction spans this
         await after()
 
 
