@@ -25,6 +25,7 @@ from approvals.channels.cards import Card, build_card
 from approvals.config import Settings
 from approvals.jobs import notify
 from approvals.kit import tracing
+from approvals.kit.bulk import insert_added
 from approvals.kit.clock import utc_now
 from approvals.kit.db import transaction
 from approvals.outbox import service as outbox
@@ -264,6 +265,7 @@ async def _settle(
     try:
         with metrics.job_duration.labels(kind=row.kind).time():
             after = await settling(ctx, session, row.target_id)
+            await insert_added(session, standalone=False)  # its new rows: no ORM flush
             await outbox.mark_done(session, row.id)
             await session.commit()
     except Exception as exc:
