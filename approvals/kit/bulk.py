@@ -8,8 +8,8 @@ become one statement on PostgreSQL: data-modifying CTEs (`WITH a AS (INSERT …)
 INSERT …`), which PostgreSQL runs atomically as a single statement, so it is sent on an
 autocommit connection with no BEGIN or COMMIT; foreign keys are checked at the end of the
 statement, so parents and children go in together. SQLite has no data-modifying CTEs: there
-the rows go as one executemany per table inside the session's transaction, each one thread
-hop on the driver (kit.sqlite). The SQL text of each shape (tables and columns) is built
+the rows go as one executemany per table inside the session's transaction, all of them in
+one thread hop on the driver (kit.sqlite). The SQL text of each shape (tables and columns) is built
 once; values pass through each column type's own bind processing, as SQLAlchemy would apply it.
 """
 
@@ -66,14 +66,16 @@ async def insert_added(session: AsyncSession, *extra: Rows, standalone: bool = T
         )
         await connection.exec_driver_sql(_one_statement(dialect, shape), documents)
         return
-    connection = await session.connection()
+    statements = []
     for table, rows in ordered:
         columns = tuple(rows[0])
-        await sqlite.insert_many(
-            connection,
-            _insert_sql(dialect, table, columns, 1),
-            [tuple(_processed(dialect, table, columns, row)) for row in rows],
+        statements.append(
+            (
+                _insert_sql(dialect, table, columns, 1),
+                [tuple(_processed(dialect, table, columns, row)) for row in rows],
+            )
         )
+    await sqlite.insert_all(await session.connection(), statements)
 
 
 def built(cls: type[_T], **values: Any) -> _T:

@@ -6,9 +6,10 @@ close) and one more when a connection goes back to the pool (a rollback, even af
 commit). A submit took 14. Each hop inside a transaction waits its turn on the event loop,
 behind the other requests' work, while the transaction holds SQLite's only write lock, so at
 16 connections the hops, not the SQL, set how many transactions per second the database
-carries. Here BEGIN, each bulk INSERT and each other statement (`OneHopCursor`: execute,
-fetch and close together) are one hop, and a connection is rolled back on return only if a
-transaction is still open: a submit takes 5 (docs/benchmarks.md).
+carries. Here BEGIN, a submit's bulk INSERTs together and each other statement
+(`OneHopCursor`: execute, fetch and close together) are one hop each, and a connection is
+rolled back on return only if a transaction is still open: a submit takes 3 (BEGIN, its
+INSERTs, COMMIT; docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -80,15 +81,37 @@ def serialise_writers(engine: AsyncEngine, busy_ms: int) -> None:
             dbapi_connection.rollback()
 
 
-async def insert_many(connection: AsyncConnection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    """One INSERT for many rows, in one hop (aiosqlite's own executemany), inside the
-    connection's transaction. Errors are SQLAlchemy's, as `exec_driver_sql` would raise them
-    (IntegrityError for a duplicate key), without the values."""
+async def insert_all(
+    connection: AsyncConnection, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]
+) -> None:
+    """INSERTs of many rows each (a submit's tables), in order, in one hop: each statement's
+    rows are one executemany on the driver's thread, inside the connection's transaction.
+    Errors are SQLAlchemy's, as `exec_driver_sql` would raise them (IntegrityError for a
+    duplicate key), naming the failing statement, without the values."""
     driver: Any = (await connection.get_raw_connection()).driver_connection
     try:
-        await driver.executemany(sql, rows)
-    except sqlite3.Error as error:
-        raise _wrapped(sql, error) from error
+        await driver._execute(_run_all, driver._conn, statements)
+    except _Failed as failed:
+        raise _wrapped(failed.sql, failed.error) from failed.error
+
+
+class _Failed(Exception):
+    def __init__(self, sql: str, error: sqlite3.Error) -> None:
+        super().__init__(sql)
+        self.sql, self.error = sql, error
+
+
+def _run_all(
+    connection: sqlite3.Connection, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]
+) -> None:
+    for sql, rows in statements:
+        cursor = connection.cursor()
+        try:
+            cursor.executemany(sql, rows)
+        except sqlite3.Error as error:
+            raise _Failed(sql, error) from error
+        finally:
+            cursor.close()
 
 
 def _wrapped(sql: str, error: sqlite3.Error) -> BaseException:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from approvals.kit.db import DatabaseLimits, create_engine, transaction
-from approvals.kit.sqlite import insert_many
+from approvals.kit.sqlite import insert_all
 
 HOLD_SECONDS = 0.03  # each writer keeps the lock this long: long enough to interleave retries
 
@@ -64,7 +64,8 @@ async def test_a_duplicate_row_is_sqlalchemys_integrity_error_and_does_not_quote
             await session.execute(text("CREATE TABLE kv_probe (id TEXT PRIMARY KEY, value, n)"))
         with pytest.raises(IntegrityError) as raised:
             async with transaction(db) as session:
-                await insert_many(await session.connection(), sql, [row, row])
+                # The second statement fails: the first one's row goes with it.
+                await insert_all(await session.connection(), [(sql, [row]), (sql, [row])])
         assert "MRN" not in str(raised.value) and "Doe" not in str(raised.value)
         async with db() as session:  # the failed transaction left nothing behind
             assert (await session.execute(text("SELECT count(*) FROM kv_probe"))).scalar() == 0
