@@ -105,13 +105,10 @@ def _run_all(
     connection: sqlite3.Connection, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]
 ) -> None:
     for sql, rows in statements:
-        cursor = connection.cursor()
         try:
-            cursor.executemany(sql, rows)
+            _run_many(connection, sql, rows)
         except sqlite3.Error as error:
             raise _Failed(sql, error) from error
-        finally:
-            cursor.close()
 
 
 def _wrapped(sql: str, error: sqlite3.Error) -> BaseException:
