@@ -19,11 +19,11 @@ from approvals.audit import service as audit_service
 from approvals.release.models import ReleaseToken
 from approvals.runtime import Runtime
 from tests.builders import ApiClient
-from tests.conftest import _empty, make_settings
 from tests.fakes.callback_receiver import CallbackReceiver
 from tests.integration.jobs.worker_processes import (
     api_over,
     free_port,
+    queue_away,
     start_redis,
     start_worker,
 )
@@ -36,20 +36,11 @@ async def _redis_down_at_intake(
     postgres_url: str, tmp_path: Path, receiver: CallbackReceiver
 ) -> AsyncIterator[tuple[Runtime, ApiClient, str]]:
     url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there yet
-    settings = make_settings(
-        postgres_url,
-        tmp_path,
-        redis_url=url,
-        job_lease_seconds=LEASE_SECONDS,
-        callback_allow_addresses="127.0.0.1",
-    )
-    runtime = Runtime(settings)
-    await _empty(runtime)
-    try:
-        async with api_over(runtime, receiver) as (api, _):
-            yield runtime, api, url
-    finally:
-        await runtime.close()
+    async with (
+        queue_away(postgres_url, tmp_path, url, job_lease_seconds=LEASE_SECONDS) as runtime,
+        api_over(runtime, receiver) as (api, _),
+    ):
+        yield runtime, api, url
 
 
 def _retry_with_a_worker(redis_url: str, postgres_url: str, tmp_path: Path) -> None:

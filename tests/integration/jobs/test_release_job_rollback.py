@@ -23,26 +23,8 @@ from approvals.audit import service as audit_service
 from approvals.jobs import tasks
 from approvals.outbox.models import OutboxMessage
 from approvals.runtime import Runtime
-from tests.conftest import _empty, make_settings
 from tests.fakes.callback_receiver import CallbackReceiver
-from tests.integration.jobs.worker_processes import api_over, free_port
-
-
-@contextlib.asynccontextmanager
-async def _no_hand_over(database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
-    settings = make_settings(
-        database_url,
-        tmp_path,
-        redis_url=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens: the job waits
-        callback_allow_addresses="127.0.0.1",
-    )
-    runtime = Runtime(settings)
-    await _empty(runtime)
-    try:
-        yield runtime
-    finally:
-        await runtime.close()
-
+from tests.integration.jobs.worker_processes import api_over, free_port, queue_away
 
 _REFUSE = {
     "postgresql": [
@@ -104,7 +86,7 @@ async def test_a_release_whose_transaction_fails_leaves_nothing_and_the_retry_re
 ) -> None:
     with CallbackReceiver() as receiver:
         async with (
-            _no_hand_over(database_url, tmp_path) as runtime,
+            queue_away(database_url, tmp_path, f"redis://127.0.0.1:{free_port()}/0") as runtime,
             api_over(runtime, receiver) as (api, _),
         ):
             created = await api.create(environment="dev", callback_url=receiver.url)

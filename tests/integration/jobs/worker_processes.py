@@ -25,6 +25,7 @@ from approvals.clients import service as clients_service
 from approvals.clients.schemas import Scope
 from approvals.runtime import Runtime
 from tests.builders import ApiClient
+from tests.conftest import _empty, make_settings
 from tests.fakes.callback_receiver import CallbackReceiver
 
 ROOT = Path(__file__).resolve().parents[3]  # this checkout, not whichever one pip installed
@@ -122,6 +123,29 @@ async def etl_and_bob(runtime: Runtime, receiver: CallbackReceiver) -> tuple[dic
         if name == "etl":
             receiver.secret, etl_id = created.webhook_secret, created.client_id
     return keys, etl_id
+
+
+@contextlib.asynccontextmanager
+async def queue_away(
+    database_url: str, tmp_path: Path, redis_url: str, **settings: object
+) -> AsyncIterator[Runtime]:
+    """A Runtime on an emptied database whose Redis (`redis_url`) does not answer: each
+    commit's hand-over fails, as a crash right after the commit would leave it, and its rows
+    wait for a claim (or for the test to run them). Callbacks may reach loopback."""
+    runtime = Runtime(
+        make_settings(
+            database_url,
+            tmp_path,
+            redis_url=redis_url,
+            callback_allow_addresses="127.0.0.1",
+            **settings,
+        )
+    )
+    await _empty(runtime)
+    try:
+        yield runtime
+    finally:
+        await runtime.close()
 
 
 @contextlib.asynccontextmanager
