@@ -69,7 +69,7 @@ class Settled:
 
 
 async def settle(
-    deps: ReleaseDeps, session: AsyncSession, action_id: str, *, held_for_seconds: int | None
+    deps: ReleaseDeps, session: AsyncSession, action_id: str, *, held_for_seconds: int
 ) -> Settled | None:
     """Move a decided request to released (token minted) or rejected, in the caller's
     transaction (the release job's, which also loads and finishes its outbox row in it: one
