@@ -9,8 +9,9 @@ INSERT …`), which PostgreSQL runs atomically as a single statement, so it is s
 autocommit connection with no BEGIN or COMMIT; foreign keys are checked at the end of the
 statement, so parents and children go in together. SQLite has no data-modifying CTEs: there
 the rows go as one executemany per table inside the session's transaction, all of them in
-one thread hop on the driver (kit.sqlite). The SQL text of each shape (tables and columns) is built
-once; values pass through each column type's own bind processing, as SQLAlchemy would apply it.
+one thread hop on the driver (kit.sqlite). The SQL text of each shape (tables and columns) is
+built once; values pass through each column type's own bind processing, as SQLAlchemy would
+apply it.
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ async def insert_added(session: AsyncSession, *extra: Rows, standalone: bool = T
     `standalone` (a submit): these rows are the whole transaction, so this must be its first
     statement; on PostgreSQL it is sent on an autocommit connection (no BEGIN, no COMMIT).
     Otherwise (a job about to commit) they join the transaction in progress, still in one
-    statement (one per table on SQLite), where the ORM's flush at commit would spend about
-    half a CPU millisecond on its unit of work for a row or two. The objects leave the
-    session (nothing is flushed again at commit) and stay readable; change them no more. A
-    constraint violation raises IntegrityError as a flush would.
+    statement (one per table on SQLite), where the ORM's flush at commit spent 0.3-0.5 CPU ms
+    more on its unit of work for the release job's few rows (docs/benchmarks.md). The objects
+    leave the session (nothing is flushed again at commit) and stay readable; change them no
+    more. A constraint violation raises IntegrityError as a flush would.
     """
     groups = _rows_of_added(session)
     for table, rows in extra:
