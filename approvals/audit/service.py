@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from approvals.audit import chain
 from approvals.audit.models import AuditEvent, AuditHead
 from approvals.kit import tracing
+from approvals.kit.bulk import built
 from approvals.kit.clock import utc_now
 
 # The Core table: its executemany has no RETURNING (the ORM bulk insert would fetch ids).
@@ -50,6 +51,14 @@ async def append(session: AsyncSession, events: Sequence[NewEvent]) -> None:
         # One executemany with no RETURNING (nothing needs the ids): a single statement per
         # transaction on both backends, where ORM objects cost one INSERT each on SQLite.
         await session.execute(insert(AUDIT_EVENTS), rows(events))
+
+
+def add(session: AsyncSession, events: Sequence[NewEvent]) -> None:
+    """Add `events` to the trail, unsealed, as new objects of the session: written with the
+    transaction's other new rows (`kit.bulk.insert_added`, or the flush at commit, which keeps
+    the order they were added in), not by a statement of their own as `append` writes them.
+    For a transaction that adds rows anyway (a release: its notice and callback)."""
+    session.add_all([built(AuditEvent, **row) for row in rows(events)])
 
 
 def rows(events: Sequence[NewEvent]) -> list[dict[str, Any]]:

@@ -14,12 +14,12 @@ fails or its process dies.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from approvals.actions import notices, repository
@@ -31,7 +31,7 @@ from approvals.audit.service import NewEvent
 from approvals.config import Settings
 from approvals.errors import AlreadyDecided, Conflict, Forbidden, NotFound
 from approvals.kit.clock import utc_now
-from approvals.kit.db import transaction
+from approvals.kit.db import is_postgres, transaction
 from approvals.kit.ids import new_id
 from approvals.outbox import service as outbox
 from approvals.release.keys import Keyring
@@ -59,6 +59,91 @@ class ReleaseDeps(ActionsDeps, Signing, Protocol): ...
 DeliverHeld = Callable[[str], Coroutine[Any, Any, None]]
 
 
+class Releasable(Protocol):
+    """What minting binds a token to: the stored request (a loaded row, or `_Subject`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def resource(self) -> str: ...
+    @property
+    def payload_digest(self) -> str: ...
+
+
+class _Minted(Protocol):
+    """A stored token as its `released` audit event describes it."""
+
+    @property
+    def jti(self) -> str: ...
+    @property
+    def kid(self) -> str: ...
+    @property
+    def issued_at(self) -> datetime: ...
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredToken:
+    jti: str
+    kid: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Subject:
+    """The request as a release reads it, with the token stored for it (if one is)."""
+
+    id: str
+    status: str
+    client_id: str
+    action: str
+    resource: str
+    payload_digest: str
+    callback_url: str | None
+    decided_by: str | None
+    token: _StoredToken | None
+
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> _Subject:
+        """From a `_SUBJECT` row: the request's columns, then the token's (NULL if none)."""
+        request = dict(zip(_REQUEST_FIELDS, row, strict=False))
+        jti, kid, issued_at, expires_at = row[len(_REQUEST_FIELDS) :]
+        token = None if jti is None else _StoredToken(jti, kid, issued_at, expires_at)
+        return cls(**request, token=token)
+
+
+_ACTIONS = ActionRequest.metadata.tables[ActionRequest.__tablename__]
+_TOKENS = ReleaseToken.metadata.tables[ReleaseToken.__tablename__]
+# The request and its stored token in one statement (a release used to read them in two).
+_REQUEST_FIELDS = tuple(f.name for f in fields(_Subject) if f.name != "token")
+_SUBJECT = (
+    select(
+        *(_ACTIONS.c[name] for name in _REQUEST_FIELDS),
+        _TOKENS.c.jti,
+        _TOKENS.c.kid,
+        _TOKENS.c.issued_at,
+        _TOKENS.c.expires_at,
+    )
+    .select_from(_ACTIONS.outerjoin(_TOKENS, _TOKENS.c.action_id == _ACTIONS.c.id))
+    .where(_ACTIONS.c.id == bindparam("action_id"))
+)
+# The request row is held until commit, so decisions and releases of one request queue (the
+# token's side of the outer join cannot be locked, and needs no lock: its key is the request).
+_SUBJECT_LOCKED = _SUBJECT.with_for_update(of=_ACTIONS)
+
+
+async def _subject(session: AsyncSession, action_id: str) -> _Subject | None:
+    query = _SUBJECT_LOCKED if is_postgres(session) else _SUBJECT
+    row = (await session.execute(query, {"action_id": action_id})).first()
+    return None if row is None else _Subject.of(row)
+
+
 @dataclass(frozen=True, slots=True)
 class Settled:
     """What a release wrote: the request's new status, and the callback owed (its outbox id)."""
@@ -78,7 +163,7 @@ async def settle(
     `held_for_seconds`: the callback's outbox row is written leased to this run, which
     delivers it right after the commit (`announce`), instead of leaving it to a second queue
     hop; no other worker is offered it meanwhile unless this process dies."""
-    action = await repository.get(session, action_id, lock=True)
+    action = await _subject(session, action_id)
     if action is None:
         return None
     current = Status(action.status)
@@ -86,15 +171,20 @@ async def settle(
     if current in (Status.APPROVED, Status.AUTO_APPROVED):
         # Auto-approved: intake stored the token the requester holds already (rows from
         # before intake minted get theirs now). A person's approval is minted here.
-        auto = current is Status.AUTO_APPROVED
-        token = await session.get(ReleaseToken, action_id) if auto else None
+        token: _Minted | None = action.token if current is Status.AUTO_APPROVED else None
         if token is None:
             votes = await repository.votes(session, action_id)
             approvers = sorted(v.approver for v in votes if v.verdict == "approve")
             token = issue(deps, session, action, approvers or [action.decided_by or "policy"], now)
-            await session.flush()
         callback_job = await _finish_release(
-            session, action, token, "system:worker", now, held_for_seconds
+            session,
+            action.id,
+            current,
+            action.callback_url,
+            token,
+            "system:worker",
+            now,
+            held_for_seconds,
         )
         return Settled(action_id, Status.RELEASED, callback_job)
     if current in _REJECTED_FROM:
@@ -102,7 +192,7 @@ async def settle(
         callback_job = _owe_callback(
             session, action_id, action.callback_url, Status.REJECTED, now, held_for_seconds
         )
-        await audit_service.append(
+        audit_service.add(
             session,
             [NewEvent(Status.REJECTED.value, "system:worker", action_id, {"from": current.value})],
         )
@@ -123,7 +213,7 @@ async def announce(deps: ReleaseDeps, settled: Settled, *, deliver: DeliverHeld)
 def issue(
     deps: Signing,
     session: AsyncSession,
-    action: ActionRequest,
+    action: Releasable,
     approvers: Sequence[str],
     now: datetime,
 ) -> ReleaseToken:
@@ -157,31 +247,30 @@ def issue(
 
 async def _finish_release(
     session: AsyncSession,
-    action: ActionRequest,
-    token: ReleaseToken,
+    action_id: str,
+    granted: Status,
+    callback_url: str | None,
+    token: _Minted,
     actor: str,
     now: datetime,
     held_for_seconds: int | None,
 ) -> str | None:
     """Granted → released with the stored token: the status, the callback owed, the
-    requester's notice and the audit event, in the caller's transaction. Returns the
-    callback's outbox id, if one is owed."""
-    await repository.transition(
-        session, action.id, expected=Status(action.status), to=Status.RELEASED
-    )
+    requester's notice and the audit event, in the caller's transaction (the new rows are
+    added to the session: written with its other new rows). Returns the callback's outbox
+    id, if one is owed."""
+    await repository.transition(session, action_id, expected=granted, to=Status.RELEASED)
     callback_job = _owe_callback(
-        session, action.id, action.callback_url, Status.RELEASED, now, held_for_seconds
+        session, action_id, callback_url, Status.RELEASED, now, held_for_seconds
     )
-    notices.owe(session, action.id, notices.RELEASED)
+    notices.owe(session, action_id, notices.RELEASED)
     payload = {
         "jti": token.jti,
         "kid": token.kid,
         "issued_at": token.issued_at.isoformat(),
         "expires_at": token.expires_at.isoformat(),
     }
-    await audit_service.append(
-        session, [NewEvent(Status.RELEASED.value, actor, action.id, payload)]
-    )
+    audit_service.add(session, [NewEvent(Status.RELEASED.value, actor, action_id, payload)])
     return callback_job
 
 
@@ -259,7 +348,7 @@ async def mark_executed(
     if claims.action_id != action_id:
         raise Forbidden("the release token was issued for another request")
     async with transaction(deps.db) as session:
-        action = await repository.get(session, action_id, lock=True)
+        action = await _subject(session, action_id)
         if action is None or action.client_id != client_id:
             raise NotFound("no action request with this id")
         if claims.payload_digest != action.payload_digest:
@@ -267,9 +356,18 @@ async def mark_executed(
         if action.status == Status.AUTO_APPROVED.value:
             # The requester ran on the token of its 201 before the release job got here: the
             # release is finished now, in this transaction (the job then finds nothing to do).
-            stored = await session.get(ReleaseToken, action_id)
+            stored = action.token
             if stored is not None and stored.jti == claims.jti:
-                await _finish_release(session, action, stored, "system:api", utc_now(), None)
+                await _finish_release(
+                    session,
+                    action_id,
+                    Status.AUTO_APPROVED,
+                    action.callback_url,
+                    stored,
+                    "system:api",
+                    utc_now(),
+                    None,
+                )
         used = await session.execute(
             update(ReleaseToken)
             .where(
@@ -285,7 +383,9 @@ async def mark_executed(
             session, action_id, expected=Status.RELEASED, to=Status.EXECUTED, execution=outcome
         ):
             raise AlreadyDecided(f"the request is {action.status}, not released")
-        await audit_service.append(
+        # After the released event, if this transaction added one: the commit's flush writes
+        # new rows in the order they were added.
+        audit_service.add(
             session,
             [
                 NewEvent(

@@ -19,7 +19,7 @@ from sqlalchemy import event, select
 from approvals.actions.models import RequesterNotice
 from approvals.jobs.queue import InProcessQueue
 from approvals.runtime import Runtime
-from tests.builders import ApiClient
+from tests.builders import ApiClient, settle
 
 # PostgreSQL: every row of the submit in one statement (data-modifying CTEs, autocommit: no
 # BEGIN, no COMMIT). SQLite: the request row, its requester-notice rows (or release token),
@@ -32,6 +32,10 @@ SUBMIT_STATEMENT_BUDGET = {"postgresql": 1, "sqlite": 4}
 # its notice and audit event, mark the row done). No relay claim in either: the submitting
 # process hands its rows over.
 FOLLOW_UP_TRANSACTION_BUDGET = {"prod": 0, "dev": 1}
+# That release job's transaction: its outbox row, the request with its stored token (one
+# read), the status, the new rows (the released event and the notice: one statement on
+# PostgreSQL, one per table in a single driver call on SQLite), the outbox row marked done.
+RELEASE_JOB_STATEMENT_BUDGET = {"postgresql": 5, "sqlite": 6}
 
 
 class Transactions:
@@ -139,3 +143,23 @@ async def test_a_submits_follow_up_jobs_stay_within_their_transaction_budget(
     assert states == {"skipped"}  # the work itself was done
     if environment == "dev":  # and the release finished
         assert (await api.get("etl", created["id"])).json()["status"] == "released"
+
+
+async def test_the_release_job_reads_and_writes_within_its_statement_budget(
+    api: ApiClient, runtime: Runtime
+) -> None:
+    assert isinstance(runtime.queue, InProcessQueue)
+    await api.create(environment="dev")
+    await runtime.queue.drain()
+    async with transactions(runtime) as seen:
+        created = await api.create(environment="dev")
+        await runtime.queue.drain()
+    release = seen.containing("INSERT INTO requester_notices")
+    assert len(release) <= RELEASE_JOB_STATEMENT_BUDGET[runtime.engine.dialect.name], release
+    assert len([s for s in release if s.startswith("SELECT")]) == 2, release
+    assert any("INSERT INTO audit_events" in s for s in release), release
+    await settle(runtime)  # sealed: the trail lists it
+    trail = await api.http.get(
+        "/v1/audit/events", params={"request_id": created["id"]}, headers=api.auth("auditor")
+    )
+    assert [e["event_type"] for e in trail.json()["items"]][-2:] == ["auto_approved", "released"]
