@@ -76,7 +76,7 @@ async def insert_added(session: AsyncSession, *extra: Rows, standalone: bool = T
                 [tuple(_processed(dialect, table, columns, row)) for row in rows],
             )
         )
-    await sqlite.insert_all(await session.connection(), statements)
+    await sqlite.insert_all(await session.connection(), statements, commit=standalone)
 
 
 def built(cls: type[_T], **values: Any) -> _T:

@@ -6,10 +6,11 @@ close) and one more when a connection goes back to the pool (a rollback, even af
 commit). A submit took 14. Each hop inside a transaction waits its turn on the event loop,
 behind the other requests' work, while the transaction holds SQLite's only write lock, so at
 16 connections the hops, not the SQL, set how many transactions per second the database
-carries. Here BEGIN, a submit's bulk INSERTs together and each other statement
-(`OneHopCursor`: execute, fetch and close together) are one hop each, and a connection is
-rolled back on return only if a transaction is still open: a submit takes 3 (BEGIN, its
-INSERTs, COMMIT; docs/benchmarks.md).
+carries. Here each statement is one hop (`OneHopCursor`: execute, fetch and close together),
+BEGIN goes in the hop of the transaction's first statement, a submit's bulk INSERTs go
+together with its BEGIN and COMMIT (`insert_all(..., commit=True)`), and COMMIT, ROLLBACK or
+the pool's reset cost a hop only if a transaction is open on the driver: a submit takes 1 hop,
+and holds the write lock for no turn of the event loop (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -28,13 +29,10 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import PoolResetState
-from sqlalchemy.util import await_
-
-_BEGIN_UNSURE = "approvals.sqlite.begin_interrupted"
 
 
 def serialise_writers(engine: AsyncEngine, busy_ms: int) -> None:
-    """Every transaction starts with BEGIN IMMEDIATE, in one hop.
+    """Every transaction starts with BEGIN IMMEDIATE, sent with its first statement.
 
     A deferred transaction that read a WAL snapshot and then writes after another writer
     committed fails with SQLITE_BUSY at once instead of waiting; taking the write lock up
@@ -54,43 +52,39 @@ def serialise_writers(engine: AsyncEngine, busy_ms: int) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        pooled = connection.connection
-        driver: Any = pooled.driver_connection
-        try:
-            await_(driver.execute("BEGIN IMMEDIATE"))
-        except sqlite3.Error as error:
-            raise _wrapped("BEGIN IMMEDIATE", error) from error
-        except BaseException:
-            # Interrupted while waiting (the task was cancelled): the BEGIN may still run on
-            # the driver's thread after this, so whether a transaction is open cannot be read
-            # yet. The reset rolls back in any case, queued behind it.
-            pooled.info[_BEGIN_UNSURE] = True
-            raise
+        adapted: _OneHopConnection = connection.connection.dbapi_connection  # type: ignore[assignment]
+        adapted.begin_owed = True  # sent in the first statement's hop: no hop of its own
 
     @event.listens_for(engine.sync_engine, "reset")
-    def _reset(dbapi_connection: Any, record: Any, state: PoolResetState) -> None:
+    def _reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
         # A session that committed or rolled back left no transaction: nothing to undo, and
         # no hop. One that did not (an error between statements) is rolled back here, and so
-        # is one whose BEGIN was interrupted: without it the connection went back to the pool
-        # holding the write lock, and the next transaction failed ("cannot start a
-        # transaction within a transaction") while every other process waited on the lock.
-        unsure = record.info.pop(_BEGIN_UNSURE, False)
+        # is one whose first hop (with its BEGIN) was interrupted: without it the connection
+        # went back to the pool holding the write lock, and the next transaction failed
+        # ("cannot start a transaction within a transaction") while every other process
+        # waited on the lock.
         if state.terminate_only:
+            dbapi_connection.begin_owed = dbapi_connection.begin_unsure = False
             return
-        if unsure or dbapi_connection.driver_connection.in_transaction:
-            dbapi_connection.rollback()
+        dbapi_connection.rollback()
 
 
 async def insert_all(
-    connection: AsyncConnection, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]
+    connection: AsyncConnection,
+    statements: Sequence[tuple[str, Sequence[Sequence[Any]]]],
+    *,
+    commit: bool = False,
 ) -> None:
     """INSERTs of many rows each (a submit's tables), in order, in one hop: each statement's
-    rows are one executemany on the driver's thread, inside the connection's transaction.
-    Errors are SQLAlchemy's, as `exec_driver_sql` would raise them (IntegrityError for a
-    duplicate key), naming the failing statement, without the values."""
-    driver: Any = (await connection.get_raw_connection()).driver_connection
+    rows are one executemany on the driver's thread, inside the connection's transaction
+    (begun in this hop if it is the first), which `commit` also commits in it: the rows are
+    the whole transaction, and the session's commit then has nothing left to send. Errors are
+    SQLAlchemy's, as `exec_driver_sql` would raise them (IntegrityError for a duplicate key),
+    naming the failing statement, without the values; the transaction is then left open for
+    the caller's rollback."""
+    adapted: _OneHopConnection = (await connection.get_raw_connection()).dbapi_connection  # type: ignore[assignment]
     try:
-        await driver._execute(_run_all, driver._conn, statements)
+        await adapted.one_hop(_run_all, statements, commit)
     except _Failed as failed:
         raise _wrapped(failed.sql, failed.error) from failed.error
 
@@ -102,13 +96,20 @@ class _Failed(Exception):
 
 
 def _run_all(
-    connection: sqlite3.Connection, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]
+    connection: sqlite3.Connection,
+    statements: Sequence[tuple[str, Sequence[Sequence[Any]]]],
+    commit: bool,
 ) -> None:
     for sql, rows in statements:
         try:
             _run_many(connection, sql, rows)
         except sqlite3.Error as error:
             raise _Failed(sql, error) from error
+    if commit:
+        try:
+            connection.commit()
+        except sqlite3.Error as error:
+            raise _Failed("COMMIT", error) from error
 
 
 def _wrapped(sql: str, error: sqlite3.Error) -> BaseException:
@@ -169,9 +170,12 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         return cursor
 
     async def _one_hop(self, run: Callable[..., _Ran], operation: Any, arguments: Any) -> _Ran:
-        driver: Any = self._connection
-        async with self._adapt_connection._execute_mutex:
-            ran: _Ran = await driver._execute(run, driver._conn, operation, arguments)
+        adapted: _OneHopConnection = self._adapt_connection  # type: ignore[assignment]
+        async with adapted._execute_mutex:
+            try:
+                ran: _Ran = await adapted.one_hop(run, operation, arguments)
+            except _Failed as failed:  # the BEGIN sent with this statement
+                raise _wrapped(failed.sql, failed.error) from failed.error
         self._cursor = cast(Any, ran)  # it has every attribute SQLAlchemy reads after execute
         return ran
 
@@ -185,9 +189,54 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         return await self._one_hop(_run_many, operation, seq_of_parameters)
 
 
+def _begun(connection: sqlite3.Connection, run: Callable[..., Any], *arguments: Any) -> Any:
+    """On the driver's thread: the transaction's BEGIN, then its first statement."""
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as error:
+        raise _Failed("BEGIN IMMEDIATE", error) from error
+    return run(connection, *arguments)
+
+
 class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    """Sends a transaction's BEGIN with its first statement, and sends COMMIT or ROLLBACK
+    only when the driver has a transaction open (none was begun, or `insert_all` committed)."""
+
+    __slots__ = ("begin_owed", "begin_unsure")
     _cursor_cls = OneHopCursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self.begin_owed = False  # a transaction began whose BEGIN was not sent yet
+        self.begin_unsure = False  # the hop with the BEGIN was interrupted: it may yet run
+
+    async def one_hop(self, run: Callable[..., Any], *arguments: Any) -> Any:
+        """`run(sqlite3_connection, *arguments)` on the driver's thread, after the BEGIN owed."""
+        driver: Any = self._connection
+        begin, self.begin_owed = self.begin_owed, False
+        try:
+            if begin:
+                return await driver._execute(_begun, driver._conn, run, *arguments)
+            return await driver._execute(run, driver._conn, *arguments)
+        except BaseException as stopped:
+            if begin and not isinstance(stopped, Exception):
+                # Interrupted while waiting (the task was cancelled): the hop may still run
+                # on the driver's thread after this, so whether a transaction is open cannot
+                # be read yet. The rollback (or the pool's reset) rolls back in any case,
+                # queued behind it.
+                self.begin_unsure = True
+            raise
+
+    def commit(self) -> None:
+        self.begin_owed = False  # nothing was sent: nothing to commit
+        if self._connection.in_transaction:
+            super().commit()
+
+    def rollback(self) -> None:
+        self.begin_owed = False
+        unsure, self.begin_unsure = self.begin_unsure, False
+        if unsure or self._connection.in_transaction:
+            super().rollback()
 
 
 class OneHopDriver(AsyncAdapt_aiosqlite_dbapi):

@@ -130,3 +130,38 @@ async def test_a_transaction_cancelled_while_waiting_for_the_lock_leaves_none_be
 async def _insert(db: async_sessionmaker[AsyncSession], n: int) -> None:
     async with transaction(db) as session:
         await session.execute(text("INSERT INTO cancel_probe VALUES (:n)"), {"n": n})
+
+
+async def test_a_submits_rows_are_committed_and_the_lock_freed_in_the_hop_that_wrote_them(
+    sqlite_url: str,
+) -> None:
+    """A submit's INSERTs go with their BEGIN and COMMIT in one call on the driver's thread: the
+    write lock is never held while the request waits for the event loop."""
+    engine = create_engine(sqlite_url)
+    db = async_sessionmaker(engine, expire_on_commit=False)
+    other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None, timeout=0)
+    sql = "INSERT INTO hop_probe (n) VALUES (?)"
+    try:
+        async with transaction(db) as session:
+            await session.execute(text("CREATE TABLE hop_probe (n INTEGER PRIMARY KEY)"))
+        async with transaction(db) as session:
+            connection = await session.connection()
+            other.execute("BEGIN IMMEDIATE")  # no statement yet: the lock is not taken
+            other.rollback()
+            await insert_all(connection, [(sql, [(1,), (2,)])], commit=True)
+            # Before the session's own commit: the rows are another reader's already, and
+            # another writer gets the lock at once (timeout 0).
+            assert other.execute("SELECT count(*) FROM hop_probe").fetchone() == (2,)
+            other.execute("BEGIN IMMEDIATE")
+            other.rollback()
+        with pytest.raises(IntegrityError):
+            async with transaction(db) as session:
+                await insert_all(
+                    await session.connection(), [(sql, [(3,)]), (sql, [(1,)])], commit=True
+                )
+        assert other.execute("SELECT n FROM hop_probe ORDER BY n").fetchall() == [(1,), (2,)]
+        other.execute("BEGIN IMMEDIATE")  # the failed one's rollback freed the lock
+        other.rollback()
+    finally:
+        other.close()
+        await engine.dispose()
