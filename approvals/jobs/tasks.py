@@ -265,8 +265,9 @@ async def _settle(
     try:
         with metrics.job_duration.labels(kind=row.kind).time():
             after = await settling(ctx, session, row.target_id)
-            await insert_added(session, standalone=False)  # its new rows: no ORM flush
             await outbox.mark_done(session, row.id)
+            # Its new rows, last: no ORM flush, and on SQLite the COMMIT goes with them.
+            await insert_added(session, standalone=False)
             await session.commit()
     except Exception as exc:
         await session.rollback()

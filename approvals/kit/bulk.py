@@ -40,11 +40,14 @@ async def insert_added(session: AsyncSession, *extra: Rows, standalone: bool = T
 
     `standalone` (a submit): these rows are the whole transaction, so this must be its first
     statement; on PostgreSQL it is sent on an autocommit connection (no BEGIN, no COMMIT).
-    Otherwise (a job about to commit) they join the transaction in progress, still in one
-    statement (one per table on SQLite), where the ORM's flush at commit spent 0.3-0.5 CPU ms
-    more on its unit of work for the release job's few rows (docs/benchmarks.md). The objects
-    leave the session (nothing is flushed again at commit) and stay readable; change them no
-    more. A constraint violation raises IntegrityError as a flush would.
+    Otherwise (a job about to commit) they join the transaction in progress as its last
+    statement, still one statement (one per table on SQLite), where the ORM's flush at commit
+    spent 0.3-0.5 CPU ms more on its unit of work for the release job's few rows
+    (docs/benchmarks.md). Either way only the session's commit (or rollback) may follow: on
+    SQLite the COMMIT goes in the rows' own hop (`kit.sqlite.insert_all`), and a statement
+    after it is refused. The objects leave the session (nothing is flushed again at commit)
+    and stay readable; change them no more. A constraint violation raises IntegrityError as a
+    flush would.
     """
     groups = _rows_of_added(session)
     for table, rows in extra:
@@ -76,7 +79,7 @@ async def insert_added(session: AsyncSession, *extra: Rows, standalone: bool = T
                 [tuple(_processed(dialect, table, columns, row)) for row in rows],
             )
         )
-    await sqlite.insert_all(await session.connection(), statements, commit=standalone)
+    await sqlite.insert_all(await session.connection(), statements, commit=True)
 
 
 def built(cls: type[_T], **values: Any) -> _T:

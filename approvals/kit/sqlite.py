@@ -65,6 +65,7 @@ def serialise_writers(engine: AsyncEngine, busy_ms: int) -> None:
         # waited on the lock.
         if state.terminate_only:
             dbapi_connection.begin_owed = dbapi_connection.begin_unsure = False
+            dbapi_connection.ended = False
             return
         dbapi_connection.rollback()
 
@@ -78,13 +79,15 @@ async def insert_all(
     """INSERTs of many rows each (a submit's tables), in order, in one hop: each statement's
     rows are one executemany on the driver's thread, inside the connection's transaction
     (begun in this hop if it is the first), which `commit` also commits in it: the rows are
-    the whole transaction, and the session's commit then has nothing left to send. Errors are
+    the transaction's last statement, the session's commit then has nothing left to send, and
+    a statement before that commit is refused. Errors are
     SQLAlchemy's, as `exec_driver_sql` would raise them (IntegrityError for a duplicate key),
     naming the failing statement, without the values; the transaction is then left open for
     the caller's rollback."""
     adapted: _OneHopConnection = (await connection.get_raw_connection()).dbapi_connection  # type: ignore[assignment]
     try:
         await adapted.one_hop(_run_all, statements, commit)
+        adapted.ended = commit
     except _Failed as failed:
         raise _wrapped(failed.sql, failed.error) from failed.error
 
@@ -202,16 +205,20 @@ class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
     """Sends a transaction's BEGIN with its first statement, and sends COMMIT or ROLLBACK
     only when the driver has a transaction open (none was begun, or `insert_all` committed)."""
 
-    __slots__ = ("begin_owed", "begin_unsure")
+    __slots__ = ("begin_owed", "begin_unsure", "ended")
     _cursor_cls = OneHopCursor
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self.begin_owed = False  # a transaction began whose BEGIN was not sent yet
         self.begin_unsure = False  # the hop with the BEGIN was interrupted: it may yet run
+        self.ended = False  # `insert_all` committed: the session's commit or rollback is next
 
     async def one_hop(self, run: Callable[..., Any], *arguments: Any) -> Any:
         """`run(sqlite3_connection, *arguments)` on the driver's thread, after the BEGIN owed."""
+        if self.ended:
+            # It would run outside any transaction, not in the one the caller thinks is open.
+            raise RuntimeError("the transaction was committed with its last rows: end it first")
         driver: Any = self._connection
         begin, self.begin_owed = self.begin_owed, False
         try:
@@ -228,12 +235,12 @@ class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
             raise
 
     def commit(self) -> None:
-        self.begin_owed = False  # nothing was sent: nothing to commit
+        self.begin_owed = self.ended = False  # nothing was sent, or all of it was committed
         if self._connection.in_transaction:
             super().commit()
 
     def rollback(self) -> None:
-        self.begin_owed = False
+        self.begin_owed = self.ended = False
         unsure, self.begin_unsure = self.begin_unsure, False
         if unsure or self._connection.in_transaction:
             super().rollback()

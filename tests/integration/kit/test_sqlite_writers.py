@@ -162,6 +162,12 @@ async def test_a_submits_rows_are_committed_and_the_lock_freed_in_the_hop_that_w
         assert other.execute("SELECT n FROM hop_probe ORDER BY n").fetchall() == [(1,), (2,)]
         other.execute("BEGIN IMMEDIATE")  # the failed one's rollback freed the lock
         other.rollback()
+        async with transaction(db) as session:
+            await insert_all(await session.connection(), [(sql, [(4,)])], commit=True)
+            with pytest.raises(RuntimeError, match="committed with its last rows"):
+                # It would run outside any transaction: refused, not silently autocommitted.
+                await session.execute(text("INSERT INTO hop_probe (n) VALUES (5)"))
+        assert other.execute("SELECT max(n) FROM hop_probe").fetchone() == (4,)
     finally:
         other.close()
         await engine.dispose()
