@@ -37,9 +37,10 @@ async def relay_once(
 async def hand_over(handover: Handover, queue: JobQueue) -> int:
     """Enqueue the rows this process committed since the last call (they are leased to it:
     a failed enqueue is retried by the reconciler's claim when the lease lapses). Each commit's
-    rows for one queue go as one job."""
+    rows for one queue go as one job; on the cards queue, the commits taken together share
+    jobs (`queue.batched`)."""
     commits = handover.take()
-    jobs = [job for rows in commits for job in batched([(r.kind, r.id) for r in rows], ATTEMPT)]
+    jobs = batched([[(r.kind, r.id) for r in rows] for rows in commits], ATTEMPT)
     await enqueue_in_order(queue, jobs)
     return sum(len(rows) for rows in commits)
 
