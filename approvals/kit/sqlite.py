@@ -64,8 +64,7 @@ def serialise_writers(engine: AsyncEngine, busy_ms: int) -> None:
         # ("cannot start a transaction within a transaction") while every other process
         # waited on the lock.
         if state.terminate_only:
-            dbapi_connection.begin_owed = dbapi_connection.begin_unsure = False
-            dbapi_connection.ended = False
+            dbapi_connection.forget()
             return
         dbapi_connection.rollback()
 
@@ -79,11 +78,11 @@ async def insert_all(
     """INSERTs of many rows each (a submit's tables), in order, in one hop: each statement's
     rows are one executemany on the driver's thread, inside the connection's transaction
     (begun in this hop if it is the first), which `commit` also commits in it: the rows are
-    the transaction's last statement, the session's commit then has nothing left to send, and
-    a statement before that commit is refused. Errors are
-    SQLAlchemy's, as `exec_driver_sql` would raise them (IntegrityError for a duplicate key),
-    naming the failing statement, without the values; the transaction is then left open for
-    the caller's rollback."""
+    the transaction's last statement, the session's commit then has nothing left to send,
+    and a statement before that commit is refused. Errors are SQLAlchemy's, as
+    `exec_driver_sql` would raise them (IntegrityError for a duplicate key), naming the
+    failing statement, without the values; the transaction is then left open for the
+    caller's rollback."""
     adapted: _OneHopConnection = (await connection.get_raw_connection()).dbapi_connection  # type: ignore[assignment]
     try:
         await adapted.one_hop(_run_all, statements, commit)
@@ -235,15 +234,21 @@ class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
             raise
 
     def commit(self) -> None:
-        self.begin_owed = self.ended = False  # nothing was sent, or all of it was committed
+        self.forget()  # nothing was sent, or `insert_all` committed it all
         if self._connection.in_transaction:
             super().commit()
 
     def rollback(self) -> None:
-        self.begin_owed = self.ended = False
-        unsure, self.begin_unsure = self.begin_unsure, False
+        unsure = self.forget()
         if unsure or self._connection.in_transaction:
             super().rollback()
+
+    def forget(self) -> bool:
+        """Drop what this connection knew of its transaction; True if a hop with its BEGIN was
+        interrupted (a transaction may be open, or about to be, on the driver)."""
+        unsure = self.begin_unsure
+        self.begin_owed = self.begin_unsure = self.ended = False
+        return unsure
 
 
 class OneHopDriver(AsyncAdapt_aiosqlite_dbapi):
