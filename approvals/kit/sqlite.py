@@ -84,11 +84,8 @@ async def insert_all(
     failing statement, without the values; the transaction is then left open for the
     caller's rollback."""
     adapted: _OneHopConnection = (await connection.get_raw_connection()).dbapi_connection  # type: ignore[assignment]
-    try:
-        await adapted.one_hop(_run_all, statements, commit)
-        adapted.ended = commit
-    except _Failed as failed:
-        raise _wrapped(failed.sql, failed.error) from failed.error
+    await adapted.one_hop(_run_all, statements, commit)
+    adapted.ended = commit
 
 
 class _Failed(Exception):
@@ -174,10 +171,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     async def _one_hop(self, run: Callable[..., _Ran], operation: Any, arguments: Any) -> _Ran:
         adapted: _OneHopConnection = self._adapt_connection  # type: ignore[assignment]
         async with adapted._execute_mutex:
-            try:
-                ran: _Ran = await adapted.one_hop(run, operation, arguments)
-            except _Failed as failed:  # the BEGIN sent with this statement
-                raise _wrapped(failed.sql, failed.error) from failed.error
+            ran: _Ran = await adapted.one_hop(run, operation, arguments)
         self._cursor = cast(Any, ran)  # it has every attribute SQLAlchemy reads after execute
         return ran
 
@@ -214,7 +208,9 @@ class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
         self.ended = False  # `insert_all` committed: the session's commit or rollback is next
 
     async def one_hop(self, run: Callable[..., Any], *arguments: Any) -> Any:
-        """`run(sqlite3_connection, *arguments)` on the driver's thread, after the BEGIN owed."""
+        """`run(sqlite3_connection, *arguments)` on the driver's thread, after the BEGIN owed.
+        A statement that `run` names as failed (`_Failed`: the BEGIN, or one of `insert_all`'s)
+        is raised as SQLAlchemy's error for it, without its values."""
         if self.ended:
             # It would run outside any transaction, not in the one the caller thinks is open.
             raise RuntimeError("the transaction was committed with its last rows: end it first")
@@ -224,6 +220,8 @@ class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
             if begin:
                 return await driver._execute(_begun, driver._conn, run, *arguments)
             return await driver._execute(run, driver._conn, *arguments)
+        except _Failed as failed:
+            raise _wrapped(failed.sql, failed.error) from failed.error
         except BaseException as stopped:
             if begin and not isinstance(stopped, Exception):
                 # Interrupted while waiting (the task was cancelled): the hop may still run

@@ -23,7 +23,6 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from approvals.actions import notices, repository
-from approvals.actions.models import ActionRequest
 from approvals.actions.ports import ActionsDeps
 from approvals.actions.states import Status
 from approvals.audit import service as audit_service
@@ -118,24 +117,25 @@ class _Subject:
         return cls(**request, token=token)
 
 
-_ACTIONS = ActionRequest.metadata.tables[ActionRequest.__tablename__]
 _TOKENS = ReleaseToken.metadata.tables[ReleaseToken.__tablename__]
 # The request and its stored token in one statement (a release used to read them in two).
 _REQUEST_FIELDS = tuple(f.name for f in fields(_Subject) if f.name != "token")
 _SUBJECT = (
     select(
-        *(_ACTIONS.c[name] for name in _REQUEST_FIELDS),
+        *(repository.ACTIONS.c[name] for name in _REQUEST_FIELDS),
         _TOKENS.c.jti,
         _TOKENS.c.kid,
         _TOKENS.c.issued_at,
         _TOKENS.c.expires_at,
     )
-    .select_from(_ACTIONS.outerjoin(_TOKENS, _TOKENS.c.action_id == _ACTIONS.c.id))
-    .where(_ACTIONS.c.id == bindparam("action_id"))
+    .select_from(
+        repository.ACTIONS.outerjoin(_TOKENS, _TOKENS.c.action_id == repository.ACTIONS.c.id)
+    )
+    .where(repository.ACTIONS.c.id == bindparam("action_id"))
 )
 # The request row is held until commit, so decisions and releases of one request queue (the
 # token's side of the outer join cannot be locked, and needs no lock: its key is the request).
-_SUBJECT_LOCKED = _SUBJECT.with_for_update(of=_ACTIONS)
+_SUBJECT_LOCKED = _SUBJECT.with_for_update(of=repository.ACTIONS)
 
 
 async def _subject(session: AsyncSession, action_id: str) -> _Subject | None:
@@ -177,14 +177,7 @@ async def settle(
             approvers = sorted(v.approver for v in votes if v.verdict == "approve")
             token = issue(deps, session, action, approvers or [action.decided_by or "policy"], now)
         callback_job = await _finish_release(
-            session,
-            action.id,
-            current,
-            action.callback_url,
-            token,
-            "system:worker",
-            now,
-            held_for_seconds,
+            session, action, token, "system:worker", now, held_for_seconds
         )
         return Settled(action_id, Status.RELEASED, callback_job)
     if current in _REJECTED_FROM:
@@ -247,9 +240,7 @@ def issue(
 
 async def _finish_release(
     session: AsyncSession,
-    action_id: str,
-    granted: Status,
-    callback_url: str | None,
+    action: _Subject,
     token: _Minted,
     actor: str,
     now: datetime,
@@ -259,9 +250,12 @@ async def _finish_release(
     requester's notice and the audit event, in the caller's transaction (the new rows are
     added to the session: written with its other new rows). Returns the callback's outbox
     id, if one is owed."""
-    await repository.transition(session, action_id, expected=granted, to=Status.RELEASED)
+    action_id = action.id
+    await repository.transition(
+        session, action_id, expected=Status(action.status), to=Status.RELEASED
+    )
     callback_job = _owe_callback(
-        session, action_id, callback_url, Status.RELEASED, now, held_for_seconds
+        session, action_id, action.callback_url, Status.RELEASED, now, held_for_seconds
     )
     notices.owe(session, action_id, notices.RELEASED)
     payload = {
@@ -358,16 +352,7 @@ async def mark_executed(
             # release is finished now, in this transaction (the job then finds nothing to do).
             stored = action.token
             if stored is not None and stored.jti == claims.jti:
-                await _finish_release(
-                    session,
-                    action_id,
-                    Status.AUTO_APPROVED,
-                    action.callback_url,
-                    stored,
-                    "system:api",
-                    utc_now(),
-                    None,
-                )
+                await _finish_release(session, action, stored, "system:api", utc_now(), None)
         used = await session.execute(
             update(ReleaseToken)
             .where(
